@@ -1,0 +1,25 @@
+# Shared settings for every ssebridge target.
+add_library(ssebridge_options INTERFACE)
+target_compile_options(ssebridge_options INTERFACE -Wall -Wextra -Wpedantic
+  $<$<BOOL:${SSEBRIDGE_WERROR}>:-Werror>)
+if(SSEBRIDGE_SANITIZE)
+  target_compile_options(ssebridge_options INTERFACE -fsanitize=address,undefined
+    -fno-omit-frame-pointer -fno-sanitize-recover=all)
+  target_link_options(ssebridge_options INTERFACE -fsanitize=address,undefined)
+endif()
+install(TARGETS ssebridge_options EXPORT ssebridgeTargets)
+
+# ssebridge_add_library(NAME SOURCES... DEPS ...): one part of lib/, exported as ssebridge::NAME.
+function(ssebridge_add_library name)
+  cmake_parse_arguments(ARG "" "" "SOURCES;DEPS;PRIVATE_DEPS" ${ARGN})
+  add_library(ssebridge_${name} ${ARG_SOURCES})
+  add_library(ssebridge::${name} ALIAS ssebridge_${name})
+  set_target_properties(ssebridge_${name} PROPERTIES EXPORT_NAME ${name})
+  target_include_directories(ssebridge_${name} PUBLIC
+    $<BUILD_INTERFACE:${CMAKE_CURRENT_SOURCE_DIR}/include>
+    $<INSTALL_INTERFACE:${CMAKE_INSTALL_INCLUDEDIR}>)
+  target_link_libraries(ssebridge_${name} PUBLIC ${ARG_DEPS} PRIVATE ${ARG_PRIVATE_DEPS}
+    $<BUILD_INTERFACE:ssebridge_options>)
+  install(TARGETS ssebridge_${name} EXPORT ssebridgeTargets)
+  install(DIRECTORY include/ DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
+endfunction()

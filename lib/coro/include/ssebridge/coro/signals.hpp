@@ -1,0 +1,15 @@
+// Awaiting process signals.
+#pragma once
+
+#include <ssebridge/coro/core.hpp>
+
+#include <initializer_list>
+
+namespace ssebridge::coro {
+
+/// Waits until one of `signals` is delivered to the process and returns its
+/// number. The handlers are installed for the duration of the wait only.
+/// Cancellation: terminal and partial; throws `operation_aborted`.
+awaitable<int> async_wait_signal(std::initializer_list<int> signals);
+
+} // namespace ssebridge::coro

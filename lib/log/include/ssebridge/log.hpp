@@ -1,0 +1,30 @@
+// Minimal leveled logging to stderr: one line per record, timestamped.
+#pragma once
+
+#include <sstream>
+#include <string_view>
+
+namespace ssebridge::log {
+
+enum class level { debug, info, warn, error, off };
+
+/// Records below this level are dropped (default: info).
+void set_level(level l) noexcept;
+[[nodiscard]] bool enabled(level l) noexcept;
+void write(level l, std::string_view line);
+
+template <class... Args>
+void print(level l, const Args&... args) {
+    if (!enabled(l))
+        return;
+    std::ostringstream out;
+    (out << ... << args);
+    write(l, out.str());
+}
+
+template <class... Args> void debug(const Args&... a) { print(level::debug, a...); }
+template <class... Args> void info(const Args&... a) { print(level::info, a...); }
+template <class... Args> void warn(const Args&... a) { print(level::warn, a...); }
+template <class... Args> void error(const Args&... a) { print(level::error, a...); }
+
+} // namespace ssebridge::log

@@ -1,0 +1,29 @@
+#include <ssebridge/log.hpp>
+
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <ctime>
+
+namespace ssebridge::log {
+namespace {
+std::atomic<level> threshold{level::info};
+constexpr const char* names[] = {"debug", "info", "warn", "error"};
+} // namespace
+
+void set_level(level l) noexcept { threshold.store(l, std::memory_order_relaxed); }
+bool enabled(level l) noexcept { return l >= threshold.load(std::memory_order_relaxed); }
+
+void write(level l, std::string_view line) {
+    auto now = std::chrono::system_clock::now();
+    std::time_t secs = std::chrono::system_clock::to_time_t(now);
+    auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()) % 1000;
+    std::tm tm{};
+    gmtime_r(&secs, &tm);
+    char stamp[32];
+    std::strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%S", &tm);
+    std::fprintf(stderr, "%s.%03dZ %s %.*s\n", stamp, static_cast<int>(ms.count()),
+                 names[static_cast<int>(l)], static_cast<int>(line.size()), line.data());
+}
+
+} // namespace ssebridge::log

@@ -1,0 +1,67 @@
+// A pipelined Redis client for commands (PUBLISH and friends).
+#pragma once
+
+#include <ssebridge/coro/core.hpp>
+#include <ssebridge/redis/config.hpp>
+#include <ssebridge/redis/resp.hpp>
+
+#include <deque>
+#include <initializer_list>
+#include <memory>
+#include <string>
+#include <string_view>
+
+namespace ssebridge::redis::detail {
+class connection;
+}
+
+namespace ssebridge::redis {
+
+/// Encodes a command for `client::async_exec`.
+std::string make_command(std::initializer_list<std::string_view> args);
+
+/// Sends commands over one connection without waiting for earlier replies
+/// (pipelining); each `async_exec` completes with its own reply.
+///
+///     redis::client c(ex, cfg);
+///     co_await c.async_connect();
+///     co_spawn(ex, c.async_run(), detached);   // reads the replies
+///     reply r = co_await c.async_exec(make_command({"PUBLISH", ch, msg}));
+///
+/// There is no reconnection: when the connection fails every pending and
+/// later command throws `system_error`. Single-threaded.
+class client {
+public:
+    client(coro::executor ex, config cfg);
+    ~client();
+    client(const client&) = delete;
+    client& operator=(const client&) = delete;
+
+    /// Connects and logs in. Throws `system_error` on failure.
+    coro::awaitable<void> async_connect();
+
+    /// Reads replies until the connection fails or `close()`; returns the reason.
+    coro::awaitable<boost::system::error_code> async_run();
+
+    /// Sends `command` (see make_command) and returns its reply. A Redis
+    /// error reply is returned, not thrown. Cancellation: terminal; the
+    /// command may still run on the server.
+    coro::awaitable<reply> async_exec(std::string command);
+
+    /// PUBLISH, returning how many subscribers received the message.
+    coro::awaitable<std::int64_t> async_publish(std::string channel, std::string message);
+
+    void close();
+    [[nodiscard]] bool connected() const noexcept;
+
+private:
+    struct pending;
+
+    coro::executor ex_;
+    config cfg_;
+    std::unique_ptr<detail::connection> conn_;
+    std::deque<std::shared_ptr<pending>> pending_;
+    bool running_ = false;
+};
+
+} // namespace ssebridge::redis

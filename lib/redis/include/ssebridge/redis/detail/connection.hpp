@@ -1,0 +1,60 @@
+// One Redis TCP connection: connect and log in, then a reader and a
+// coalescing writer. The subscriber and the client are built on it.
+#pragma once
+
+#include <ssebridge/coro/event.hpp>
+#include <ssebridge/redis/config.hpp>
+#include <ssebridge/redis/resp.hpp>
+
+#include <boost/asio/ip/tcp.hpp>
+
+#include <functional>
+#include <span>
+#include <string>
+#include <vector>
+
+namespace ssebridge::redis::detail {
+
+class connection {
+public:
+    using reply_handler = std::function<void(std::span<const node>)>;
+
+    explicit connection(coro::executor ex);
+
+    /// Resolves, connects (within `cfg.connect_timeout`) and sends AUTH when
+    /// configured. Throws `system_error` on failure.
+    coro::awaitable<void> async_connect(const config& cfg);
+
+    /// Queues raw command bytes; the writer sends everything queued in one write.
+    void send(std::string_view bytes);
+    std::string& outbox() noexcept { return out_; }
+    void flush() { writable_.notify(); }
+
+    /// Reads replies and hands each to `on_reply` (synchronously, with views
+    /// valid only during the call) while writing queued commands, until the
+    /// connection fails or is closed. Returns the reason.
+    coro::awaitable<boost::system::error_code> async_run(reply_handler on_reply);
+
+    void close();
+    [[nodiscard]] bool is_open() const { return socket_.is_open(); }
+
+private:
+    coro::awaitable<boost::system::error_code> read_loop(reply_handler& on_reply);
+    coro::awaitable<boost::system::error_code> write_loop();
+    // Reads until one whole reply is buffered; used before async_run (AUTH).
+    coro::awaitable<reply> read_reply();
+    // Returns false and sets ec on a protocol error; invokes `f` per reply.
+    template <class F>
+    bool parse_buffered(boost::system::error_code& ec, F&& f);
+
+    boost::asio::ip::tcp::socket socket_;
+    coro::notifier writable_;
+    std::string out_;
+    std::string writing_;
+    std::string in_;
+    std::size_t in_begin_ = 0;
+    std::size_t in_end_ = 0;
+    std::vector<node> nodes_;
+};
+
+} // namespace ssebridge::redis::detail

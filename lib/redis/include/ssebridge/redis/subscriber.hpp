@@ -1,0 +1,125 @@
+// One Redis connection in Pub/Sub mode, shared by every session of a thread.
+#pragma once
+
+#include <ssebridge/coro/core.hpp>
+#include <ssebridge/redis/config.hpp>
+#include <ssebridge/redis/resp.hpp>
+
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+
+namespace ssebridge::coro {
+class event;
+}
+namespace ssebridge::redis::detail {
+class connection;
+}
+
+namespace ssebridge::redis {
+
+/// Multiplexes exact-channel subscriptions of many sessions over one
+/// connection and routes each message to its channel's sink.
+///
+/// `async_run()` connects, serves, and reconnects with backoff (50 ms
+/// doubling to 2 s) until cancelled. When the connection is lost every
+/// subscription is dropped and its sink told `on_lost()`; subscribing again
+/// is the owner's decision. Single-threaded: use it from its executor only.
+class subscriber {
+public:
+    /// Receives the messages of one channel. Called synchronously from the
+    /// reader: it must not block, and `payload` is valid only during the call.
+    class sink {
+    public:
+        virtual void on_message(std::string_view payload) = 0;
+        /// The subscription is gone (connection lost); no more messages come.
+        virtual void on_lost() = 0;
+
+    protected:
+        ~sink() = default;
+    };
+
+    /// Keeps a channel subscribed; destroying it unsubscribes.
+    class subscription {
+    public:
+        subscription() = default;
+        subscription(subscription&& other) noexcept;
+        subscription& operator=(subscription&& other) noexcept;
+        ~subscription();
+
+        [[nodiscard]] const std::string& channel() const noexcept { return channel_; }
+        /// Unsubscribes now (idempotent).
+        void reset();
+
+    private:
+        friend class subscriber;
+        subscription(subscriber* owner, std::string channel, std::uint64_t id);
+
+        subscriber* owner_ = nullptr;
+        std::string channel_;
+        std::uint64_t id_ = 0;
+    };
+
+    struct counters {
+        std::uint64_t messages = 0; ///< messages routed to a sink
+        std::uint64_t unrouted = 0; ///< messages for channels no one holds (late, after unsubscribe)
+        std::uint64_t connects = 0; ///< successful (re)connections
+        std::uint64_t losses = 0;   ///< connections lost after being established
+    };
+
+    subscriber(coro::executor ex, config cfg);
+    ~subscriber();
+    subscriber(const subscriber&) = delete;
+    subscriber& operator=(const subscriber&) = delete;
+
+    /// Runs the connection until cancelled (then throws `operation_aborted`).
+    coro::awaitable<void> async_run();
+
+    /// Subscribes `channel` and completes once Redis has confirmed it; from
+    /// then on its messages go to `target` until the subscription dies.
+    /// Throws `system_error`: `not_connected` while Redis is unreachable,
+    /// `connection_reset` if the connection dies before the confirmation,
+    /// `already_started` if the channel is subscribed already.
+    /// Cancellation: terminal; the pending subscription is withdrawn.
+    coro::awaitable<subscription> async_subscribe(std::string channel, sink& target);
+
+    [[nodiscard]] bool connected() const noexcept { return connected_; }
+    /// Subscriptions held, pending ones included.
+    [[nodiscard]] std::size_t size() const noexcept { return channels_.size(); }
+    [[nodiscard]] const counters& stats() const noexcept { return stats_; }
+
+    /// Waits until the connection is established (for start-up and tests).
+    coro::awaitable<void> async_wait_connected();
+
+private:
+    struct entry {
+        sink* target = nullptr;
+        coro::event* confirmed = nullptr; ///< set while SUBSCRIBE awaits its reply
+        std::uint64_t id = 0;
+    };
+    struct string_hash {
+        using is_transparent = void;
+        std::size_t operator()(std::string_view s) const noexcept {
+            return std::hash<std::string_view>{}(s);
+        }
+    };
+    using channel_map = std::unordered_map<std::string, entry, string_hash, std::equal_to<>>;
+
+    void on_reply(std::span<const node> nodes);
+    void unsubscribe(const std::string& channel, std::uint64_t id);
+    void lose_all();
+
+    coro::executor ex_;
+    config cfg_;
+    std::unique_ptr<detail::connection> conn_;
+    std::unique_ptr<coro::event> connected_event_;
+    channel_map channels_;
+    counters stats_;
+    std::uint64_t next_id_ = 0;
+    bool connected_ = false;
+};
+
+} // namespace ssebridge::redis

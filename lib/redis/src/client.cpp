@@ -1,0 +1,94 @@
+#include <ssebridge/redis/client.hpp>
+
+#include <ssebridge/coro/event.hpp>
+#include <ssebridge/redis/detail/connection.hpp>
+
+#include <boost/system/system_error.hpp>
+
+#include <stdexcept>
+
+namespace ssebridge::redis {
+
+namespace asio = boost::asio;
+using boost::system::system_error;
+
+struct client::pending {
+    explicit pending(coro::executor ex)
+        : done(std::move(ex)) {}
+    coro::event done;
+    reply result;
+    bool failed = false;
+};
+
+std::string make_command(std::initializer_list<std::string_view> args) {
+    std::string out;
+    append_command(out, args);
+    return out;
+}
+
+namespace {
+// Outside the coroutine: g++ 12 rejects braced arrays in coroutine frames.
+std::string publish_command(std::string_view channel, std::string_view message) {
+    return make_command({"PUBLISH", channel, message});
+}
+} // namespace
+
+client::client(coro::executor ex, config cfg)
+    : ex_(ex)
+    , cfg_(std::move(cfg)) {}
+
+client::~client() = default;
+
+coro::awaitable<void> client::async_connect() {
+    conn_ = std::make_unique<detail::connection>(ex_);
+    co_await conn_->async_connect(cfg_);
+}
+
+bool client::connected() const noexcept { return conn_ && conn_->is_open(); }
+
+coro::awaitable<boost::system::error_code> client::async_run() {
+    if (!conn_)
+        throw std::logic_error("redis::client::async_run before async_connect");
+    running_ = true;
+    boost::system::error_code ec = co_await conn_->async_run([this](std::span<const node> nodes) {
+        if (pending_.empty())
+            return; // a reply nobody asked for: ignore
+        auto p = std::move(pending_.front());
+        pending_.pop_front();
+        p->result = to_reply(nodes);
+        p->done.set();
+    });
+    running_ = false;
+    for (auto& p : pending_) {
+        p->failed = true;
+        p->done.set();
+    }
+    pending_.clear();
+    co_return ec;
+}
+
+coro::awaitable<reply> client::async_exec(std::string command) {
+    if (!connected())
+        throw system_error(asio::error::not_connected, "Redis client not connected");
+    auto p = std::make_shared<pending>(ex_);
+    pending_.push_back(p);
+    conn_->send(command);
+    co_await p->done.async_wait();
+    if (p->failed)
+        throw system_error(asio::error::connection_reset, "Redis connection lost");
+    co_return std::move(p->result);
+}
+
+coro::awaitable<std::int64_t> client::async_publish(std::string channel, std::string message) {
+    reply r = co_await async_exec(publish_command(channel, message));
+    if (r.type != resp_type::integer)
+        throw std::runtime_error("PUBLISH failed: " + r.value);
+    co_return r.integer;
+}
+
+void client::close() {
+    if (conn_)
+        conn_->close();
+}
+
+} // namespace ssebridge::redis

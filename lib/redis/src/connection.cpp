@@ -1,0 +1,146 @@
+#include <ssebridge/redis/detail/connection.hpp>
+
+#include <ssebridge/coro/timeout.hpp>
+
+#include <boost/asio/connect.hpp>
+#include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/system/system_error.hpp>
+
+#include <cstring>
+#include <stdexcept>
+
+namespace ssebridge::redis::detail {
+
+namespace asio = boost::asio;
+using boost::system::error_code;
+using tcp = asio::ip::tcp;
+
+namespace {
+constexpr std::size_t initial_buffer = 16 * 1024;
+constexpr parser_limits limits{};
+} // namespace
+
+connection::connection(coro::executor ex)
+    : socket_(ex)
+    , writable_(ex) {}
+
+coro::awaitable<void> connection::async_connect(const config& cfg) {
+    tcp::resolver resolver(socket_.get_executor());
+    auto endpoints =
+        co_await resolver.async_resolve(cfg.host, std::to_string(cfg.port), asio::use_awaitable);
+    std::optional<tcp::endpoint> connected = co_await coro::with_timeout(
+        asio::async_connect(socket_, endpoints, asio::use_awaitable), cfg.connect_timeout);
+    if (!connected)
+        throw boost::system::system_error(asio::error::timed_out, "connect to Redis");
+    socket_.set_option(tcp::no_delay(true));
+    socket_.set_option(asio::socket_base::keep_alive(true));
+    in_.assign(initial_buffer, '\0');
+    in_begin_ = in_end_ = 0;
+    if (!cfg.password.empty()) {
+        std::string auth;
+        if (cfg.username.empty())
+            append_command(auth, {"AUTH", cfg.password});
+        else
+            append_command(auth, {"AUTH", cfg.username, cfg.password});
+        co_await asio::async_write(socket_, asio::buffer(auth), asio::use_awaitable);
+        reply r = co_await read_reply();
+        if (r.is_error())
+            throw std::runtime_error("Redis AUTH failed: " + r.value);
+    }
+}
+
+void connection::send(std::string_view bytes) {
+    out_.append(bytes);
+    writable_.notify();
+}
+
+void connection::close() {
+    error_code ignored;
+    socket_.shutdown(tcp::socket::shutdown_both, ignored);
+    socket_.close(ignored);
+}
+
+template <class F>
+bool connection::parse_buffered(error_code& ec, F&& f) {
+    for (;;) {
+        std::string_view view(in_.data() + in_begin_, in_end_ - in_begin_);
+        std::size_t used = parse(view, nodes_, ec, limits);
+        if (ec)
+            return false;
+        if (used == 0)
+            break;
+        in_begin_ += used;
+        f(std::span<const node>(nodes_));
+    }
+    if (in_begin_ == in_end_)
+        in_begin_ = in_end_ = 0;
+    return true;
+}
+
+coro::awaitable<boost::system::error_code> connection::read_loop(reply_handler& on_reply) {
+    for (;;) {
+        if (in_end_ == in_.size()) {
+            if (in_begin_ > 0) { // compact: move the partial reply to the front
+                std::memmove(in_.data(), in_.data() + in_begin_, in_end_ - in_begin_);
+                in_end_ -= in_begin_;
+                in_begin_ = 0;
+            } else if (in_.size() > limits.max_bulk + initial_buffer) {
+                co_return make_error_code(resp_error::too_large);
+            } else {
+                in_.resize(in_.size() * 2);
+            }
+        }
+        auto [ec, n] = co_await socket_.async_read_some(
+            asio::buffer(in_.data() + in_end_, in_.size() - in_end_), coro::use_tuple);
+        if (ec)
+            co_return ec;
+        in_end_ += n;
+        if (!parse_buffered(ec, on_reply))
+            co_return ec;
+    }
+}
+
+coro::awaitable<reply> connection::read_reply() {
+    std::optional<reply> result;
+    for (;;) {
+        error_code ec;
+        bool ok = parse_buffered(ec, [&](std::span<const node> nodes) {
+            if (!result)
+                result = to_reply(nodes);
+        });
+        if (!ok)
+            throw boost::system::system_error(ec);
+        if (result)
+            co_return std::move(*result);
+        if (in_end_ == in_.size())
+            in_.resize(in_.size() * 2);
+        std::size_t n = co_await socket_.async_read_some(
+            asio::buffer(in_.data() + in_end_, in_.size() - in_end_), asio::use_awaitable);
+        in_end_ += n;
+    }
+}
+
+coro::awaitable<boost::system::error_code> connection::write_loop() {
+    for (;;) {
+        if (out_.empty()) {
+            co_await writable_.async_wait();
+            continue;
+        }
+        std::swap(out_, writing_);
+        auto [ec, n] = co_await asio::async_write(socket_, asio::buffer(writing_), coro::use_tuple);
+        writing_.clear();
+        if (ec)
+            co_return ec;
+    }
+}
+
+coro::awaitable<boost::system::error_code> connection::async_run(reply_handler on_reply) {
+    using namespace asio::experimental::awaitable_operators;
+    std::variant<error_code, error_code> ended = co_await (read_loop(on_reply) || write_loop());
+    close();
+    co_return ended.index() == 0 ? std::get<0>(ended) : std::get<1>(ended);
+}
+
+} // namespace ssebridge::redis::detail

@@ -1,0 +1,161 @@
+#include <ssebridge/redis/subscriber.hpp>
+
+#include <ssebridge/coro/event.hpp>
+#include <ssebridge/log.hpp>
+#include <ssebridge/redis/detail/connection.hpp>
+
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/system/system_error.hpp>
+
+namespace ssebridge::redis {
+
+namespace asio = boost::asio;
+using boost::system::system_error;
+
+subscriber::subscription::subscription(subscriber* owner, std::string channel, std::uint64_t id)
+    : owner_(owner)
+    , channel_(std::move(channel))
+    , id_(id) {}
+
+subscriber::subscription::subscription(subscription&& other) noexcept
+    : owner_(std::exchange(other.owner_, nullptr))
+    , channel_(std::move(other.channel_))
+    , id_(other.id_) {}
+
+subscriber::subscription& subscriber::subscription::operator=(subscription&& other) noexcept {
+    if (this != &other) {
+        reset();
+        owner_ = std::exchange(other.owner_, nullptr);
+        channel_ = std::move(other.channel_);
+        id_ = other.id_;
+    }
+    return *this;
+}
+
+subscriber::subscription::~subscription() { reset(); }
+
+void subscriber::subscription::reset() {
+    if (owner_)
+        std::exchange(owner_, nullptr)->unsubscribe(channel_, id_);
+}
+
+subscriber::subscriber(coro::executor ex, config cfg)
+    : ex_(ex)
+    , cfg_(std::move(cfg))
+    , connected_event_(std::make_unique<coro::event>(ex)) {}
+
+subscriber::~subscriber() = default;
+
+coro::awaitable<void> subscriber::async_run() {
+    using namespace std::chrono_literals;
+    constexpr auto min_backoff = 50ms;
+    constexpr auto max_backoff = 2000ms;
+    auto backoff = std::chrono::steady_clock::duration(min_backoff);
+    asio::steady_timer timer(ex_);
+    for (;;) {
+        conn_ = std::make_unique<detail::connection>(ex_);
+        std::string failure;
+        try {
+            co_await conn_->async_connect(cfg_);
+        } catch (const std::exception& e) {
+            failure = e.what();
+        }
+        co_await coro::throw_if_cancelled();
+        if (failure.empty()) {
+            connected_ = true;
+            ++stats_.connects;
+            connected_event_->set();
+            backoff = min_backoff;
+            log::info("redis subscriber connected to ", cfg_.host, ":", cfg_.port);
+            boost::system::error_code ec =
+                co_await conn_->async_run([this](std::span<const node> nodes) { on_reply(nodes); });
+            connected_ = false;
+            connected_event_->reset();
+            ++stats_.losses;
+            lose_all();
+            co_await coro::throw_if_cancelled();
+            log::warn("redis subscriber connection lost: ", ec.message());
+        } else {
+            log::warn("redis subscriber cannot connect to ", cfg_.host, ":", cfg_.port, ": ",
+                      failure, " (retrying in ",
+                      std::chrono::duration_cast<std::chrono::milliseconds>(backoff).count(),
+                      " ms)");
+        }
+        timer.expires_after(backoff);
+        co_await timer.async_wait(asio::use_awaitable);
+        backoff = std::min<std::chrono::steady_clock::duration>(backoff * 2, max_backoff);
+    }
+}
+
+coro::awaitable<void> subscriber::async_wait_connected() { return connected_event_->async_wait(); }
+
+coro::awaitable<subscriber::subscription> subscriber::async_subscribe(std::string channel,
+                                                                      sink& target) {
+    if (!connected_)
+        throw system_error(asio::error::not_connected, "Redis unavailable");
+    auto [it, inserted] = channels_.try_emplace(channel);
+    if (!inserted)
+        throw system_error(asio::error::already_started, "channel already subscribed");
+    coro::event confirmed(ex_); // outlives `sub`, which withdraws the entry pointing here
+    it->second = entry{&target, &confirmed, ++next_id_};
+    subscription sub(this, std::move(channel), next_id_);
+    append_command(conn_->outbox(), {"SUBSCRIBE", sub.channel()});
+    conn_->flush();
+    co_await confirmed.async_wait();
+    auto found = channels_.find(sub.channel());
+    if (found == channels_.end() || found->second.id != sub.id_) {
+        sub.owner_ = nullptr; // already gone with the connection
+        throw system_error(asio::error::connection_reset, "Redis connection lost");
+    }
+    found->second.confirmed = nullptr;
+    co_return sub;
+}
+
+void subscriber::unsubscribe(const std::string& channel, std::uint64_t id) {
+    auto it = channels_.find(channel);
+    if (it == channels_.end() || it->second.id != id)
+        return;
+    channels_.erase(it);
+    if (connected_) {
+        append_command(conn_->outbox(), {"UNSUBSCRIBE", channel});
+        conn_->flush();
+    }
+}
+
+void subscriber::on_reply(std::span<const node> n) {
+    // Pushes are arrays of bulk strings: [kind, channel, payload-or-count].
+    if (n.size() != 4 || n[0].type != resp_type::array || n[1].type != resp_type::bulk_string) {
+        if (!n.empty() && n[0].type == resp_type::error)
+            log::error("redis subscriber: ", n[0].value);
+        return;
+    }
+    std::string_view kind = n[1].value;
+    std::string_view channel = n[2].value;
+    if (kind == "message") {
+        auto it = channels_.find(channel);
+        if (it == channels_.end()) {
+            ++stats_.unrouted;
+            return;
+        }
+        ++stats_.messages;
+        it->second.target->on_message(n[3].value);
+    } else if (kind == "subscribe") {
+        auto it = channels_.find(channel);
+        if (it != channels_.end() && it->second.confirmed)
+            it->second.confirmed->set();
+    }
+}
+
+void subscriber::lose_all() {
+    channel_map lost;
+    std::swap(lost, channels_);
+    for (auto& [channel, e] : lost) {
+        if (e.confirmed)
+            e.confirmed->set(); // the subscriber finds its entry gone and fails
+        else
+            e.target->on_lost();
+    }
+}
+
+} // namespace ssebridge::redis
