@@ -3,13 +3,16 @@
 
 #include <ssebridge/coro/core.hpp>
 
-#include <initializer_list>
+#include <vector>
 
 namespace ssebridge::coro {
 
 /// Waits until one of `signals` is delivered to the process and returns its
 /// number. The handlers are installed for the duration of the wait only.
 /// Cancellation: terminal and partial; throws `operation_aborted`.
-awaitable<int> async_wait_signal(std::initializer_list<int> signals);
+awaitable<int> async_wait_signal(std::vector<int> signals);
+
+/// Waits for SIGTERM or SIGINT, the requests to stop a service.
+awaitable<int> async_wait_termination();
 
 } // namespace ssebridge::coro

@@ -1,0 +1,88 @@
+// ssebridge-gateway: the command-line front of ssebridge::gateway (DESIGN.md §5).
+#include <ssebridge/coro/signals.hpp>
+#include <ssebridge/gateway/gateway.hpp>
+#include <ssebridge/log.hpp>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include <csignal>
+#include <cstdio>
+#include <cstdlib>
+#include <iostream>
+
+namespace asio = boost::asio;
+using namespace ssebridge;
+
+namespace {
+
+log::level to_level(const std::string& name) {
+    if (name == "debug")
+        return log::level::debug;
+    if (name == "warn")
+        return log::level::warn;
+    if (name == "error")
+        return log::level::error;
+    if (name == "off")
+        return log::level::off;
+    return log::level::info;
+}
+
+// On SIGTERM or SIGINT: stop gracefully, and give up waiting after a while.
+coro::awaitable<void> stop_on_signal(gateway::gateway* gw, asio::io_context* ioc) {
+    int signal = co_await coro::async_wait_termination();
+    log::info("signal ", signal, ": stopping");
+    gw->stop();
+    asio::steady_timer grace(co_await asio::this_coro::executor, std::chrono::seconds(10));
+    co_await grace.async_wait(asio::use_awaitable);
+    log::warn("connections still open after 10 s: exiting anyway");
+    ioc->stop();
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+    std::vector<std::string> args(argv + 1, argv + argc);
+    gateway::parsed_config parsed = gateway::parse_config(args, [](const char* n) { return std::getenv(n); });
+    if (!parsed.cfg) {
+        (parsed.help ? std::cout : std::cerr) << parsed.message << (parsed.help ? "" : "\n");
+        return parsed.help ? 0 : 2;
+    }
+    const gateway::config& cfg = *parsed.cfg;
+    log::set_level(to_level(cfg.log_level));
+    std::signal(SIGPIPE, SIG_IGN);
+
+    asio::io_context ioc(1);
+    std::unique_ptr<gateway::gateway> gw;
+    try {
+        gw = std::make_unique<gateway::gateway>(ioc.get_executor(), cfg);
+    } catch (const std::exception& e) {
+        std::cerr << "ssebridge-gateway: " << e.what() << "\n";
+        return 2;
+    }
+    if (auto bootstrap = gw->embedded_kafka_bootstrap())
+        std::cout << "kafka.bootstrap=" << *bootstrap << "\n";
+    auto endpoint = gw->local_endpoint();
+    std::cout << "listening on "
+              << (endpoint.address().is_v6() ? "[" + endpoint.address().to_string() + "]"
+                                             : endpoint.address().to_string())
+              << ":" << endpoint.port() << std::endl;
+
+    int status = 0;
+    asio::co_spawn(ioc, gw->async_run(), [&](std::exception_ptr e) {
+        if (e) {
+            try {
+                std::rethrow_exception(e);
+            } catch (const std::exception& x) {
+                log::error("gateway failed: ", x.what());
+            }
+            status = 1;
+        }
+        ioc.stop(); // done: do not wait for the grace timer
+    });
+    asio::co_spawn(ioc, stop_on_signal(gw.get(), &ioc), asio::detached);
+    ioc.run();
+    return status;
+}

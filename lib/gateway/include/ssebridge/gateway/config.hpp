@@ -1,0 +1,44 @@
+// Gateway settings: command-line flags, each also read from the environment.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace ssebridge::gateway {
+
+struct config {
+    std::string listen = "127.0.0.1:8080";
+    std::string redis = "redis://127.0.0.1:6379";
+    std::string kafka_brokers = "embedded";
+    std::string kafka_topic = "react_requests";
+    double ack_timeout = 10;    ///< seconds from Kafka delivery to worker_ack
+    double keepalive = 15;      ///< seconds without a write before `: keepalive`
+    double idle_timeout = 300;  ///< seconds without an event after the ack
+    double kafka_timeout = 5;   ///< seconds for a Kafka delivery report
+    double write_timeout = 10;  ///< seconds for one write to a client
+    std::size_t max_sessions = 10000;
+    std::size_t max_body = 1024 * 1024;
+    std::size_t max_queue = 1024; ///< events waiting per session before "client too slow"
+    std::string log_level = "info";
+};
+
+/// The outcome of reading flags and environment.
+struct parsed_config {
+    std::optional<config> cfg; ///< set when the gateway should start
+    std::string message;       ///< --help text, or the error when `cfg` is empty
+    bool help = false;
+};
+
+/// Reads `args` (without the program name) over the defaults, after the
+/// environment (`SSEBRIDGE_LISTEN`, …) read through `getenv`; flags win.
+parsed_config parse_config(const std::vector<std::string>& args,
+                           const std::function<const char*(const char*)>& getenv);
+
+/// The --help text.
+std::string usage();
+
+} // namespace ssebridge::gateway

@@ -1,0 +1,67 @@
+// The ssebridge gateway: HTTP sessions relayed from Redis after a Kafka produce.
+#pragma once
+
+#include <ssebridge/coro/core.hpp>
+#include <ssebridge/gateway/config.hpp>
+
+#include <boost/asio/ip/tcp.hpp>
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+
+namespace ssebridge::gateway {
+
+/// What happened to sessions since start (monotonic counters).
+struct counters {
+    std::uint64_t sessions_started = 0;   ///< streams whose headers were sent
+    std::uint64_t sessions_completed = 0; ///< ended after FinalAnswerStreamEnd
+    std::uint64_t client_disconnects = 0; ///< ended because the client went away
+    std::uint64_t ack_timeouts = 0;
+    std::uint64_t idle_timeouts = 0;
+    std::uint64_t slow_clients = 0;       ///< cut off: too many events waiting
+    std::uint64_t backend_lost = 0;       ///< ended because Redis went away
+    std::uint64_t rejected = 0;           ///< requests answered 503
+    std::uint64_t malformed_messages = 0; ///< channel messages skipped
+    std::uint64_t events_relayed = 0;     ///< event frames written to clients
+};
+
+/// One gateway on one executor (one thread): its HTTP server, its Redis
+/// subscriber connection, its Kafka producer and, with
+/// `--kafka-brokers embedded`, the in-process Kafka mock.
+class gateway {
+public:
+    /// Binds the listening socket (connections queue from here on) and
+    /// starts the embedded Kafka mock if configured. Throws
+    /// `std::invalid_argument` on a bad address or URL.
+    gateway(coro::executor ex, const config& cfg);
+    ~gateway();
+    gateway(const gateway&) = delete;
+    gateway& operator=(const gateway&) = delete;
+
+    [[nodiscard]] boost::asio::ip::tcp::endpoint local_endpoint() const;
+    /// `HOST:PORT,…` of the embedded Kafka mock, when there is one.
+    [[nodiscard]] std::optional<std::string> embedded_kafka_bootstrap() const;
+
+    /// Serves until `stop()`, then returns once every connection has closed.
+    coro::awaitable<void> async_run();
+
+    /// Stops accepting, ends open streams with an `error` event, and lets
+    /// `async_run` return when the connections are done.
+    void stop();
+
+    [[nodiscard]] std::size_t live_sessions() const noexcept;
+    [[nodiscard]] std::size_t subscriptions() const noexcept;
+    [[nodiscard]] bool redis_connected() const noexcept;
+    [[nodiscard]] const counters& stats() const noexcept;
+    /// Prometheus text exposition of the gauges and counters (GET /metrics).
+    [[nodiscard]] std::string metrics_text() const;
+
+    struct state;
+
+private:
+    std::unique_ptr<state> state_;
+};
+
+} // namespace ssebridge::gateway

@@ -1,0 +1,187 @@
+#include "state.hpp"
+
+#include <ssebridge/coro/task_group.hpp>
+#include <ssebridge/http/message.hpp>
+#include <ssebridge/log.hpp>
+
+#include <boost/asio/ip/address.hpp>
+
+#include <charconv>
+#include <cmath>
+#include <sstream>
+#include <stdexcept>
+
+namespace ssebridge::gateway {
+
+namespace asio = boost::asio;
+using tcp = asio::ip::tcp;
+
+namespace {
+
+tcp::endpoint parse_listen(coro::executor ex, const std::string& listen) {
+    std::size_t colon = listen.rfind(':');
+    if (colon == std::string::npos)
+        throw std::invalid_argument("--listen expects HOST:PORT, got '" + listen + "'");
+    std::string host = listen.substr(0, colon);
+    std::string port = listen.substr(colon + 1);
+    if (host.size() >= 2 && host.front() == '[' && host.back() == ']')
+        host = host.substr(1, host.size() - 2);
+    unsigned short port_number = 0;
+    auto [ptr, ec] = std::from_chars(port.data(), port.data() + port.size(), port_number);
+    if (ec != std::errc{} || ptr != port.data() + port.size())
+        throw std::invalid_argument("--listen has an invalid port: '" + port + "'");
+    boost::system::error_code bad;
+    auto address = asio::ip::make_address(host, bad);
+    if (!bad)
+        return {address, port_number};
+    tcp::resolver resolver(ex); // a host name: resolved once, at start
+    auto results = resolver.resolve(host, port, bad);
+    if (bad || results.empty())
+        throw std::invalid_argument("--listen host '" + host + "' does not resolve");
+    return *results.begin();
+}
+
+redis::config parse_redis(const std::string& url) {
+    std::string error;
+    auto cfg = redis::config::from_url(url, error);
+    if (!cfg)
+        throw std::invalid_argument("--redis: " + error);
+    return *cfg;
+}
+
+std::unique_ptr<kafka::mock_cluster> make_mock(const config& cfg) {
+    if (cfg.kafka_brokers != "embedded")
+        return nullptr;
+    auto mock = std::make_unique<kafka::mock_cluster>(1);
+    mock->create_topic(cfg.kafka_topic, 1);
+    return mock;
+}
+
+kafka::settings producer_settings(const std::string& bootstrap, const config& cfg) {
+    return {
+        {"bootstrap.servers", bootstrap},
+        {"message.timeout.ms", std::to_string(std::llround(cfg.kafka_timeout * 1000))},
+        {"linger.ms", "1"},      // a session waits for its record: batch briefly only
+        {"socket.nagle.disable", "true"},
+        {"log_level", "4"},
+    };
+}
+
+http::limits http_limits(const config& cfg) {
+    http::limits lim;
+    lim.max_body = cfg.max_body;
+    lim.write_timeout = coro::seconds(cfg.write_timeout);
+    return lim;
+}
+
+coro::awaitable<void> respond_ignoring_result(http::exchange& ex, http::response res) {
+    co_await ex.respond(std::move(res));
+}
+
+} // namespace
+
+gateway::state::state(coro::executor ex, const config& c)
+    : ex(ex)
+    , cfg(c)
+    , mock(make_mock(c))
+    , kafka_bootstrap(mock ? mock->bootstrap_servers() : c.kafka_brokers)
+    , subscriber(ex, parse_redis(c.redis))
+    , producer(ex, producer_settings(kafka_bootstrap, c))
+    , server(ex, parse_listen(ex, c.listen), http_limits(c)) {}
+
+gateway::gateway(coro::executor ex, const config& cfg)
+    : state_(std::make_unique<state>(ex, cfg)) {
+    state& st = *state_;
+    st.server.route("POST", "/v1/react/sessions",
+                    [&st](http::exchange& ex) { return serve_session(st, ex); });
+    // Plain functions returning the awaitable: no coroutine lambdas (their
+    // captures and g++ 12's handling of temporaries in them are traps).
+    st.server.route("GET", "/metrics", [this](http::exchange& ex) {
+        return respond_ignoring_result(
+            ex, http::response{200, "text/plain; version=0.0.4", metrics_text(), {}});
+    });
+    st.server.route("GET", "/healthz", [&st](http::exchange& ex) {
+        return respond_ignoring_result(
+            ex, st.subscriber.connected()
+                    ? http::response{200, "application/json", R"({"status":"ok"})", {}}
+                    : http::error_response(503, "Redis unavailable"));
+    });
+}
+
+gateway::~gateway() = default;
+
+tcp::endpoint gateway::local_endpoint() const { return state_->server.local_endpoint(); }
+
+std::optional<std::string> gateway::embedded_kafka_bootstrap() const {
+    if (!state_->mock)
+        return std::nullopt;
+    return state_->kafka_bootstrap;
+}
+
+coro::awaitable<void> gateway::async_run() {
+    state& st = *state_;
+    coro::task_group background(st.ex, [](std::exception_ptr e) {
+        try {
+            std::rethrow_exception(e);
+        } catch (const boost::system::system_error& x) {
+            if (x.code() != asio::error::operation_aborted)
+                log::error("gateway background task failed: ", x.what());
+        } catch (const std::exception& x) {
+            log::error("gateway background task failed: ", x.what());
+        }
+    });
+    background.spawn(st.subscriber.async_run());
+    background.spawn(st.producer.async_run());
+    co_await st.server.async_run();
+    background.cancel();
+    co_await background.async_wait();
+}
+
+void gateway::stop() {
+    state& st = *state_;
+    if (st.stopping)
+        return;
+    st.stopping = true;
+    st.server.stop();
+    for (session* s : std::list<session*>(st.sessions))
+        end_session(*s, "server shutting down");
+}
+
+std::size_t gateway::live_sessions() const noexcept { return state_->sessions.size(); }
+std::size_t gateway::subscriptions() const noexcept { return state_->subscriber.size(); }
+bool gateway::redis_connected() const noexcept { return state_->subscriber.connected(); }
+const counters& gateway::stats() const noexcept { return state_->stats; }
+
+std::string gateway::metrics_text() const {
+    const state& st = *state_;
+    const counters& c = st.stats;
+    std::ostringstream out;
+    auto gauge = [&](const char* name, const char* help, auto value) {
+        out << "# HELP " << name << ' ' << help << "\n# TYPE " << name << " gauge\n"
+            << name << ' ' << value << '\n';
+    };
+    auto counter = [&](const char* name, const char* help, std::uint64_t value) {
+        out << "# HELP " << name << ' ' << help << "\n# TYPE " << name << " counter\n"
+            << name << ' ' << value << '\n';
+    };
+    gauge("ssebridge_sessions_live", "Sessions in progress.", st.sessions.size());
+    gauge("ssebridge_subscriptions", "Redis channels subscribed.", st.subscriber.size());
+    gauge("ssebridge_redis_connected", "1 when the Redis subscriber is connected.",
+          st.subscriber.connected() ? 1 : 0);
+    gauge("ssebridge_http_connections", "Open client connections.", st.server.connections());
+    gauge("ssebridge_kafka_in_flight", "Kafka records awaiting delivery.", st.producer.in_flight());
+    counter("ssebridge_sessions_started_total", "Streams started.", c.sessions_started);
+    counter("ssebridge_sessions_completed_total", "Streams ended by FinalAnswerStreamEnd.", c.sessions_completed);
+    counter("ssebridge_client_disconnects_total", "Sessions ended by the client.", c.client_disconnects);
+    counter("ssebridge_ack_timeouts_total", "Sessions without worker_ack in time.", c.ack_timeouts);
+    counter("ssebridge_idle_timeouts_total", "Sessions without events for too long.", c.idle_timeouts);
+    counter("ssebridge_slow_clients_total", "Clients cut off for not keeping up.", c.slow_clients);
+    counter("ssebridge_backend_lost_total", "Sessions ended by a lost Redis connection.", c.backend_lost);
+    counter("ssebridge_rejected_total", "Requests answered 503.", c.rejected);
+    counter("ssebridge_malformed_messages_total", "Channel messages skipped as malformed.", c.malformed_messages);
+    counter("ssebridge_events_relayed_total", "Event frames written to clients.", c.events_relayed);
+    counter("ssebridge_redis_messages_total", "Messages received on the subscriber connection.", st.subscriber.stats().messages);
+    return out.str();
+}
+
+} // namespace ssebridge::gateway

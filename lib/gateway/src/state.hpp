@@ -1,0 +1,38 @@
+// What every session of a gateway shares.
+#pragma once
+
+#include <ssebridge/gateway/gateway.hpp>
+#include <ssebridge/http/server.hpp>
+#include <ssebridge/kafka/mock_cluster.hpp>
+#include <ssebridge/kafka/producer.hpp>
+#include <ssebridge/redis/subscriber.hpp>
+
+#include <list>
+#include <memory>
+
+namespace ssebridge::gateway {
+
+class session;
+
+struct gateway::state {
+    state(coro::executor ex, const config& cfg);
+
+    coro::executor ex;
+    config cfg;
+    std::unique_ptr<kafka::mock_cluster> mock; ///< with --kafka-brokers embedded
+    std::string kafka_bootstrap;
+    redis::subscriber subscriber;
+    kafka::producer producer;
+    http::server server;
+    std::list<session*> sessions; ///< live sessions, for shutdown
+    counters stats;
+    bool stopping = false;
+};
+
+/// Ends a live session's stream with an error event carrying `reason`.
+void end_session(session& s, std::string reason);
+
+/// POST /v1/react/sessions: the whole session pipeline (DESIGN.md §2).
+coro::awaitable<void> serve_session(gateway::state& st, http::exchange& ex);
+
+} // namespace ssebridge::gateway

@@ -1,0 +1,63 @@
+// One request and its response, full or streamed, on a client connection.
+#pragma once
+
+#include <ssebridge/coro/core.hpp>
+#include <ssebridge/http/message.hpp>
+
+#include <span>
+#include <string>
+#include <string_view>
+
+namespace ssebridge::http {
+
+namespace detail {
+class connection;
+}
+
+/// What a route handler gets: the request, and the one connection writer.
+///
+/// A handler either calls `respond` once, or `start_stream`, any number of
+/// `write`s and `finish`. Writes never overlap: only the handler writes.
+/// Each write is bounded by `limits::write_timeout`; a failed or timed-out
+/// write returns false and the connection is closed afterwards.
+/// Cancellation of a write is terminal: the connection is closed afterwards.
+class exchange {
+public:
+    explicit exchange(detail::connection& conn, request req);
+
+    [[nodiscard]] const request& req() const noexcept { return req_; }
+
+    coro::awaitable<bool> respond(response res);
+    /// `respond(error_response(status, reason))`.
+    coro::awaitable<bool> respond_error(unsigned status, std::string_view reason);
+
+    /// Sends `200` with `headers` and a chunked body (or a body delimited by
+    /// closing the connection for HTTP/1.0 clients).
+    coro::awaitable<bool> start_stream(std::string_view content_type,
+                                       std::span<const header> headers);
+    /// Sends `pieces` as one chunk (one write system call where possible).
+    coro::awaitable<bool> write(std::span<const std::string> pieces);
+    coro::awaitable<bool> write(std::string_view piece);
+    /// Ends the streamed body; the connection may serve the next request.
+    coro::awaitable<bool> finish();
+
+    /// Completes when the client closes its side or the connection fails.
+    /// Bytes the client sends meanwhile (a pipelined request) are kept for
+    /// the next exchange. Cancellation: terminal and partial.
+    coro::awaitable<void> wait_closed();
+
+    /// Do not serve another request on this connection.
+    void close_after() noexcept { keep_alive_ = false; }
+    [[nodiscard]] bool keep_alive() const noexcept { return keep_alive_; }
+    /// True once a response (full or streamed) has begun.
+    [[nodiscard]] bool responded() const noexcept { return responded_; }
+
+private:
+    detail::connection& conn_;
+    request req_;
+    bool keep_alive_;
+    bool chunked_ = false;
+    bool responded_ = false;
+};
+
+} // namespace ssebridge::http

@@ -1,0 +1,55 @@
+// HTTP requests and responses as plain values (no Beast in the interface).
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace ssebridge::http {
+
+struct header {
+    std::string name;
+    std::string value;
+};
+
+/// A request whose header and body have been read completely.
+struct request {
+    std::string method;
+    std::string target; ///< path and query, as sent
+    unsigned version = 11; ///< 10 or 11
+    std::vector<header> headers;
+    std::string body;
+
+    /// The first header called `name` (case-insensitive), if any.
+    [[nodiscard]] std::optional<std::string_view> find(std::string_view name) const;
+    /// The target without its query string.
+    [[nodiscard]] std::string_view path() const;
+};
+
+struct response {
+    unsigned status = 200;
+    std::string content_type = "application/json";
+    std::string body;
+    std::vector<header> headers;
+};
+
+/// `{"detail": "<reason>"}`, the error body every client of ssebridge parses.
+std::string json_detail(std::string_view reason);
+
+/// A response with status `status` and body `json_detail(reason)`.
+response error_response(unsigned status, std::string_view reason);
+
+/// Limits applied to every connection.
+struct limits {
+    std::size_t max_header = 8 * 1024;   ///< request line and headers (431 beyond)
+    std::size_t max_body = 1024 * 1024;  ///< request body, chunked or not (413 beyond)
+    std::chrono::steady_clock::duration read_timeout = std::chrono::seconds(30);  ///< one request
+    std::chrono::steady_clock::duration idle_timeout = std::chrono::seconds(60);  ///< between requests
+    std::chrono::steady_clock::duration write_timeout = std::chrono::seconds(10); ///< one write
+};
+
+} // namespace ssebridge::http

@@ -1,0 +1,67 @@
+// The HTTP/1.1 server: accept loop, limits, routing.
+#pragma once
+
+#include <ssebridge/coro/core.hpp>
+#include <ssebridge/http/exchange.hpp>
+#include <ssebridge/http/message.hpp>
+
+#include <boost/asio/ip/tcp.hpp>
+
+#include <functional>
+#include <list>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace ssebridge::http {
+
+using handler = std::function<coro::awaitable<void>(exchange&)>;
+
+/// Serves routes on one listening socket.
+///
+/// Before a handler runs, the server has answered on its own, with a JSON
+/// `detail`: 400 (malformed HTTP), 404 (no route for the path), 405 (path
+/// known, method not; with `Allow`), 411 (body without a length), 413 (body
+/// over `limits::max_body`; answered, then the connection is closed
+/// gracefully so the client reads it), 431 (header over `max_header`).
+class server {
+public:
+    server(coro::executor ex, const boost::asio::ip::tcp::endpoint& listen, limits lim);
+    ~server();
+
+    /// Routes `method` + exact `path` to `h`.
+    void route(std::string method, std::string path, handler h);
+
+    [[nodiscard]] boost::asio::ip::tcp::endpoint local_endpoint() const;
+
+    /// Accepts and serves until `stop()`; then waits for the connections to end.
+    coro::awaitable<void> async_run();
+
+    /// Stops accepting, and closes connections that are between requests.
+    /// Connections inside a handler end when their handler does.
+    void stop();
+    [[nodiscard]] bool stopping() const noexcept { return stopping_; }
+
+    /// Open client connections.
+    [[nodiscard]] std::size_t connections() const noexcept;
+
+private:
+    friend class detail::connection;
+    struct route_entry {
+        std::string method;
+        std::string path;
+        handler h;
+    };
+    struct state;
+
+    coro::awaitable<void> serve(std::shared_ptr<detail::connection> conn);
+    const route_entry* find_route(std::string_view method, std::string_view path,
+                                  std::string& allow) const;
+
+    std::unique_ptr<state> state_;
+    std::vector<route_entry> routes_;
+    limits limits_;
+    bool stopping_ = false;
+};
+
+} // namespace ssebridge::http

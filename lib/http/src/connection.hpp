@@ -1,0 +1,35 @@
+// A client connection: the stream, its read buffer and its limits.
+#pragma once
+
+#include <ssebridge/http/message.hpp>
+
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+
+namespace ssebridge::http::detail {
+
+class connection {
+public:
+    connection(boost::asio::ip::tcp::socket socket, const limits& lim)
+        : stream(std::move(socket))
+        , lim(lim) {}
+
+    /// Closes after sending what is queued, letting the client read a final
+    /// response before the close (no reset from unread request bytes).
+    void shutdown_send() {
+        boost::system::error_code ignored;
+        stream.socket().shutdown(boost::asio::ip::tcp::socket::shutdown_send, ignored);
+    }
+    void close() {
+        boost::system::error_code ignored;
+        stream.socket().close(ignored);
+    }
+
+    boost::beast::tcp_stream stream;
+    boost::beast::flat_buffer buffer;
+    const limits& lim;
+    bool idle = true; ///< between requests: stop() may close it
+};
+
+} // namespace ssebridge::http::detail

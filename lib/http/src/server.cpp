@@ -1,0 +1,243 @@
+#include <ssebridge/http/server.hpp>
+
+#include "connection.hpp"
+
+#include <ssebridge/coro/task_group.hpp>
+#include <ssebridge/log.hpp>
+
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/beast/http/error.hpp>
+#include <boost/beast/http/parser.hpp>
+#include <boost/beast/http/read.hpp>
+#include <boost/beast/http/string_body.hpp>
+
+namespace ssebridge::http {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace bhttp = beast::http;
+using tcp = asio::ip::tcp;
+
+struct server::state {
+    state(coro::executor ex, const tcp::endpoint& listen)
+        : acceptor(ex)
+        , tasks(ex, [](std::exception_ptr e) {
+            try {
+                std::rethrow_exception(e);
+            } catch (const std::exception& x) {
+                log::error("connection ended by an exception: ", x.what());
+            }
+        }) {
+        acceptor.open(listen.protocol());
+        acceptor.set_option(tcp::acceptor::reuse_address(true));
+        acceptor.bind(listen);
+        acceptor.listen(asio::socket_base::max_listen_connections);
+    }
+
+    tcp::acceptor acceptor;
+    coro::task_group tasks;
+    std::list<detail::connection*> connections;
+};
+
+namespace {
+
+bool method_has_body(std::string_view m) { return m == "POST" || m == "PUT" || m == "PATCH"; }
+
+// Lets the client read a final response before the close: stop sending,
+// then swallow what it still sends for a moment, then close.
+coro::awaitable<void> close_gracefully(detail::connection& conn) {
+    conn.shutdown_send();
+    asio::steady_timer deadline(conn.stream.get_executor(), std::chrono::seconds(1));
+    std::size_t drained = 0;
+    char sink[4096];
+    conn.stream.expires_after(std::chrono::seconds(1));
+    while (drained < (4u << 20)) {
+        auto [ec, n] = co_await conn.stream.async_read_some(asio::buffer(sink), coro::use_tuple);
+        if (ec)
+            break;
+        drained += n;
+    }
+    conn.close();
+}
+
+request to_request(bhttp::request<bhttp::string_body>&& msg) {
+    request r;
+    r.method = msg.method_string();
+    r.target = msg.target();
+    r.version = msg.version();
+    r.headers.reserve(8);
+    for (const auto& f : msg)
+        r.headers.push_back({std::string(f.name_string()), std::string(f.value())});
+    r.body = std::move(msg.body());
+    return r;
+}
+
+} // namespace
+
+server::server(coro::executor ex, const tcp::endpoint& listen, limits lim)
+    : state_(std::make_unique<state>(ex, listen))
+    , limits_(lim) {}
+
+server::~server() = default;
+
+void server::route(std::string method, std::string path, handler h) {
+    routes_.push_back({std::move(method), std::move(path), std::move(h)});
+}
+
+tcp::endpoint server::local_endpoint() const { return state_->acceptor.local_endpoint(); }
+
+std::size_t server::connections() const noexcept { return state_->connections.size(); }
+
+const server::route_entry* server::find_route(std::string_view method, std::string_view path,
+                                              std::string& allow) const {
+    for (const auto& r : routes_) {
+        if (r.path != path)
+            continue;
+        if (r.method == method)
+            return &r;
+        if (!allow.empty())
+            allow += ", ";
+        allow += r.method;
+    }
+    return nullptr;
+}
+
+coro::awaitable<void> server::async_run() {
+    for (;;) {
+        auto [ec, socket] = co_await state_->acceptor.async_accept(coro::use_tuple);
+        if (stopping_)
+            break;
+        if (ec) {
+            if (ec == asio::error::operation_aborted)
+                break;
+            // Out of descriptors and the like: back off briefly instead of spinning.
+            log::warn("accept failed: ", ec.message());
+            asio::steady_timer pause(socket.get_executor(), std::chrono::milliseconds(50));
+            co_await pause.async_wait(coro::use_tuple);
+            continue;
+        }
+        socket.set_option(tcp::no_delay(true));
+        state_->tasks.spawn(serve(std::make_shared<detail::connection>(std::move(socket), limits_)));
+    }
+    co_await state_->tasks.async_wait();
+}
+
+void server::stop() {
+    if (stopping_)
+        return;
+    stopping_ = true;
+    boost::system::error_code ignored;
+    state_->acceptor.close(ignored);
+    for (auto* c : state_->connections)
+        if (c->idle)
+            c->stream.cancel();
+}
+
+coro::awaitable<void> server::serve(std::shared_ptr<detail::connection> conn) {
+    auto& conns = state_->connections;
+    auto self = conns.insert(conns.end(), conn.get());
+    struct unregister {
+        std::list<detail::connection*>& list;
+        std::list<detail::connection*>::iterator it;
+        ~unregister() { list.erase(it); }
+    } guard{conns, self};
+
+    bool graceful = false;
+    while (!stopping_) {
+        bhttp::request_parser<bhttp::string_body> parser;
+        parser.header_limit(static_cast<std::uint32_t>(limits_.max_header));
+        parser.body_limit(limits_.max_body);
+        conn->idle = true;
+        conn->stream.expires_after(conn->buffer.size() > 0 ? limits_.read_timeout
+                                                           : limits_.idle_timeout);
+        auto [ec, n] = co_await bhttp::async_read_header(conn->stream, conn->buffer, parser,
+                                                         coro::use_tuple);
+        conn->idle = false;
+        if (ec == bhttp::error::end_of_stream || ec == beast::error::timeout ||
+            ec == asio::error::operation_aborted || ec == asio::error::connection_reset ||
+            ec == asio::error::eof)
+            break;
+        request early_req;
+        early_req.version = parser.get().version();
+        exchange early(*conn, std::move(early_req));
+        bool too_large = ec == bhttp::error::body_limit; // Content-Length over the limit
+        if (ec && !too_large) {
+            early.close_after();
+            unsigned status = ec == bhttp::error::header_limit ? 431 : 400;
+            co_await early.respond_error(
+                status, status == 431 ? "request header too large" : "malformed HTTP request");
+            graceful = true;
+            break;
+        }
+        auto& head = parser.get();
+        std::string_view method = head.method_string();
+        std::string allow;
+        const route_entry* route = find_route(method, head.target().substr(0, head.target().find('?')), allow);
+        bool body_expected = parser.chunked() || parser.content_length().value_or(0) > 0;
+        if (!route) {
+            response res = allow.empty() ? error_response(404, "no such resource")
+                                         : error_response(405, "method not allowed");
+            if (!allow.empty())
+                res.headers.push_back({"Allow", allow});
+            if (body_expected)
+                early.close_after(); // rather than read a body we do not want
+            co_await early.respond(std::move(res));
+            if (!early.keep_alive()) {
+                graceful = true;
+                break;
+            }
+            continue;
+        }
+        if (method_has_body(method) && !parser.chunked() && !parser.content_length()) {
+            early.close_after();
+            co_await early.respond_error(411, "a request body needs Content-Length or chunked encoding");
+            graceful = true;
+            break;
+        }
+        if (!too_large && body_expected) {
+            conn->stream.expires_after(limits_.read_timeout);
+            auto [body_ec, body_n] =
+                co_await bhttp::async_read(conn->stream, conn->buffer, parser, coro::use_tuple);
+            if (body_ec == bhttp::error::body_limit)
+                too_large = true;
+            else if (body_ec)
+                break;
+        }
+        if (too_large) {
+            early.close_after();
+            co_await early.respond_error(
+                413, "request body larger than " + std::to_string(limits_.max_body) + " bytes");
+            graceful = true;
+            break;
+        }
+        conn->stream.expires_never();
+        exchange ex(*conn, to_request(parser.release()));
+        std::exception_ptr failure;
+        try {
+            co_await route->h(ex);
+        } catch (...) {
+            failure = std::current_exception();
+        }
+        co_await coro::throw_if_cancelled();
+        if (failure) {
+            try {
+                std::rethrow_exception(failure);
+            } catch (const std::exception& e) {
+                log::error("handler for ", route->path, " failed: ", e.what());
+            }
+            ex.close_after();
+            if (!ex.responded())
+                co_await ex.respond_error(500, "internal error");
+            break; // after a partial response we cannot know what the client has seen
+        }
+        if (!ex.keep_alive())
+            break;
+    }
+    if (graceful)
+        co_await close_gracefully(*conn);
+    else
+        conn->close();
+}
+
+} // namespace ssebridge::http

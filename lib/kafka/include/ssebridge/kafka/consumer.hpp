@@ -1,0 +1,46 @@
+// A Kafka consumer-group member whose records are awaited.
+#pragma once
+
+#include <ssebridge/coro/core.hpp>
+#include <ssebridge/kafka/settings.hpp>
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace ssebridge::kafka {
+
+struct record {
+    std::string topic;
+    std::string key;
+    std::string value;
+    std::int32_t partition = -1;
+    std::int64_t offset = -1;
+};
+
+/// Joins the consumer group of `conf["group.id"]`, subscribes to `topics`,
+/// and hands out records as they come. The consumer queue wakes Asio through
+/// librdkafka's queue I/O event: no polling thread, no sleeps.
+class consumer {
+public:
+    /// Throws `std::invalid_argument` on a bad setting or subscription.
+    consumer(coro::executor ex, const settings& conf, const std::vector<std::string>& topics);
+    ~consumer();
+    consumer(const consumer&) = delete;
+    consumer& operator=(const consumer&) = delete;
+
+    /// The next record. Consumer errors other than end-of-partition are
+    /// logged and skipped. Cancellation: terminal and partial; no record is
+    /// lost (it stays in librdkafka's queue).
+    coro::awaitable<record> async_receive();
+
+    /// Leaves the group (blocks briefly while librdkafka commits and leaves).
+    void close();
+
+private:
+    struct impl;
+    std::unique_ptr<impl> impl_;
+};
+
+} // namespace ssebridge::kafka
