@@ -135,6 +135,9 @@ void server::stop() {
 }
 
 coro::awaitable<void> server::serve(std::shared_ptr<detail::connection> conn) {
+    auto too_large_reason = [this] {
+        return "request body larger than " + std::to_string(limits_.max_body) + " bytes";
+    };
     auto& conns = state_->connections;
     auto self = conns.insert(conns.end(), conn.get());
     struct unregister {
@@ -161,15 +164,23 @@ coro::awaitable<void> server::serve(std::shared_ptr<detail::connection> conn) {
         request early_req;
         early_req.version = parser.get().version();
         exchange early(*conn, std::move(early_req));
-        bool too_large = ec == bhttp::error::body_limit; // Content-Length over the limit
-        if (ec && !too_large) {
+        if (ec) {
+            // body_limit here means a Content-Length over the limit.
+            unsigned status = ec == bhttp::error::body_limit     ? 413
+                              : ec == bhttp::error::header_limit ? 431
+                                                                 : 400;
             early.close_after();
-            unsigned status = ec == bhttp::error::header_limit ? 431 : 400;
-            co_await early.respond_error(
-                status, status == 431 ? "request header too large" : "malformed HTTP request");
+            // g++ 12: no ?: yielding a temporary inside a co_await expression.
+            std::string reason = "malformed HTTP request";
+            if (status == 413)
+                reason = too_large_reason();
+            else if (status == 431)
+                reason = "request header too large";
+            co_await early.respond_error(status, reason);
             graceful = true;
             break;
         }
+        bool too_large = false;
         auto& head = parser.get();
         std::string_view method = head.method_string();
         std::string allow;
@@ -206,8 +217,7 @@ coro::awaitable<void> server::serve(std::shared_ptr<detail::connection> conn) {
         }
         if (too_large) {
             early.close_after();
-            co_await early.respond_error(
-                413, "request body larger than " + std::to_string(limits_.max_body) + " bytes");
+            co_await early.respond_error(413, too_large_reason());
             graceful = true;
             break;
         }

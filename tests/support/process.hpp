@@ -1,0 +1,67 @@
+// Real servers for tests: child processes on free loopback ports.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <sys/types.h>
+
+namespace ssebridge::test {
+
+/// A free TCP port on 127.0.0.1 (bound and released; good enough for tests).
+std::uint16_t free_port();
+
+/// True once something accepts TCP connections on 127.0.0.1:port.
+bool wait_for_port(std::uint16_t port, std::chrono::milliseconds timeout);
+
+/// A child process with its stdout captured line by line.
+class child_process {
+public:
+    child_process(const std::vector<std::string>& argv, const std::vector<std::string>& env = {});
+    ~child_process();
+    child_process(const child_process&) = delete;
+    child_process& operator=(const child_process&) = delete;
+
+    /// Reads stdout until a line starting with `prefix`; returns that line
+    /// (or "" after `timeout` or at end of output).
+    std::string wait_for_line(const std::string& prefix, std::chrono::milliseconds timeout);
+    /// Every stdout line read so far.
+    [[nodiscard]] const std::vector<std::string>& lines() const { return lines_; }
+
+    void signal(int sig);
+    /// Waits for exit; returns the exit status, 128+signal if killed, -1 on timeout.
+    int wait(std::chrono::milliseconds timeout);
+    [[nodiscard]] pid_t pid() const { return pid_; }
+
+private:
+    pid_t pid_ = -1;
+    int stdout_fd_ = -1;
+    std::string pending_;
+    std::vector<std::string> lines_;
+    bool exited_ = false;
+    int status_ = 0;
+};
+
+/// A private redis-server: temp dir, random port, no persistence.
+class redis_server {
+public:
+    redis_server();
+    ~redis_server();
+
+    [[nodiscard]] std::uint16_t port() const { return port_; }
+    [[nodiscard]] std::string url() const { return "redis://127.0.0.1:" + std::to_string(port_); }
+
+    void stop();
+    void start(); ///< again, on the same port
+
+private:
+    std::uint16_t port_;
+    std::filesystem::path dir_;
+    std::unique_ptr<child_process> process_;
+};
+
+} // namespace ssebridge::test

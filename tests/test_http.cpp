@@ -1,0 +1,189 @@
+// The HTTP server: routing, limits, streaming, keep-alive, stop.
+#include <ssebridge/http/server.hpp>
+
+#define BOOST_TEST_MODULE http
+#include <boost/test/unit_test.hpp>
+
+#include "support/http_client.hpp"
+#include "support/run.hpp"
+
+#include <boost/asio/detached.hpp>
+#include <boost/json/parse.hpp>
+
+using namespace ssebridge;
+using namespace ssebridge::test;
+using tcp = asio::ip::tcp;
+
+namespace {
+
+coro::awaitable<void> echo(http::exchange& ex) {
+    http::response res{200, "text/plain", ex.req().body, {}};
+    co_await ex.respond(std::move(res));
+}
+
+coro::awaitable<void> stream_three(http::exchange& ex) {
+    const http::header extra[] = {{"X-Test", "yes"}};
+    co_await ex.start_stream("text/event-stream", extra);
+    for (int i = 0; i < 3; ++i) {
+        co_await ex.write("data: " + std::to_string(i) + "\n\n");
+        co_await sleep_for(10ms);
+    }
+    co_await ex.finish();
+}
+
+coro::awaitable<void> fail(http::exchange&) {
+    throw std::runtime_error("a bug");
+    co_return;
+}
+
+struct fixture {
+    fixture()
+        : server(ioc.get_executor(), tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0), lim()) {
+        server.route("POST", "/echo", echo);
+        server.route("GET", "/stream", stream_three);
+        server.route("GET", "/fail", fail);
+        asio::co_spawn(ioc, server.async_run(), [this](std::exception_ptr) { stopped = true; });
+    }
+    ~fixture() {
+        // Every coroutine of the server must end before the server goes.
+        server.stop();
+        run_until(ioc, [this] { return stopped; }, 5s);
+    }
+    static http::limits lim() {
+        http::limits l;
+        l.max_body = 1000;
+        l.max_header = 1024;
+        l.idle_timeout = 300ms;
+        return l;
+    }
+    std::pair<http_head, std::string> exchange(std::string raw) {
+        http_client c(ioc.get_executor());
+        run(ioc, c.connect(server.local_endpoint()));
+        return run(ioc, c.exchange(std::move(raw)));
+    }
+    std::string detail(const std::string& body) {
+        return std::string(boost::json::parse(body).at("detail").as_string());
+    }
+    asio::io_context ioc;
+    http::server server;
+    bool stopped = false;
+};
+
+std::string get(std::string_view path, std::string_view extra = "") {
+    return "GET " + std::string(path) + " HTTP/1.1\r\nHost: t\r\n" + std::string(extra) + "\r\n";
+}
+
+} // namespace
+
+BOOST_FIXTURE_TEST_SUITE(server, fixture)
+
+BOOST_AUTO_TEST_CASE(routes_and_their_errors) {
+    auto [head, body] = exchange(post_request("hello", "text/plain", "/echo"));
+    BOOST_TEST(head.status == 200u);
+    BOOST_TEST(body == "hello");
+
+    std::tie(head, body) = exchange(get("/nowhere"));
+    BOOST_TEST(head.status == 404u);
+    BOOST_TEST(!detail(body).empty());
+
+    std::tie(head, body) = exchange(get("/echo"));
+    BOOST_TEST(head.status == 405u);
+    BOOST_TEST(head.header("Allow").value_or("") == "POST");
+    BOOST_TEST(head.header("Content-Type").value_or("") == "application/json");
+}
+
+BOOST_AUTO_TEST_CASE(handler_failure_is_a_500_not_a_crash) {
+    auto [head, body] = exchange(get("/fail"));
+    BOOST_TEST(head.status == 500u);
+    BOOST_TEST(detail(body) == "internal error");
+    auto [again, text] = exchange(post_request("still alive", "text/plain", "/echo"));
+    BOOST_TEST(again.status == 200u);
+}
+
+BOOST_AUTO_TEST_CASE(body_without_length_is_411) {
+    auto [head, body] = exchange("POST /echo HTTP/1.1\r\nHost: t\r\n\r\n");
+    BOOST_TEST(head.status == 411u);
+}
+
+BOOST_AUTO_TEST_CASE(body_over_the_limit_is_413_and_reaches_the_client) {
+    // Declared too large: answered without reading the body.
+    http_client c(ioc.get_executor());
+    run(ioc, c.connect(server.local_endpoint()));
+    run(ioc, c.send(post_request(std::string(1001, 'a'), "text/plain", "/echo")));
+    http_head head = run(ioc, c.read_head());
+    BOOST_TEST(head.status == 413u);
+    BOOST_TEST(!detail(run(ioc, c.read_body())).empty());
+    BOOST_TEST(run(ioc, c.wait_eof(), 5s));
+
+    // Chunked: found too large while reading.
+    std::string chunked = "POST /echo HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n";
+    for (int i = 0; i < 5; ++i)
+        chunked += "12c\r\n" + std::string(300, 'b') + "\r\n";
+    chunked += "0\r\n\r\n";
+    auto [h2, b2] = exchange(chunked);
+    BOOST_TEST(h2.status == 413u);
+
+    // Exactly at the limit is fine, chunked or not.
+    auto [h3, b3] = exchange(post_request(std::string(1000, 'c'), "text/plain", "/echo"));
+    BOOST_TEST(h3.status == 200u);
+    BOOST_TEST(b3.size() == 1000u);
+}
+
+BOOST_AUTO_TEST_CASE(header_over_the_limit_is_431_and_garbage_is_400) {
+    auto [head, body] = exchange(get("/echo", "X-Big: " + std::string(2000, 'x') + "\r\n"));
+    BOOST_TEST(head.status == 431u);
+    std::tie(head, body) = exchange("NOT HTTP AT ALL\r\n\r\n");
+    BOOST_TEST(head.status == 400u);
+}
+
+BOOST_AUTO_TEST_CASE(keep_alive_and_pipelining) {
+    http_client c(ioc.get_executor());
+    run(ioc, c.connect(server.local_endpoint()));
+    run(ioc, c.send(post_request("one", "text/plain", "/echo") + post_request("two", "text/plain", "/echo")));
+    run(ioc, c.read_head());
+    BOOST_TEST(run(ioc, c.read_body()) == "one");
+    run(ioc, c.read_head());
+    BOOST_TEST(run(ioc, c.read_body()) == "two");
+    auto [h, b] = run(ioc, c.exchange(get("/stream")));
+    BOOST_TEST(h.status == 200u);
+    BOOST_TEST(b == "data: 0\n\ndata: 1\n\ndata: 2\n\n");
+}
+
+BOOST_AUTO_TEST_CASE(streams_arrive_chunk_by_chunk) {
+    http_client c(ioc.get_executor());
+    run(ioc, c.connect(server.local_endpoint()));
+    run(ioc, c.send(get("/stream")));
+    http_head head = run(ioc, c.read_head());
+    BOOST_TEST(head.header("Transfer-Encoding").value_or("") == "chunked");
+    BOOST_TEST(head.header("X-Test").value_or("") == "yes");
+    for (int i = 0; i < 3; ++i) {
+        auto m = run(ioc, c.next_message());
+        BOOST_TEST_REQUIRE(m.has_value());
+        BOOST_TEST(m->data == std::to_string(i));
+    }
+    BOOST_TEST(!run(ioc, c.next_message()).has_value());
+}
+
+BOOST_AUTO_TEST_CASE(http10_streams_end_by_closing) {
+    http_client c(ioc.get_executor());
+    run(ioc, c.connect(server.local_endpoint()));
+    run(ioc, c.send("GET /stream HTTP/1.0\r\n\r\n"));
+    http_head head = run(ioc, c.read_head());
+    BOOST_TEST(!head.header("Transfer-Encoding").has_value());
+    BOOST_TEST(run(ioc, c.read_body()) == "data: 0\n\ndata: 1\n\ndata: 2\n\n");
+}
+
+BOOST_AUTO_TEST_CASE(idle_connections_time_out_and_stop_closes_them) {
+    http_client c(ioc.get_executor());
+    run(ioc, c.connect(server.local_endpoint()));
+    BOOST_TEST(run(ioc, c.wait_eof(), 5s)); // idle_timeout is 300 ms
+    http_client d(ioc.get_executor());
+    run(ioc, d.connect(server.local_endpoint()));
+    run_until(ioc, [&] { return server.connections() == 1; }, 5s);
+    server.stop();
+    BOOST_TEST(run(ioc, d.wait_eof(), 5s));
+    run_until(ioc, [&] { return stopped; }, 5s);
+    BOOST_TEST(server.connections() == 0u);
+}
+
+BOOST_AUTO_TEST_SUITE_END()

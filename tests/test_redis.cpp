@@ -1,0 +1,183 @@
+// The Redis subscriber and client against a real redis-server.
+#include <ssebridge/redis/client.hpp>
+#include <ssebridge/redis/config.hpp>
+#include <ssebridge/redis/subscriber.hpp>
+
+#define BOOST_TEST_MODULE redis
+#include <boost/test/unit_test.hpp>
+
+#include "support/process.hpp"
+#include "support/run.hpp"
+
+#include <ssebridge/coro/timeout.hpp>
+
+#include <boost/asio/detached.hpp>
+#include <boost/system/system_error.hpp>
+
+using namespace ssebridge;
+using namespace ssebridge::test;
+
+namespace {
+
+struct recording_sink : redis::subscriber::sink {
+    std::vector<std::string> messages;
+    int lost = 0;
+    void on_message(std::string_view payload) override { messages.emplace_back(payload); }
+    void on_lost() override { ++lost; }
+};
+
+redis::config config_for(const redis_server& server) {
+    std::string error;
+    return *redis::config::from_url(server.url(), error);
+}
+
+// A started subscriber and a connected client, both on `ioc`.
+struct harness {
+    explicit harness(redis_server& server)
+        : sub(ioc.get_executor(), config_for(server))
+        , cli(ioc.get_executor(), config_for(server)) {
+        asio::co_spawn(ioc, sub.async_run(), asio::detached);
+        run(ioc, sub.async_wait_connected(), 10s);
+        run(ioc, cli.async_connect(), 10s);
+        asio::co_spawn(ioc, cli.async_run(), asio::detached);
+    }
+    std::int64_t numsub(const std::string& channel) {
+        redis::reply r = run(ioc, cli.async_exec(redis::make_command({"PUBSUB", "NUMSUB", channel})));
+        return r.elements.at(1).integer;
+    }
+    asio::io_context ioc;
+    redis::subscriber sub;
+    redis::client cli;
+};
+
+coro::awaitable<redis::subscriber::subscription> subscribe(redis::subscriber& s, std::string ch,
+                                                           recording_sink& sink) {
+    co_return co_await s.async_subscribe(std::move(ch), sink);
+}
+
+} // namespace
+
+BOOST_AUTO_TEST_CASE(url_parsing) {
+    std::string error;
+    auto c = redis::config::from_url("redis://user:secret@example.com:6380/2", error);
+    BOOST_TEST_REQUIRE(c.has_value());
+    BOOST_TEST(c->host == "example.com");
+    BOOST_TEST(c->port == 6380);
+    BOOST_TEST(c->username == "user");
+    BOOST_TEST(c->password == "secret");
+    c = redis::config::from_url("redis://[::1]", error);
+    BOOST_TEST_REQUIRE(c.has_value());
+    BOOST_TEST(c->host == "::1");
+    BOOST_TEST(c->port == 6379);
+    c = redis::config::from_url("redis://:pw@h", error);
+    BOOST_TEST_REQUIRE(c.has_value());
+    BOOST_TEST(c->password == "pw");
+    BOOST_TEST(c->username.empty());
+    for (auto bad : {"http://h", "redis://", "redis://h:0", "redis://h:70000", "redis://h:x", "redis://[::1"}) {
+        BOOST_TEST(!redis::config::from_url(bad, error).has_value(), bad);
+        BOOST_TEST(!error.empty());
+    }
+}
+
+BOOST_AUTO_TEST_CASE(subscribe_is_confirmed_routed_and_withdrawn) {
+    redis_server server;
+    harness h(server);
+    recording_sink a, b;
+    auto sub_a = run(h.ioc, subscribe(h.sub, "sse_session:a", a));
+    auto sub_b = run(h.ioc, subscribe(h.sub, "sse_session:b", b));
+    BOOST_TEST(h.sub.size() == 2u);
+    BOOST_TEST(h.numsub("sse_session:a") == 1);
+
+    BOOST_TEST(run(h.ioc, h.cli.async_publish("sse_session:a", "one")) == 1);
+    BOOST_TEST(run(h.ioc, h.cli.async_publish("sse_session:b", "two\r\nlines")) == 1);
+    BOOST_TEST(run(h.ioc, h.cli.async_publish("sse_session:a", std::string(100000, 'x'))) == 1);
+    run_until(h.ioc, [&] { return a.messages.size() == 2 && b.messages.size() == 1; }, 5s);
+    BOOST_TEST(a.messages[0] == "one");
+    BOOST_TEST(a.messages[1].size() == 100000u);
+    BOOST_TEST(b.messages[0] == "two\r\nlines");
+
+    sub_a.reset();
+    BOOST_TEST(h.sub.size() == 1u);
+    BOOST_TEST(h.numsub("sse_session:a") == 0);
+    BOOST_TEST(h.numsub("sse_session:b") == 1);
+}
+
+BOOST_AUTO_TEST_CASE(one_connection_serves_many_subscriptions) {
+    redis_server server;
+    harness h(server);
+    std::vector<recording_sink> sinks(500);
+    std::vector<redis::subscriber::subscription> subs;
+    for (std::size_t i = 0; i < sinks.size(); ++i)
+        subs.push_back(run(h.ioc, subscribe(h.sub, "ch:" + std::to_string(i), sinks[i])));
+    redis::reply clients = run(h.ioc, h.cli.async_exec(redis::make_command({"CLIENT", "LIST"})));
+    std::size_t lines = std::count(clients.value.begin(), clients.value.end(), '\n');
+    BOOST_TEST(lines == 2u); // the subscriber and this client
+    for (std::size_t i = 0; i < sinks.size(); i += 50)
+        run(h.ioc, h.cli.async_publish("ch:" + std::to_string(i), std::to_string(i)));
+    run_until(h.ioc, [&] { return sinks[450].messages.size() == 1; }, 5s);
+    for (std::size_t i = 0; i < sinks.size(); ++i)
+        BOOST_TEST(sinks[i].messages.size() == (i % 50 == 0 ? 1u : 0u));
+}
+
+BOOST_AUTO_TEST_CASE(a_cancelled_subscribe_leaves_nothing_behind) {
+    redis_server server;
+    harness h(server);
+    recording_sink sink;
+    // Cancelled before Redis could confirm it.
+    auto finished = run(h.ioc, coro::with_timeout(subscribe(h.sub, "sse_session:gone", sink), 0ms));
+    BOOST_TEST(!finished.has_value());
+    BOOST_TEST(h.sub.size() == 0u);
+    run(h.ioc, sleep_for(50ms));
+    BOOST_TEST(h.numsub("sse_session:gone") == 0);
+    // And the channel can be subscribed again.
+    auto again = run(h.ioc, subscribe(h.sub, "sse_session:gone", sink));
+    BOOST_TEST(h.numsub("sse_session:gone") == 1);
+}
+
+BOOST_AUTO_TEST_CASE(subscribing_twice_or_while_disconnected_fails_clearly) {
+    redis_server server;
+    harness h(server);
+    recording_sink sink;
+    auto first = run(h.ioc, subscribe(h.sub, "dup", sink));
+    BOOST_CHECK_EXCEPTION(run(h.ioc, subscribe(h.sub, "dup", sink)), boost::system::system_error,
+                          [](const auto& e) { return e.code() == asio::error::already_started; });
+    server.stop();
+    run_until(h.ioc, [&] { return !h.sub.connected(); }, 5s);
+    BOOST_CHECK_EXCEPTION(run(h.ioc, subscribe(h.sub, "other", sink)), boost::system::system_error,
+                          [](const auto& e) { return e.code() == asio::error::not_connected; });
+}
+
+BOOST_AUTO_TEST_CASE(losing_redis_tells_every_sink_and_reconnects) {
+    redis_server server;
+    harness h(server);
+    recording_sink a, b;
+    auto sub_a = run(h.ioc, subscribe(h.sub, "a", a));
+    auto sub_b = run(h.ioc, subscribe(h.sub, "b", b));
+    server.stop();
+    run_until(h.ioc, [&] { return a.lost == 1 && b.lost == 1; }, 5s);
+    BOOST_TEST(h.sub.size() == 0u);
+    server.start();
+    run(h.ioc, h.sub.async_wait_connected(), 10s);
+    BOOST_TEST(h.sub.stats().connects == 2u);
+    redis::client fresh(h.ioc.get_executor(), config_for(server));
+    run(h.ioc, fresh.async_connect());
+    asio::co_spawn(h.ioc, fresh.async_run(), asio::detached);
+    recording_sink c;
+    auto sub_c = run(h.ioc, subscribe(h.sub, "c", c));
+    BOOST_TEST(run(h.ioc, fresh.async_publish("c", "back")) == 1);
+    run_until(h.ioc, [&] { return c.messages.size() == 1; }, 5s);
+}
+
+BOOST_AUTO_TEST_CASE(client_returns_error_replies_and_fails_pending_commands_on_loss) {
+    redis_server server;
+    harness h(server);
+    redis::reply r = run(h.ioc, h.cli.async_exec(redis::make_command({"NOSUCHCOMMAND"})));
+    BOOST_TEST(r.is_error());
+    // BLPOP blocks server-side; the connection dies under it.
+    bool failed = false;
+    asio::co_spawn(h.ioc, h.cli.async_exec(redis::make_command({"BLPOP", "nothing", "0"})),
+                   [&](std::exception_ptr e, redis::reply) { failed = e != nullptr; });
+    run(h.ioc, sleep_for(50ms));
+    server.stop();
+    run_until(h.ioc, [&] { return failed; }, 5s);
+}
