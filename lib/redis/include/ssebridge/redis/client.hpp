@@ -29,7 +29,8 @@ std::string make_command(std::initializer_list<std::string_view> args);
 ///     reply r = co_await c.async_exec(make_command({"PUBLISH", ch, msg}));
 ///
 /// There is no reconnection: when the connection fails every pending and
-/// later command throws `system_error`. Single-threaded.
+/// later command throws `system_error`. Single-threaded. `async_run` must
+/// have returned (after `close()` or a failure) before the client is destroyed.
 class client {
 public:
     client(coro::executor ex, config cfg);

@@ -1,0 +1,419 @@
+// The session pipeline end to end: real redis-server, embedded Kafka mock,
+// real HTTP over loopback, all on one io_context.
+#include <ssebridge/gateway/gateway.hpp>
+
+#define BOOST_TEST_MODULE gateway
+#include <boost/test/unit_test.hpp>
+
+#include "support/gateway_harness.hpp"
+
+#include <ssebridge/kafka/consumer.hpp>
+
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
+
+#include <random>
+
+using namespace ssebridge;
+using namespace ssebridge::test;
+using clock_type = std::chrono::steady_clock;
+
+namespace {
+
+struct shared_redis {
+    shared_redis() { server = std::make_unique<redis_server>(); }
+    ~shared_redis() { server.reset(); }
+    static inline std::unique_ptr<redis_server> server;
+};
+BOOST_TEST_GLOBAL_FIXTURE(shared_redis);
+
+redis_server& shared_server() { return *shared_redis::server; }
+
+std::string event_type(const sse::message& m) {
+    return std::string(boost::json::parse(m.data).at("event_type").as_string());
+}
+
+std::string error_of(const sse::message& m) {
+    auto v = boost::json::parse(m.data);
+    BOOST_TEST(v.at("event_type").as_string() == "error");
+    return std::string(v.at("payload").at("error").as_string());
+}
+
+std::vector<sse::message> events_only(std::vector<sse::message> all) {
+    std::erase_if(all, [](const sse::message& m) { return m.is_comment; });
+    return all;
+}
+
+} // namespace
+
+BOOST_AUTO_TEST_CASE(a_session_relays_the_worker_in_order_and_ends_after_the_final_event) {
+    gateway_harness h(shared_server());
+    open_stream s = h.open_ok(R"({"user_query":"What is the capital of France?","model_alias":"smart_agent"})");
+    BOOST_TEST(s.head.header("Content-Type").value_or("").rfind("text/event-stream", 0) == 0u);
+    BOOST_TEST(s.head.header("Cache-Control").value_or("") == "no-cache");
+    BOOST_TEST(s.head.header("X-Accel-Buffering").value_or("") == "no");
+    BOOST_TEST(s.id.size() == 32u);
+    BOOST_TEST(h.numsub(s.id) == 1);
+
+    // Before the ack: held. Malformed: skipped. Unknown type: passed through.
+    h.publish(s.id, event("AgentThoughtStream", R"({"char":"H"})"));
+    h.publish(s.id, "not json at all");
+    h.publish(s.id, event("worker_ack"));
+    h.publish(s.id, event("SomethingNew", R"({"x":[1,2]})"));
+    h.publish(s.id, "{\n\"event_type\": \"FinalAnswerStream\",\n\"payload\": {\"char\": \"P\"}\n}");
+    h.publish(s.id, event("FinalAnswerStreamEnd"));
+    h.publish(s.id, event("AfterTheEnd"));
+
+    auto all = events_only(h.read_all(*s.client));
+    std::vector<std::string> types;
+    for (auto& m : all)
+        types.push_back(event_type(m));
+    std::vector<std::string> expected{"worker_ack", "AgentThoughtStream", "SomethingNew",
+                                      "FinalAnswerStream", "FinalAnswerStreamEnd"};
+    BOOST_TEST(types == expected, boost::test_tools::per_element());
+    BOOST_TEST(all[2].data == event("SomethingNew", R"({"x":[1,2]})")); // verbatim
+    BOOST_TEST(h.gw->stats().malformed_messages == 1u);
+    BOOST_TEST(h.gw->stats().sessions_completed == 1u);
+    h.wait_idle();
+    BOOST_TEST(h.numsub(s.id) == 0);
+
+    // The connection serves the next session.
+    run(h.ioc, s.client->send(post_request(R"({"user_query":"again"})")));
+    http_head again = run(h.ioc, s.client->read_head());
+    BOOST_TEST(again.status == 200u);
+}
+
+BOOST_AUTO_TEST_CASE(every_frame_is_exactly_the_seed_format_on_the_wire) {
+    gateway_harness h(shared_server());
+    open_stream s = h.open_ok();
+    h.publish(s.id, event("worker_ack"));
+    h.publish(s.id, event("FinalAnswerStreamEnd"));
+    std::string body = run(h.ioc, s.client->read_body());
+    BOOST_TEST(body == "data: " + event("worker_ack") + "\n\ndata: " + event("FinalAnswerStreamEnd") + "\n\n");
+}
+
+BOOST_AUTO_TEST_CASE(chunked_request_bodies_are_accepted) {
+    gateway_harness h(shared_server());
+    http_client c(h.ioc.get_executor());
+    run(h.ioc, c.connect(h.gw->local_endpoint()));
+    std::string body = R"({"user_query":"chunked"})";
+    char size[16];
+    std::snprintf(size, sizeof size, "%zx", body.size());
+    run(h.ioc, c.send("POST /v1/react/sessions HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\n"
+                      "Transfer-Encoding: chunked\r\n\r\n" + std::string(size) + "\r\n" + body + "\r\n0\r\n\r\n"));
+    http_head head = run(h.ioc, c.read_head());
+    BOOST_TEST(head.status == 200u);
+}
+
+BOOST_AUTO_TEST_CASE(errors_before_the_stream_carry_a_json_detail) {
+    gateway_harness h(shared_server(), [](gateway::config& c) { c.max_body = 200; });
+    auto expect = [&](std::string raw, unsigned status) {
+        http_client c(h.ioc.get_executor());
+        run(h.ioc, c.connect(h.gw->local_endpoint()));
+        auto [head, body] = run(h.ioc, c.exchange(std::move(raw)));
+        BOOST_TEST(head.status == status, raw.substr(0, 60));
+        auto detail = boost::json::parse(body).at("detail");
+        BOOST_TEST(detail.is_string());
+        BOOST_TEST(!detail.as_string().empty());
+        return head;
+    };
+    expect(post_request(R"({"user_query":"x"})", "text/plain"), 415);
+    expect(post_request(R"({"user_query":"x"})", ""), 415);
+    expect(post_request("", "application/json"), 400);
+    expect(post_request("{oops", "application/json"), 400);
+    expect(post_request("[1,2]", "application/json"), 422);
+    expect(post_request("{}", "application/json"), 422);
+    expect(post_request(R"({"user_query":42})", "application/json"), 422);
+    expect(post_request(R"({"user_query":""})", "application/json"), 422);
+    expect(post_request(R"({"user_query":")" + std::string(300, 'q') + "\"}", "application/json"), 413);
+    expect("POST /v1/react/sessions HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\n\r\n", 411);
+    expect("GET /v1/nothing HTTP/1.1\r\nHost: t\r\n\r\n", 404);
+    http_head h405 = expect("GET /v1/react/sessions HTTP/1.1\r\nHost: t\r\n\r\n", 405);
+    BOOST_TEST(h405.header("Allow").value_or("") == "POST");
+    BOOST_TEST(h.gw->live_sessions() == 0u);
+}
+
+BOOST_AUTO_TEST_CASE(keepalives_fill_silence_from_the_headers_on_and_restart_at_every_write) {
+    gateway_harness h(shared_server(), [](gateway::config& c) { c.keepalive = 0.25; });
+    open_stream s = h.open_ok();
+    auto first = run(h.ioc, s.client->next_message(), 5s); // before the ack
+    BOOST_TEST_REQUIRE(first.has_value());
+    BOOST_TEST(first->is_comment);
+    BOOST_TEST(first->comment == "keepalive");
+
+    h.publish(s.id, event("worker_ack"));
+    BOOST_TEST(event_type(h.next_event(*s.client)) == "worker_ack");
+    // Events every 50 ms: the clock restarts each time, so no keepalive.
+    for (int i = 0; i < 12; ++i) {
+        h.publish(s.id, event("AgentThoughtStream", R"({"char":"a"})"));
+        auto m = run(h.ioc, s.client->next_message(), 5s);
+        BOOST_TEST_REQUIRE(m.has_value());
+        BOOST_TEST(!m->is_comment);
+        run(h.ioc, sleep_for(50ms));
+    }
+    auto start = clock_type::now();
+    auto quiet = run(h.ioc, s.client->next_message(), 5s);
+    BOOST_TEST(quiet->is_comment);
+    BOOST_TEST((clock_type::now() - start >= 150ms));
+}
+
+BOOST_AUTO_TEST_CASE(no_ack_in_time_is_an_error_event_and_frees_the_session) {
+    gateway_harness h(shared_server(), [](gateway::config& c) { c.ack_timeout = 0.3; });
+    auto start = clock_type::now();
+    open_stream s = h.open_ok();
+    auto all = events_only(h.read_all(*s.client));
+    BOOST_TEST_REQUIRE(all.size() == 1u);
+    BOOST_TEST(error_of(all[0]).find("acknowledge") != std::string::npos);
+    BOOST_TEST((clock_type::now() - start >= 300ms));
+    h.wait_idle();
+    BOOST_TEST(h.numsub(s.id) == 0);
+    BOOST_TEST(h.gw->stats().ack_timeouts == 1u);
+}
+
+BOOST_AUTO_TEST_CASE(silence_after_the_ack_ends_with_an_error_event) {
+    gateway_harness h(shared_server(), [](gateway::config& c) {
+        c.idle_timeout = 0.4;
+        c.keepalive = 0.1; // keepalives are not events: they do not hold the session open
+    });
+    open_stream s = h.open_ok();
+    h.publish(s.id, event("worker_ack"));
+    auto all = events_only(h.read_all(*s.client));
+    BOOST_TEST_REQUIRE(all.size() == 2u);
+    BOOST_TEST(event_type(all[0]) == "worker_ack");
+    BOOST_TEST(error_of(all[1]).find("no event") != std::string::npos);
+    BOOST_TEST(h.gw->stats().idle_timeouts == 1u);
+}
+
+BOOST_AUTO_TEST_CASE(events_before_the_ack_are_bounded) {
+    gateway_harness h(shared_server(), [](gateway::config& c) { c.max_queue = 4; });
+    open_stream s = h.open_ok();
+    for (int i = 0; i < 5; ++i)
+        h.publish(s.id, event("AgentThoughtStream", R"({"char":"x"})"));
+    auto all = events_only(h.read_all(*s.client));
+    BOOST_TEST_REQUIRE(all.size() == 1u);
+    BOOST_TEST(error_of(all[0]).find("before worker_ack") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(client_hanging_up_before_the_ack_cancels_everything) {
+    gateway_harness h(shared_server());
+    open_stream s = h.open_ok();
+    BOOST_TEST(h.numsub(s.id) == 1);
+    s.client->close();
+    h.wait_idle();
+    BOOST_TEST(h.numsub(s.id) == 0);
+    BOOST_TEST(h.gw->stats().client_disconnects == 1u);
+}
+
+BOOST_AUTO_TEST_CASE(client_hanging_up_mid_stream_cancels_everything) {
+    gateway_harness h(shared_server());
+    open_stream s = h.open_ok();
+    h.publish(s.id, event("worker_ack"));
+    h.publish(s.id, event("AgentThoughtStream", R"({"char":"x"})"));
+    BOOST_TEST(event_type(h.next_event(*s.client)) == "worker_ack");
+    BOOST_TEST(event_type(h.next_event(*s.client)) == "AgentThoughtStream");
+    s.client->close();
+    h.wait_idle();
+    BOOST_TEST(h.numsub(s.id) == 0);
+    // Messages for the dead session are dropped, not an error.
+    BOOST_TEST(h.publish(s.id, event("AgentThoughtStream")) == 0);
+}
+
+BOOST_AUTO_TEST_CASE(too_many_sessions_is_503) {
+    gateway_harness h(shared_server(), [](gateway::config& c) { c.max_sessions = 2; });
+    open_stream a = h.open_ok();
+    open_stream b = h.open_ok();
+    open_stream c = run(h.ioc, h.open(R"({"user_query":"third"})"));
+    BOOST_TEST(c.head.status == 503u);
+    std::string body = run(h.ioc, c.client->read_body());
+    BOOST_TEST(body.find("too many sessions") != std::string::npos);
+    a.client->close();
+    run_until(h.ioc, [&] { return h.gw->live_sessions() == 1; }, 5s);
+    open_stream d = h.open_ok(); // room again
+}
+
+BOOST_AUTO_TEST_CASE(a_slow_client_is_cut_off_and_nobody_else_waits) {
+    gateway_harness h(shared_server(), [](gateway::config& c) {
+        c.max_queue = 16;
+        c.write_timeout = 5;
+    });
+    open_stream slow = h.open_ok();
+    h.publish(slow.id, event("worker_ack"));
+    std::string big = event("FinalAnswerStream", "{\"char\":\"" + std::string(64 * 1024, 'z') + "\"}");
+    // Far more than the socket buffers hold while the client reads nothing.
+    for (int i = 0; i < 600 && h.gw->stats().slow_clients == 0; ++i)
+        h.publish(slow.id, big);
+    run_until(h.ioc, [&] { return h.gw->stats().slow_clients == 1; }, 10s);
+
+    // Another session is served at once meanwhile.
+    auto start = clock_type::now();
+    open_stream fast = h.open_ok();
+    h.publish(fast.id, event("worker_ack"));
+    h.publish(fast.id, event("FinalAnswerStreamEnd"));
+    auto fast_events = events_only(h.read_all(*fast.client));
+    BOOST_TEST(fast_events.size() == 2u);
+    BOOST_TEST((clock_type::now() - start < 2s));
+
+    // The slow client, once it reads, finds the error at the end.
+    auto all = events_only(h.read_all(*slow.client, 30s));
+    BOOST_TEST_REQUIRE(!all.empty());
+    BOOST_TEST(error_of(all.back()).find("too slow") != std::string::npos);
+    h.wait_idle();
+}
+
+BOOST_AUTO_TEST_CASE(stopping_ends_every_stream_with_an_error_event) {
+    auto h = std::make_unique<gateway_harness>(shared_server());
+    open_stream acked = h->open_ok();
+    open_stream waiting = h->open_ok();
+    h->publish(acked.id, event("worker_ack"));
+    BOOST_TEST(event_type(h->next_event(*acked.client)) == "worker_ack");
+    h->gw->stop();
+    for (open_stream* s : {&acked, &waiting}) {
+        auto all = events_only(h->read_all(*s->client));
+        BOOST_TEST_REQUIRE(!all.empty());
+        BOOST_TEST(error_of(all.back()) == "server shutting down");
+    }
+    run_until(h->ioc, [&] { return h->stopped; }, 10s);
+    BOOST_TEST(!h->failure);
+}
+
+BOOST_AUTO_TEST_CASE(losing_redis_ends_streams_with_an_error_and_recovers) {
+    redis_server own;
+    gateway_harness h(own);
+    open_stream s = h.open_ok();
+    h.publish(s.id, event("worker_ack"));
+    BOOST_TEST(event_type(h.next_event(*s.client)) == "worker_ack");
+    own.stop();
+    auto all = events_only(h.read_all(*s.client));
+    BOOST_TEST_REQUIRE(all.size() == 1u);
+    BOOST_TEST(error_of(all[0]).find("backend lost") != std::string::npos);
+
+    open_stream refused = run(h.ioc, h.open(R"({"user_query":"x"})"));
+    BOOST_TEST(refused.head.status == 503u);
+    BOOST_TEST(run(h.ioc, refused.client->read_body()).find("Redis unavailable") != std::string::npos);
+
+    own.start();
+    run_until(h.ioc, [&] { return h.gw->redis_connected(); }, 10s);
+    std::string error;
+    redis::client fresh(h.ioc.get_executor(), *redis::config::from_url(own.url(), error));
+    run(h.ioc, fresh.async_connect());
+    bool fresh_done = false;
+    asio::co_spawn(h.ioc, fresh.async_run(), [&](std::exception_ptr, boost::system::error_code) { fresh_done = true; });
+    open_stream back = h.open_ok();
+    BOOST_TEST(run(h.ioc, fresh.async_publish("sse_session:" + back.id, event("worker_ack"))) == 1);
+    BOOST_TEST(event_type(h.next_event(*back.client)) == "worker_ack");
+    fresh.close();
+    run_until(h.ioc, [&] { return fresh_done; }, 5s); // its reader must end before it goes
+}
+
+BOOST_AUTO_TEST_CASE(kafka_not_delivering_in_time_is_503) {
+    std::uint16_t nobody = free_port();
+    gateway_harness h(shared_server(), [&](gateway::config& c) {
+        c.kafka_brokers = "127.0.0.1:" + std::to_string(nobody);
+        c.kafka_timeout = 0.5;
+    });
+    auto start = clock_type::now();
+    open_stream s = run(h.ioc, h.open(R"({"user_query":"x"})"));
+    BOOST_TEST(s.head.status == 503u);
+    BOOST_TEST(run(h.ioc, s.client->read_body()).find("Kafka") != std::string::npos);
+    BOOST_TEST((clock_type::now() - start < 3s));
+    h.wait_idle(); // the subscription made before the produce is gone
+}
+
+// A worker as the design has it: consume the record (consumer group), publish the answer.
+coro::awaitable<std::string> serve_one_request(kafka::consumer& consumer, redis::client& publisher) {
+    kafka::record r = co_await consumer.async_receive();
+    auto record = boost::json::parse(r.value);
+    std::string id(record.at("session_id").as_string());
+    std::string channel = "sse_session:" + id;
+    std::vector<std::string> script{event("worker_ack"),
+                                    event("AgentThoughtStream", R"({"char":"H"})"),
+                                    event("AgentThoughtStream", R"({"char":"i"})"),
+                                    event("AgentToolCallStart", R"({"tool_name":"search"})"),
+                                    event("FinalAnswerStream", R"({"char":"P"})"),
+                                    event("FinalAnswerStreamEnd")};
+    for (auto& e : script)
+        co_await publisher.async_publish(channel, e);
+    co_return r.key + "|" + r.value;
+}
+
+BOOST_AUTO_TEST_CASE(a_kafka_worker_answers_through_redis) {
+    // Joining the consumer group takes the mock a few seconds: the ack may too.
+    gateway_harness h(shared_server(), [](gateway::config& c) { c.ack_timeout = 30; });
+    kafka::consumer consumer(h.ioc.get_executor(),
+                             {{"bootstrap.servers", *h.gw->embedded_kafka_bootstrap()},
+                              {"group.id", "workers"},
+                              {"session.timeout.ms", "6000"},
+                              {"max.poll.interval.ms", "7000"},
+                              {"auto.offset.reset", "earliest"}},
+                             {"react_requests"});
+    std::string seen;
+    bool served = false;
+    asio::co_spawn(h.ioc, serve_one_request(consumer, *h.publisher), [&](std::exception_ptr e, std::string s) {
+        BOOST_TEST(!e);
+        seen = s;
+        served = true;
+    });
+    std::string body = R"({"user_query": "What is the capital of France?", "model_alias": "smart_agent", "n": 1.50})";
+    open_stream s = h.open_ok(body);
+    auto all = events_only(h.read_all(*s.client, 60s));
+    run_until(h.ioc, [&] { return served; }, 30s);
+    BOOST_TEST(seen.substr(0, 33) == s.id + "|");
+    auto record = boost::json::parse(seen.substr(33));
+    BOOST_TEST(record.at("session_id").as_string() == s.id);
+    BOOST_TEST(record.at("request") == boost::json::parse(body));
+    BOOST_TEST(seen.find(body) != std::string::npos); // the body as received
+    std::string text;
+    for (auto& m : all) {
+        auto v = boost::json::parse(m.data);
+        if (v.at("event_type") == "AgentThoughtStream" || v.at("event_type") == "FinalAnswerStream")
+            text += v.at("payload").at("char").as_string();
+    }
+    BOOST_TEST(all.size() == 6u);
+    BOOST_TEST(text == "HiP");
+    consumer.close();
+}
+
+// Opens a session and abandons it at a random point of its life.
+coro::awaitable<void> abandon(gateway_harness& h, int where) {
+    http_client c(h.ioc.get_executor());
+    co_await c.connect(h.gw->local_endpoint());
+    co_await c.send(post_request(R"({"user_query":"bye"})"));
+    if (where == 0) { // before the gateway answers
+        c.close();
+        co_return;
+    }
+    http_head head = co_await c.read_head();
+    std::string id = head.header("X-Session-Id").value_or("");
+    if (where == 2 && !id.empty()) { // after the ack, mid-stream
+        co_await h.publisher->async_publish("sse_session:" + id, event("worker_ack"));
+        co_await h.publisher->async_publish("sse_session:" + id, event("AgentThoughtStream"));
+        std::optional<sse::message> m = co_await c.next_message();
+    }
+    c.close();
+}
+
+BOOST_AUTO_TEST_CASE(thousands_of_abandoned_sessions_leave_nothing_behind) {
+    gateway_harness h(shared_server(), [](gateway::config& c) { c.max_sessions = 100000; });
+    std::mt19937 rng(42);
+    constexpr int total = 3000;
+    constexpr int concurrent = 300;
+    int done = 0;
+    int failed = 0;
+    for (int started = 0; started < total;) {
+        int batch = std::min(concurrent, total - started);
+        for (int i = 0; i < batch; ++i, ++started)
+            asio::co_spawn(h.ioc, abandon(h, static_cast<int>(rng() % 3)), [&](std::exception_ptr e) {
+                ++done;
+                failed += e ? 1 : 0;
+            });
+        run_until(h.ioc, [&] { return done == started; }, 60s);
+    }
+    BOOST_TEST(failed == 0);
+    h.wait_idle();
+    BOOST_TEST(h.gw->live_sessions() == 0u);
+    BOOST_TEST(h.gw->subscriptions() == 0u);
+    redis::reply channels =
+        run(h.ioc, h.publisher->async_exec(redis::make_command({"PUBSUB", "CHANNELS", "sse_session:*"})));
+    BOOST_TEST(channels.elements.size() == 0u);
+    run_until(h.ioc, [&] { return h.gw->metrics_text().find("ssebridge_http_connections 0") != std::string::npos; }, 10s);
+}
