@@ -45,7 +45,8 @@ coro::awaitable<void> stop_on_signal(gateway::gateway* gw, asio::io_context* ioc
 
 int main(int argc, char** argv) {
     std::vector<std::string> args(argv + 1, argv + argc);
-    gateway::parsed_config parsed = gateway::parse_config(args, [](const char* n) { return std::getenv(n); });
+    gateway::parsed_config parsed =
+        gateway::parse_config(args, [](const char* n) { return std::getenv(n); });
     if (!parsed.cfg) {
         (parsed.help ? std::cout : std::cerr) << parsed.message << (parsed.help ? "" : "\n");
         return parsed.help ? 0 : 2;

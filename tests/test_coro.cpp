@@ -96,11 +96,12 @@ BOOST_AUTO_TEST_CASE(mailbox_wait_cancelled_loses_nothing) {
     asio::io_context ioc;
     coro::mailbox<int> box(ioc.get_executor(), 8);
     // The wait loses a race against a timer: it is cancelled while waiting.
-    bool finished = run(ioc, coro::with_timeout(
-                                 [](coro::mailbox<int>& b) -> coro::awaitable<void> {
-                                     co_await b.async_wait();
-                                 }(box),
-                                 20ms),
+    bool finished = run(ioc,
+                        coro::with_timeout(
+                            [](coro::mailbox<int>& b) -> coro::awaitable<void> {
+                                co_await b.async_wait();
+                            }(box),
+                            20ms),
                         5s);
     BOOST_TEST(!finished);
     box.push(42); // a push after the cancelled wait is kept for the next one
@@ -132,7 +133,8 @@ BOOST_AUTO_TEST_CASE(event_wakes_every_waiter_and_cancels_one_alone) {
     BOOST_TEST(!third);
     BOOST_TEST(woken == 0);
     ev.set();
-    run_until(ioc, [&] { return errors.size() == 2; }, 5s);
+    run_until(
+        ioc, [&] { return errors.size() == 2; }, 5s);
     BOOST_TEST(woken == 2);
     BOOST_TEST(!errors[0]);
     BOOST_TEST(!errors[1]);
@@ -158,7 +160,8 @@ BOOST_AUTO_TEST_CASE(idle_timer_ticks_after_a_quiet_period_and_touch_postpones) 
         idle.touch();
     }
     BOOST_TEST(!ticked);
-    run_until(ioc, [&] { return ticked; }, 5s);
+    run_until(
+        ioc, [&] { return ticked; }, 5s);
     BOOST_TEST((clock_type::now() - start >= 170ms));
 }
 
@@ -184,10 +187,12 @@ BOOST_AUTO_TEST_CASE(with_timeout_returns_the_result_or_cancels_the_operation) {
 BOOST_AUTO_TEST_CASE(signal_wait_returns_the_signal) {
     asio::io_context ioc;
     int got = 0;
-    asio::co_spawn(ioc, coro::async_wait_signal({SIGUSR1}), [&](std::exception_ptr, int s) { got = s; });
+    asio::co_spawn(ioc, coro::async_wait_signal({SIGUSR1}),
+                   [&](std::exception_ptr, int s) { got = s; });
     ioc.poll(); // install the handler
     std::raise(SIGUSR1);
-    run_until(ioc, [&] { return got != 0; }, 5s);
+    run_until(
+        ioc, [&] { return got != 0; }, 5s);
     BOOST_TEST(got == SIGUSR1);
 }
 
@@ -197,8 +202,11 @@ BOOST_AUTO_TEST_CASE(task_group_cancels_and_awaits_all) {
     coro::task_group group(ioc.get_executor(), [&](std::exception_ptr e) { errors.push_back(e); });
     for (int i = 0; i < 3; ++i)
         group.spawn(sleep_for(1h));
-    group.spawn([]() -> coro::awaitable<void> { co_return; }());
-    run_until(ioc, [&] { return group.size() == 3; }, 5s);
+    group.spawn([]() -> coro::awaitable<void> {
+        co_return;
+    }());
+    run_until(
+        ioc, [&] { return group.size() == 3; }, 5s);
     group.cancel();
     run(ioc, group.async_wait(), 5s);
     BOOST_TEST(group.size() == 0u);

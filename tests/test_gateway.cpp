@@ -27,7 +27,9 @@ struct shared_redis {
 };
 BOOST_TEST_GLOBAL_FIXTURE(shared_redis);
 
-redis_server& shared_server() { return *shared_redis::server; }
+redis_server& shared_server() {
+    return *shared_redis::server;
+}
 
 std::string event_type(const sse::message& m) {
     return std::string(boost::json::parse(m.data).at("event_type").as_string());
@@ -48,7 +50,8 @@ std::vector<sse::message> events_only(std::vector<sse::message> all) {
 
 BOOST_AUTO_TEST_CASE(a_session_relays_the_worker_in_order_and_ends_after_the_final_event) {
     gateway_harness h(shared_server());
-    open_stream s = h.open_ok(R"({"user_query":"What is the capital of France?","model_alias":"smart_agent"})");
+    open_stream s =
+        h.open_ok(R"({"user_query":"What is the capital of France?","model_alias":"smart_agent"})");
     BOOST_TEST(s.head.header("Content-Type").value_or("").rfind("text/event-stream", 0) == 0u);
     BOOST_TEST(s.head.header("Cache-Control").value_or("") == "no-cache");
     BOOST_TEST(s.head.header("X-Accel-Buffering").value_or("") == "no");
@@ -89,7 +92,8 @@ BOOST_AUTO_TEST_CASE(every_frame_is_exactly_the_seed_format_on_the_wire) {
     h.publish(s.id, event("worker_ack"));
     h.publish(s.id, event("FinalAnswerStreamEnd"));
     std::string body = run(h.ioc, s.client->read_body());
-    BOOST_TEST(body == "data: " + event("worker_ack") + "\n\ndata: " + event("FinalAnswerStreamEnd") + "\n\n");
+    BOOST_TEST(body == "data: " + event("worker_ack") +
+                           "\n\ndata: " + event("FinalAnswerStreamEnd") + "\n\n");
 }
 
 BOOST_AUTO_TEST_CASE(chunked_request_bodies_are_accepted) {
@@ -99,8 +103,10 @@ BOOST_AUTO_TEST_CASE(chunked_request_bodies_are_accepted) {
     std::string body = R"({"user_query":"chunked"})";
     char size[16];
     std::snprintf(size, sizeof size, "%zx", body.size());
-    run(h.ioc, c.send("POST /v1/react/sessions HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\n"
-                      "Transfer-Encoding: chunked\r\n\r\n" + std::string(size) + "\r\n" + body + "\r\n0\r\n\r\n"));
+    run(h.ioc,
+        c.send("POST /v1/react/sessions HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\n"
+               "Transfer-Encoding: chunked\r\n\r\n" +
+               std::string(size) + "\r\n" + body + "\r\n0\r\n\r\n"));
     http_head head = run(h.ioc, c.read_head());
     BOOST_TEST(head.status == 200u);
 }
@@ -125,8 +131,10 @@ BOOST_AUTO_TEST_CASE(errors_before_the_stream_carry_a_json_detail) {
     expect(post_request("{}", "application/json"), 422);
     expect(post_request(R"({"user_query":42})", "application/json"), 422);
     expect(post_request(R"({"user_query":""})", "application/json"), 422);
-    expect(post_request(R"({"user_query":")" + std::string(300, 'q') + "\"}", "application/json"), 413);
-    expect("POST /v1/react/sessions HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\n\r\n", 411);
+    expect(post_request(R"({"user_query":")" + std::string(300, 'q') + "\"}", "application/json"),
+           413);
+    expect("POST /v1/react/sessions HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\n\r\n",
+           411);
     expect("GET /v1/nothing HTTP/1.1\r\nHost: t\r\n\r\n", 404);
     http_head h405 = expect("GET /v1/react/sessions HTTP/1.1\r\nHost: t\r\n\r\n", 405);
     BOOST_TEST(h405.header("Allow").value_or("") == "POST");
@@ -227,7 +235,8 @@ BOOST_AUTO_TEST_CASE(too_many_sessions_is_503) {
     std::string body = run(h.ioc, c.client->read_body());
     BOOST_TEST(body.find("too many sessions") != std::string::npos);
     a.client->close();
-    run_until(h.ioc, [&] { return h.gw->live_sessions() == 1; }, 5s);
+    run_until(
+        h.ioc, [&] { return h.gw->live_sessions() == 1; }, 5s);
     open_stream d = h.open_ok(); // room again
 }
 
@@ -238,11 +247,13 @@ BOOST_AUTO_TEST_CASE(a_slow_client_is_cut_off_and_nobody_else_waits) {
     });
     open_stream slow = h.open_ok();
     h.publish(slow.id, event("worker_ack"));
-    std::string big = event("FinalAnswerStream", "{\"char\":\"" + std::string(64 * 1024, 'z') + "\"}");
+    std::string big =
+        event("FinalAnswerStream", "{\"char\":\"" + std::string(64 * 1024, 'z') + "\"}");
     // Far more than the socket buffers hold while the client reads nothing.
     for (int i = 0; i < 600 && h.gw->stats().slow_clients == 0; ++i)
         h.publish(slow.id, big);
-    run_until(h.ioc, [&] { return h.gw->stats().slow_clients == 1; }, 10s);
+    run_until(
+        h.ioc, [&] { return h.gw->stats().slow_clients == 1; }, 10s);
 
     // Another session is served at once meanwhile.
     auto start = clock_type::now();
@@ -272,7 +283,8 @@ BOOST_AUTO_TEST_CASE(stopping_ends_every_stream_with_an_error_event) {
         BOOST_TEST_REQUIRE(!all.empty());
         BOOST_TEST(error_of(all.back()) == "server shutting down");
     }
-    run_until(h->ioc, [&] { return h->stopped; }, 10s);
+    run_until(
+        h->ioc, [&] { return h->stopped; }, 10s);
     BOOST_TEST(!h->failure);
 }
 
@@ -289,20 +301,24 @@ BOOST_AUTO_TEST_CASE(losing_redis_ends_streams_with_an_error_and_recovers) {
 
     open_stream refused = run(h.ioc, h.open(R"({"user_query":"x"})"));
     BOOST_TEST(refused.head.status == 503u);
-    BOOST_TEST(run(h.ioc, refused.client->read_body()).find("Redis unavailable") != std::string::npos);
+    BOOST_TEST(run(h.ioc, refused.client->read_body()).find("Redis unavailable") !=
+               std::string::npos);
 
     own.start();
-    run_until(h.ioc, [&] { return h.gw->redis_connected(); }, 10s);
+    run_until(
+        h.ioc, [&] { return h.gw->redis_connected(); }, 10s);
     std::string error;
     redis::client fresh(h.ioc.get_executor(), *redis::config::from_url(own.url(), error));
     run(h.ioc, fresh.async_connect());
     bool fresh_done = false;
-    asio::co_spawn(h.ioc, fresh.async_run(), [&](std::exception_ptr, boost::system::error_code) { fresh_done = true; });
+    asio::co_spawn(h.ioc, fresh.async_run(),
+                   [&](std::exception_ptr, boost::system::error_code) { fresh_done = true; });
     open_stream back = h.open_ok();
     BOOST_TEST(run(h.ioc, fresh.async_publish("sse_session:" + back.id, event("worker_ack"))) == 1);
     BOOST_TEST(event_type(h.next_event(*back.client)) == "worker_ack");
     fresh.close();
-    run_until(h.ioc, [&] { return fresh_done; }, 5s); // its reader must end before it goes
+    run_until(
+        h.ioc, [&] { return fresh_done; }, 5s); // its reader must end before it goes
 }
 
 BOOST_AUTO_TEST_CASE(kafka_not_delivering_in_time_is_503) {
@@ -320,7 +336,8 @@ BOOST_AUTO_TEST_CASE(kafka_not_delivering_in_time_is_503) {
 }
 
 // A worker as the design has it: consume the record (consumer group), publish the answer.
-coro::awaitable<std::string> serve_one_request(kafka::consumer& consumer, redis::client& publisher) {
+coro::awaitable<std::string> serve_one_request(kafka::consumer& consumer,
+                                               redis::client& publisher) {
     kafka::record r = co_await consumer.async_receive();
     auto record = boost::json::parse(r.value);
     std::string id(record.at("session_id").as_string());
@@ -348,15 +365,18 @@ BOOST_AUTO_TEST_CASE(a_kafka_worker_answers_through_redis) {
                              {"react_requests"});
     std::string seen;
     bool served = false;
-    asio::co_spawn(h.ioc, serve_one_request(consumer, *h.publisher), [&](std::exception_ptr e, std::string s) {
-        BOOST_TEST(!e);
-        seen = s;
-        served = true;
-    });
-    std::string body = R"({"user_query": "What is the capital of France?", "model_alias": "smart_agent", "n": 1.50})";
+    asio::co_spawn(h.ioc, serve_one_request(consumer, *h.publisher),
+                   [&](std::exception_ptr e, std::string s) {
+                       BOOST_TEST(!e);
+                       seen = s;
+                       served = true;
+                   });
+    std::string body =
+        R"({"user_query": "What is the capital of France?", "model_alias": "smart_agent", "n": 1.50})";
     open_stream s = h.open_ok(body);
     auto all = events_only(h.read_all(*s.client, 60s));
-    run_until(h.ioc, [&] { return served; }, 30s);
+    run_until(
+        h.ioc, [&] { return served; }, 30s);
     BOOST_TEST(seen.substr(0, 33) == s.id + "|");
     auto record = boost::json::parse(seen.substr(33));
     BOOST_TEST(record.at("session_id").as_string() == s.id);
@@ -402,18 +422,26 @@ BOOST_AUTO_TEST_CASE(thousands_of_abandoned_sessions_leave_nothing_behind) {
     for (int started = 0; started < total;) {
         int batch = std::min(concurrent, total - started);
         for (int i = 0; i < batch; ++i, ++started)
-            asio::co_spawn(h.ioc, abandon(h, static_cast<int>(rng() % 3)), [&](std::exception_ptr e) {
-                ++done;
-                failed += e ? 1 : 0;
-            });
-        run_until(h.ioc, [&] { return done == started; }, 60s);
+            asio::co_spawn(h.ioc, abandon(h, static_cast<int>(rng() % 3)),
+                           [&](std::exception_ptr e) {
+                               ++done;
+                               failed += e ? 1 : 0;
+                           });
+        run_until(
+            h.ioc, [&] { return done == started; }, 60s);
     }
     BOOST_TEST(failed == 0);
     h.wait_idle();
     BOOST_TEST(h.gw->live_sessions() == 0u);
     BOOST_TEST(h.gw->subscriptions() == 0u);
     redis::reply channels =
-        run(h.ioc, h.publisher->async_exec(redis::make_command({"PUBSUB", "CHANNELS", "sse_session:*"})));
+        run(h.ioc,
+            h.publisher->async_exec(redis::make_command({"PUBSUB", "CHANNELS", "sse_session:*"})));
     BOOST_TEST(channels.elements.size() == 0u);
-    run_until(h.ioc, [&] { return h.gw->metrics_text().find("ssebridge_http_connections 0") != std::string::npos; }, 10s);
+    run_until(
+        h.ioc,
+        [&] {
+            return h.gw->metrics_text().find("ssebridge_http_connections 0") != std::string::npos;
+        },
+        10s);
 }

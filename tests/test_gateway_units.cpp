@@ -40,7 +40,9 @@ BOOST_AUTO_TEST_CASE(defaults_match_the_contract) {
 
 BOOST_AUTO_TEST_CASE(flags_override_environment_and_accept_fractions) {
     auto p = parse({"--keepalive", "0.5", "--ack-timeout=2", "--listen", "0.0.0.0:0"},
-                   {{"SSEBRIDGE_KEEPALIVE", "3"}, {"SSEBRIDGE_KAFKA_TOPIC", "t"}, {"SSEBRIDGE_MAX_QUEUE", "7"}});
+                   {{"SSEBRIDGE_KEEPALIVE", "3"},
+                    {"SSEBRIDGE_KAFKA_TOPIC", "t"},
+                    {"SSEBRIDGE_MAX_QUEUE", "7"}});
     BOOST_TEST_REQUIRE(p.cfg.has_value());
     BOOST_TEST(p.cfg->keepalive == 0.5);
     BOOST_TEST(p.cfg->ack_timeout == 2.0);
@@ -70,10 +72,10 @@ BOOST_AUTO_TEST_CASE(bad_values_are_refused_with_a_reason) {
 BOOST_AUTO_TEST_CASE(help_lists_every_flag_and_its_variable) {
     auto p = parse({"--help"});
     BOOST_TEST(p.help);
-    for (auto word : {"--listen", "--redis", "--kafka-brokers", "--kafka-topic", "--ack-timeout",
-                      "--keepalive", "--idle-timeout", "--kafka-timeout", "--max-sessions",
-                      "--max-body", "--max-queue", "--write-timeout", "SSEBRIDGE_LISTEN",
-                      "SSEBRIDGE_REDIS", "SSEBRIDGE_KAFKA_BROKERS"})
+    for (auto word :
+         {"--listen", "--redis", "--kafka-brokers", "--kafka-topic", "--ack-timeout", "--keepalive",
+          "--idle-timeout", "--kafka-timeout", "--max-sessions", "--max-body", "--max-queue",
+          "--write-timeout", "SSEBRIDGE_LISTEN", "SSEBRIDGE_REDIS", "SSEBRIDGE_KAFKA_BROKERS"})
         BOOST_TEST(p.message.find(word) != std::string::npos, word);
 }
 
@@ -97,7 +99,8 @@ BOOST_AUTO_TEST_CASE(event_frames_are_verbatim_one_line_json) {
 }
 
 BOOST_AUTO_TEST_CASE(raw_newlines_are_reserialised_onto_one_line) {
-    std::string pretty = "{\n  \"event_type\": \"FinalAnswerStream\",\r\n  \"payload\": {\"char\": \"\\n\"}\n}";
+    std::string pretty =
+        "{\n  \"event_type\": \"FinalAnswerStream\",\r\n  \"payload\": {\"char\": \"\\n\"}\n}";
     auto f = detail::make_event_frame(pretty);
     BOOST_TEST_REQUIRE(f.has_value());
     BOOST_TEST(f->bytes.find('\n') == f->bytes.size() - 2);

@@ -47,7 +47,8 @@ struct fixture {
     ~fixture() {
         // Every coroutine of the server must end before the server goes.
         server.stop();
-        run_until(ioc, [this] { return stopped; }, 5s);
+        run_until(
+            ioc, [this] { return stopped; }, 5s);
     }
     static http::limits lim() {
         http::limits l;
@@ -139,7 +140,8 @@ BOOST_AUTO_TEST_CASE(header_over_the_limit_is_431_and_garbage_is_400) {
 BOOST_AUTO_TEST_CASE(keep_alive_and_pipelining) {
     http_client c(ioc.get_executor());
     run(ioc, c.connect(server.local_endpoint()));
-    run(ioc, c.send(post_request("one", "text/plain", "/echo") + post_request("two", "text/plain", "/echo")));
+    run(ioc, c.send(post_request("one", "text/plain", "/echo") +
+                    post_request("two", "text/plain", "/echo")));
     run(ioc, c.read_head());
     BOOST_TEST(run(ioc, c.read_body()) == "one");
     run(ioc, c.read_head());
@@ -179,10 +181,12 @@ BOOST_AUTO_TEST_CASE(idle_connections_time_out_and_stop_closes_them) {
     BOOST_TEST(run(ioc, c.wait_eof(), 5s)); // idle_timeout is 300 ms
     http_client d(ioc.get_executor());
     run(ioc, d.connect(server.local_endpoint()));
-    run_until(ioc, [&] { return server.connections() == 1; }, 5s);
+    run_until(
+        ioc, [&] { return server.connections() == 1; }, 5s);
     server.stop();
     BOOST_TEST(run(ioc, d.wait_eof(), 5s));
-    run_until(ioc, [&] { return stopped; }, 5s);
+    run_until(
+        ioc, [&] { return stopped; }, 5s);
     BOOST_TEST(server.connections() == 0u);
 }
 

@@ -19,12 +19,9 @@ using namespace ssebridge::test;
 namespace {
 
 kafka::settings consumer_settings(const std::string& bootstrap, const std::string& group) {
-    return {{"bootstrap.servers", bootstrap},
-            {"group.id", group},
-            {"session.timeout.ms", "6000"},
-            {"max.poll.interval.ms", "7000"},
-            {"auto.offset.reset", "earliest"},
-            {"log_level", "3"}};
+    return {{"bootstrap.servers", bootstrap},  {"group.id", group},
+            {"session.timeout.ms", "6000"},    {"max.poll.interval.ms", "7000"},
+            {"auto.offset.reset", "earliest"}, {"log_level", "3"}};
 }
 
 } // namespace
@@ -33,7 +30,8 @@ BOOST_AUTO_TEST_CASE(produce_is_awaited_until_delivered_and_consumed_by_a_group)
     kafka::mock_cluster cluster;
     cluster.create_topic("requests", 2);
     asio::io_context ioc;
-    kafka::producer producer(ioc.get_executor(), {{"bootstrap.servers", cluster.bootstrap_servers()}});
+    kafka::producer producer(ioc.get_executor(),
+                             {{"bootstrap.servers", cluster.bootstrap_servers()}});
     asio::co_spawn(ioc, producer.async_run(), asio::detached);
 
     kafka::delivery d = run(ioc, producer.async_produce("requests", "key-1", R"({"n":1})"), 20s);
@@ -41,8 +39,8 @@ BOOST_AUTO_TEST_CASE(produce_is_awaited_until_delivered_and_consumed_by_a_group)
     BOOST_TEST(d.offset >= 0);
     BOOST_TEST(producer.in_flight() == 0);
 
-    kafka::consumer consumer(ioc.get_executor(), consumer_settings(cluster.bootstrap_servers(), "g"),
-                             {"requests"});
+    kafka::consumer consumer(ioc.get_executor(),
+                             consumer_settings(cluster.bootstrap_servers(), "g"), {"requests"});
     kafka::record r = run(ioc, consumer.async_receive(), 30s);
     BOOST_TEST(r.topic == "requests");
     BOOST_TEST(r.key == "key-1");
@@ -82,7 +80,8 @@ BOOST_AUTO_TEST_CASE(a_cancelled_produce_leaves_nothing_dangling) {
     auto r = run(ioc, coro::with_timeout(producer.async_produce("t", "k", "v"), 10ms), 5s);
     BOOST_TEST(!r.has_value());
     // The report still comes later; serving it must touch nothing freed (ASan).
-    run_until(ioc, [&] { return producer.in_flight() == 0; }, 5s);
+    run_until(
+        ioc, [&] { return producer.in_flight() == 0; }, 5s);
     run(ioc, sleep_for(50ms));
 }
 

@@ -42,7 +42,8 @@ struct harness {
         asio::co_spawn(ioc, cli.async_run(), asio::detached);
     }
     std::int64_t numsub(const std::string& channel) {
-        redis::reply r = run(ioc, cli.async_exec(redis::make_command({"PUBSUB", "NUMSUB", channel})));
+        redis::reply r =
+            run(ioc, cli.async_exec(redis::make_command({"PUBSUB", "NUMSUB", channel})));
         return r.elements.at(1).integer;
     }
     asio::io_context ioc;
@@ -73,7 +74,8 @@ BOOST_AUTO_TEST_CASE(url_parsing) {
     BOOST_TEST_REQUIRE(c.has_value());
     BOOST_TEST(c->password == "pw");
     BOOST_TEST(c->username.empty());
-    for (auto bad : {"http://h", "redis://", "redis://h:0", "redis://h:70000", "redis://h:x", "redis://[::1"}) {
+    for (auto bad : {"http://h", "redis://", "redis://h:0", "redis://h:70000", "redis://h:x",
+                     "redis://[::1"}) {
         BOOST_TEST(!redis::config::from_url(bad, error).has_value(), bad);
         BOOST_TEST(!error.empty());
     }
@@ -91,7 +93,8 @@ BOOST_AUTO_TEST_CASE(subscribe_is_confirmed_routed_and_withdrawn) {
     BOOST_TEST(run(h.ioc, h.cli.async_publish("sse_session:a", "one")) == 1);
     BOOST_TEST(run(h.ioc, h.cli.async_publish("sse_session:b", "two\r\nlines")) == 1);
     BOOST_TEST(run(h.ioc, h.cli.async_publish("sse_session:a", std::string(100000, 'x'))) == 1);
-    run_until(h.ioc, [&] { return a.messages.size() == 2 && b.messages.size() == 1; }, 5s);
+    run_until(
+        h.ioc, [&] { return a.messages.size() == 2 && b.messages.size() == 1; }, 5s);
     BOOST_TEST(a.messages[0] == "one");
     BOOST_TEST(a.messages[1].size() == 100000u);
     BOOST_TEST(b.messages[0] == "two\r\nlines");
@@ -114,7 +117,8 @@ BOOST_AUTO_TEST_CASE(one_connection_serves_many_subscriptions) {
     BOOST_TEST(lines == 2u); // the subscriber and this client
     for (std::size_t i = 0; i < sinks.size(); i += 50)
         run(h.ioc, h.cli.async_publish("ch:" + std::to_string(i), std::to_string(i)));
-    run_until(h.ioc, [&] { return sinks[450].messages.size() == 1; }, 5s);
+    run_until(
+        h.ioc, [&] { return sinks[450].messages.size() == 1; }, 5s);
     for (std::size_t i = 0; i < sinks.size(); ++i)
         BOOST_TEST(sinks[i].messages.size() == (i % 50 == 0 ? 1u : 0u));
 }
@@ -142,7 +146,8 @@ BOOST_AUTO_TEST_CASE(subscribing_twice_or_while_disconnected_fails_clearly) {
     BOOST_CHECK_EXCEPTION(run(h.ioc, subscribe(h.sub, "dup", sink)), boost::system::system_error,
                           [](const auto& e) { return e.code() == asio::error::already_started; });
     server.stop();
-    run_until(h.ioc, [&] { return !h.sub.connected(); }, 5s);
+    run_until(
+        h.ioc, [&] { return !h.sub.connected(); }, 5s);
     BOOST_CHECK_EXCEPTION(run(h.ioc, subscribe(h.sub, "other", sink)), boost::system::system_error,
                           [](const auto& e) { return e.code() == asio::error::not_connected; });
 }
@@ -154,7 +159,8 @@ BOOST_AUTO_TEST_CASE(losing_redis_tells_every_sink_and_reconnects) {
     auto sub_a = run(h.ioc, subscribe(h.sub, "a", a));
     auto sub_b = run(h.ioc, subscribe(h.sub, "b", b));
     server.stop();
-    run_until(h.ioc, [&] { return a.lost == 1 && b.lost == 1; }, 5s);
+    run_until(
+        h.ioc, [&] { return a.lost == 1 && b.lost == 1; }, 5s);
     BOOST_TEST(h.sub.size() == 0u);
     server.start();
     run(h.ioc, h.sub.async_wait_connected(), 10s);
@@ -165,7 +171,8 @@ BOOST_AUTO_TEST_CASE(losing_redis_tells_every_sink_and_reconnects) {
     recording_sink c;
     auto sub_c = run(h.ioc, subscribe(h.sub, "c", c));
     BOOST_TEST(run(h.ioc, fresh.async_publish("c", "back")) == 1);
-    run_until(h.ioc, [&] { return c.messages.size() == 1; }, 5s);
+    run_until(
+        h.ioc, [&] { return c.messages.size() == 1; }, 5s);
 }
 
 BOOST_AUTO_TEST_CASE(client_returns_error_replies_and_fails_pending_commands_on_loss) {
@@ -179,5 +186,6 @@ BOOST_AUTO_TEST_CASE(client_returns_error_replies_and_fails_pending_commands_on_
                    [&](std::exception_ptr e, redis::reply) { failed = e != nullptr; });
     run(h.ioc, sleep_for(50ms));
     server.stop();
-    run_until(h.ioc, [&] { return failed; }, 5s);
+    run_until(
+        h.ioc, [&] { return failed; }, 5s);
 }

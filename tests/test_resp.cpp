@@ -24,14 +24,21 @@ std::string random_value(std::mt19937& rng, int depth) {
         return s;
     };
     switch (kind(rng)) {
-    case 0: return "+" + text(20, false) + "\r\n";
-    case 1: return "-ERR " + text(20, false) + "\r\n";
-    case 2: return ":" + std::to_string(std::uniform_int_distribution<long long>(-1'000'000'000'000, 1'000'000'000'000)(rng)) + "\r\n";
+    case 0:
+        return "+" + text(20, false) + "\r\n";
+    case 1:
+        return "-ERR " + text(20, false) + "\r\n";
+    case 2:
+        return ":" +
+               std::to_string(std::uniform_int_distribution<long long>(-1'000'000'000'000,
+                                                                       1'000'000'000'000)(rng)) +
+               "\r\n";
     case 3: {
         std::string s = text(300, true);
         return "$" + std::to_string(s.size()) + "\r\n" + s + "\r\n";
     }
-    case 4: return "$-1\r\n";
+    case 4:
+        return "$-1\r\n";
     default: {
         std::uniform_int_distribution<int> n(0, 5);
         int count = n(rng);
@@ -49,11 +56,16 @@ bool same(const std::vector<node>& nodes, std::size_t& i, const redisReply* r) {
         return false;
     const node& n = nodes[i++];
     switch (r->type) {
-    case REDIS_REPLY_STATUS: return n.type == resp_type::simple_string && n.value == std::string_view(r->str, r->len);
-    case REDIS_REPLY_ERROR: return n.type == resp_type::error && n.value == std::string_view(r->str, r->len);
-    case REDIS_REPLY_INTEGER: return n.type == resp_type::integer && n.integer == r->integer;
-    case REDIS_REPLY_STRING: return n.type == resp_type::bulk_string && n.value == std::string_view(r->str, r->len);
-    case REDIS_REPLY_NIL: return n.type == resp_type::nil;
+    case REDIS_REPLY_STATUS:
+        return n.type == resp_type::simple_string && n.value == std::string_view(r->str, r->len);
+    case REDIS_REPLY_ERROR:
+        return n.type == resp_type::error && n.value == std::string_view(r->str, r->len);
+    case REDIS_REPLY_INTEGER:
+        return n.type == resp_type::integer && n.integer == r->integer;
+    case REDIS_REPLY_STRING:
+        return n.type == resp_type::bulk_string && n.value == std::string_view(r->str, r->len);
+    case REDIS_REPLY_NIL:
+        return n.type == resp_type::nil;
     case REDIS_REPLY_ARRAY:
         if (n.type != resp_type::array || n.size != r->elements)
             return false;
@@ -125,7 +137,8 @@ BOOST_AUTO_TEST_CASE(pipelined_replies_parse_one_by_one) {
 }
 
 BOOST_AUTO_TEST_CASE(malformed_input_is_an_error) {
-    for (std::string_view bad : {"?foo\r\n", "$abc\r\n", "$3\r\nabcXY", "*x\r\n", "$-5\r\n", ":12a\r\n"}) {
+    for (std::string_view bad :
+         {"?foo\r\n", "$abc\r\n", "$3\r\nabcXY", "*x\r\n", "$-5\r\n", ":12a\r\n"}) {
         std::vector<node> nodes;
         boost::system::error_code ec;
         BOOST_TEST(parse(bad, nodes, ec) == 0u);
@@ -163,8 +176,9 @@ BOOST_AUTO_TEST_CASE(mutated_input_never_reads_out_of_bounds) {
         std::size_t used = parse(bytes, nodes, ec);
         BOOST_TEST_REQUIRE(used <= bytes.size());
         for (const node& n : nodes)
-            BOOST_TEST_REQUIRE((n.value.empty() || (n.value.data() >= bytes.data() &&
-                                                    n.value.data() + n.value.size() <= bytes.data() + bytes.size())));
+            BOOST_TEST_REQUIRE((n.value.empty() ||
+                                (n.value.data() >= bytes.data() &&
+                                 n.value.data() + n.value.size() <= bytes.data() + bytes.size())));
     }
 }
 

@@ -38,7 +38,8 @@ struct open_stream {
 
 class gateway_harness {
 public:
-    gateway_harness(const redis_server& redis, const std::function<void(gateway::config&)>& tweak = {})
+    gateway_harness(const redis_server& redis,
+                    const std::function<void(gateway::config&)>& tweak = {})
         : publisher_cfg(redis.url()) {
         gateway::config cfg = test_config(redis);
         if (tweak)
@@ -54,20 +55,23 @@ public:
         run(ioc, publisher->async_connect());
         asio::co_spawn(ioc, publisher->async_run(), asio::detached);
         // Wait for the subscriber so the first POST does not race its connect.
-        run_until(ioc, [this] { return gw->redis_connected(); }, 10s);
+        run_until(
+            ioc, [this] { return gw->redis_connected(); }, 10s);
     }
 
     ~gateway_harness() {
         gw->stop();
         try {
-            run_until(ioc, [this] { return stopped; }, 15s);
+            run_until(
+                ioc, [this] { return stopped; }, 15s);
         } catch (...) {
         }
         publisher->close();
         ioc.poll();
     }
 
-    coro::awaitable<open_stream> open(std::string body, std::string content_type = "application/json") {
+    coro::awaitable<open_stream> open(std::string body,
+                                      std::string content_type = "application/json") {
         open_stream s;
         s.client = std::make_unique<http_client>(ioc.get_executor());
         co_await s.client->connect(gw->local_endpoint());
@@ -90,8 +94,8 @@ public:
     }
 
     std::int64_t numsub(const std::string& id) {
-        redis::reply r = run(ioc, publisher->async_exec(
-                                      redis::make_command({"PUBSUB", "NUMSUB", "sse_session:" + id})));
+        redis::reply r = run(ioc, publisher->async_exec(redis::make_command(
+                                      {"PUBSUB", "NUMSUB", "sse_session:" + id})));
         return r.elements.at(1).integer;
     }
 
@@ -118,7 +122,8 @@ public:
     }
 
     void wait_idle() {
-        run_until(ioc, [this] { return gw->live_sessions() == 0 && gw->subscriptions() == 0; }, 10s);
+        run_until(
+            ioc, [this] { return gw->live_sessions() == 0 && gw->subscriptions() == 0; }, 10s);
     }
 
     asio::io_context ioc;
@@ -130,7 +135,8 @@ public:
 };
 
 inline std::string event(std::string_view type, std::string_view payload = "{}") {
-    return R"({"event_type":")" + std::string(type) + R"(","payload":)" + std::string(payload) + "}";
+    return R"({"event_type":")" + std::string(type) + R"(","payload":)" + std::string(payload) +
+           "}";
 }
 
 } // namespace ssebridge::test

@@ -147,7 +147,8 @@ coro::awaitable<std::optional<std::string>> http_client::read_body_piece() {
         buf_.clear();
         co_return data;
     }
-    case framing::none: break;
+    case framing::none:
+        break;
     }
     throw std::logic_error("read_body_piece before read_head");
 }

@@ -4,8 +4,8 @@
 #include <ssebridge/coro/core.hpp>
 
 #include <boost/asio/co_spawn.hpp>
-#include <boost/asio/io_context.hpp>
 #include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
 
 #include <chrono>
@@ -36,7 +36,8 @@ T run(asio::io_context& ioc, coro::awaitable<T> task,
             result = std::move(value);
         done = true;
     });
-    run_until(ioc, [&] { return done; }, timeout);
+    run_until(
+        ioc, [&] { return done; }, timeout);
     if (error)
         std::rethrow_exception(error);
     return std::move(*result);
@@ -50,7 +51,8 @@ inline void run(asio::io_context& ioc, coro::awaitable<void> task,
         error = e;
         done = true;
     });
-    run_until(ioc, [&] { return done; }, timeout);
+    run_until(
+        ioc, [&] { return done; }, timeout);
     if (error)
         std::rethrow_exception(error);
 }

@@ -16,6 +16,8 @@ awaitable<int> async_wait_signal(std::vector<int> signals) {
 }
 
 // Not a coroutine: g++ 12 cannot keep a braced list in a coroutine frame.
-awaitable<int> async_wait_termination() { return async_wait_signal({SIGTERM, SIGINT}); }
+awaitable<int> async_wait_termination() {
+    return async_wait_signal({SIGTERM, SIGINT});
+}
 
 } // namespace ssebridge::coro

@@ -30,6 +30,8 @@ void task_group::cancel() {
         signal.emit(asio::cancellation_type::terminal);
 }
 
-awaitable<void> task_group::async_wait() { return empty_.async_wait(); }
+awaitable<void> task_group::async_wait() {
+    return empty_.async_wait();
+}
 
 } // namespace ssebridge::coro

@@ -21,19 +21,37 @@ struct option {
 
 const std::vector<option>& options() {
     static const std::vector<option> all = {
-        {"--listen", "SSEBRIDGE_LISTEN", kind::text, "HOST:PORT to serve HTTP on (port 0: any free port)", &config::listen},
-        {"--redis", "SSEBRIDGE_REDIS", kind::text, "Redis URL, redis://[[user]:password@]host[:port]", &config::redis},
-        {"--kafka-brokers", "SSEBRIDGE_KAFKA_BROKERS", kind::text, "Kafka bootstrap servers, or 'embedded' for an in-process mock cluster", &config::kafka_brokers},
-        {"--kafka-topic", "SSEBRIDGE_KAFKA_TOPIC", kind::text, "topic the session requests are produced to", &config::kafka_topic},
-        {"--ack-timeout", "SSEBRIDGE_ACK_TIMEOUT", kind::seconds, "seconds from Kafka delivery to the worker's worker_ack", nullptr, &config::ack_timeout},
-        {"--keepalive", "SSEBRIDGE_KEEPALIVE", kind::seconds, "seconds without a write before a ': keepalive' comment", nullptr, &config::keepalive},
-        {"--idle-timeout", "SSEBRIDGE_IDLE_TIMEOUT", kind::seconds, "seconds without an event (after the ack) before the stream ends with an error", nullptr, &config::idle_timeout},
-        {"--kafka-timeout", "SSEBRIDGE_KAFKA_TIMEOUT", kind::seconds, "seconds for the Kafka record to be delivered (else 503)", nullptr, &config::kafka_timeout},
-        {"--write-timeout", "SSEBRIDGE_WRITE_TIMEOUT", kind::seconds, "seconds one write to a client may take before it is cut off", nullptr, &config::write_timeout},
-        {"--max-sessions", "SSEBRIDGE_MAX_SESSIONS", kind::count, "concurrent sessions before new ones get 503", nullptr, nullptr, &config::max_sessions},
-        {"--max-body", "SSEBRIDGE_MAX_BODY", kind::count, "bytes of request body before 413", nullptr, nullptr, &config::max_body},
-        {"--max-queue", "SSEBRIDGE_MAX_QUEUE", kind::count, "events waiting for one client before it is cut off as too slow", nullptr, nullptr, &config::max_queue},
-        {"--log-level", "SSEBRIDGE_LOG_LEVEL", kind::text, "debug, info, warn, error or off", &config::log_level},
+        {"--listen", "SSEBRIDGE_LISTEN", kind::text,
+         "HOST:PORT to serve HTTP on (port 0: any free port)", &config::listen},
+        {"--redis", "SSEBRIDGE_REDIS", kind::text,
+         "Redis URL, redis://[[user]:password@]host[:port]", &config::redis},
+        {"--kafka-brokers", "SSEBRIDGE_KAFKA_BROKERS", kind::text,
+         "Kafka bootstrap servers, or 'embedded' for an in-process mock cluster",
+         &config::kafka_brokers},
+        {"--kafka-topic", "SSEBRIDGE_KAFKA_TOPIC", kind::text,
+         "topic the session requests are produced to", &config::kafka_topic},
+        {"--ack-timeout", "SSEBRIDGE_ACK_TIMEOUT", kind::seconds,
+         "seconds from Kafka delivery to the worker's worker_ack", nullptr, &config::ack_timeout},
+        {"--keepalive", "SSEBRIDGE_KEEPALIVE", kind::seconds,
+         "seconds without a write before a ': keepalive' comment", nullptr, &config::keepalive},
+        {"--idle-timeout", "SSEBRIDGE_IDLE_TIMEOUT", kind::seconds,
+         "seconds without an event (after the ack) before the stream ends with an error", nullptr,
+         &config::idle_timeout},
+        {"--kafka-timeout", "SSEBRIDGE_KAFKA_TIMEOUT", kind::seconds,
+         "seconds for the Kafka record to be delivered (else 503)", nullptr,
+         &config::kafka_timeout},
+        {"--write-timeout", "SSEBRIDGE_WRITE_TIMEOUT", kind::seconds,
+         "seconds one write to a client may take before it is cut off", nullptr,
+         &config::write_timeout},
+        {"--max-sessions", "SSEBRIDGE_MAX_SESSIONS", kind::count,
+         "concurrent sessions before new ones get 503", nullptr, nullptr, &config::max_sessions},
+        {"--max-body", "SSEBRIDGE_MAX_BODY", kind::count, "bytes of request body before 413",
+         nullptr, nullptr, &config::max_body},
+        {"--max-queue", "SSEBRIDGE_MAX_QUEUE", kind::count,
+         "events waiting for one client before it is cut off as too slow", nullptr, nullptr,
+         &config::max_queue},
+        {"--log-level", "SSEBRIDGE_LOG_LEVEL", kind::text, "debug, info, warn, error or off",
+         &config::log_level},
     };
     return all;
 }
@@ -60,7 +78,8 @@ std::string assign(config& cfg, const option& o, const std::string& value) {
         double v = 0;
         auto [ptr, ec] = std::from_chars(value.data(), value.data() + value.size(), v);
         if (ec != std::errc{} || ptr != value.data() + value.size() || !std::isfinite(v) || v <= 0)
-            return std::string(o.flag) + " expects a positive number of seconds, got '" + value + "'";
+            return std::string(o.flag) + " expects a positive number of seconds, got '" + value +
+                   "'";
         cfg.*o.seconds = v;
         return {};
     }
@@ -86,8 +105,12 @@ std::string usage() {
            "Redis channel sse_session:{id} until FinalAnswerStreamEnd.\n\n"
            "Options (each also read from the environment variable shown; flags win):\n";
     for (const auto& o : options()) {
-        out << "  " << o.flag << (o.type == kind::text ? " TEXT" : o.type == kind::seconds ? " SECONDS" : " N")
-            << "\n      " << o.help << "\n      env " << o.env << ", default " << default_of(o) << "\n";
+        out << "  " << o.flag
+            << (o.type == kind::text      ? " TEXT"
+                : o.type == kind::seconds ? " SECONDS"
+                                          : " N")
+            << "\n      " << o.help << "\n      env " << o.env << ", default " << default_of(o)
+            << "\n";
     }
     out << "  --help\n      print this text and exit\n\n"
            "Durations are in seconds, fractions allowed (--keepalive 0.5).\n"

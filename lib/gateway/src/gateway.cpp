@@ -61,7 +61,7 @@ kafka::settings producer_settings(const std::string& bootstrap, const config& cf
     return {
         {"bootstrap.servers", bootstrap},
         {"message.timeout.ms", std::to_string(std::llround(cfg.kafka_timeout * 1000))},
-        {"linger.ms", "1"},      // a session waits for its record: batch briefly only
+        {"linger.ms", "1"}, // a session waits for its record: batch briefly only
         {"socket.nagle.disable", "true"},
         {"log_level", "4"},
     };
@@ -110,7 +110,9 @@ gateway::gateway(coro::executor ex, const config& cfg)
 
 gateway::~gateway() = default;
 
-tcp::endpoint gateway::local_endpoint() const { return state_->server.local_endpoint(); }
+tcp::endpoint gateway::local_endpoint() const {
+    return state_->server.local_endpoint();
+}
 
 std::optional<std::string> gateway::embedded_kafka_bootstrap() const {
     if (!state_->mock)
@@ -147,10 +149,18 @@ void gateway::stop() {
         end_session(*s, "server shutting down");
 }
 
-std::size_t gateway::live_sessions() const noexcept { return state_->sessions.size(); }
-std::size_t gateway::subscriptions() const noexcept { return state_->subscriber.size(); }
-bool gateway::redis_connected() const noexcept { return state_->subscriber.connected(); }
-const counters& gateway::stats() const noexcept { return state_->stats; }
+std::size_t gateway::live_sessions() const noexcept {
+    return state_->sessions.size();
+}
+std::size_t gateway::subscriptions() const noexcept {
+    return state_->subscriber.size();
+}
+bool gateway::redis_connected() const noexcept {
+    return state_->subscriber.connected();
+}
+const counters& gateway::stats() const noexcept {
+    return state_->stats;
+}
 
 std::string gateway::metrics_text() const {
     const state& st = *state_;
@@ -171,16 +181,22 @@ std::string gateway::metrics_text() const {
     gauge("ssebridge_http_connections", "Open client connections.", st.server.connections());
     gauge("ssebridge_kafka_in_flight", "Kafka records awaiting delivery.", st.producer.in_flight());
     counter("ssebridge_sessions_started_total", "Streams started.", c.sessions_started);
-    counter("ssebridge_sessions_completed_total", "Streams ended by FinalAnswerStreamEnd.", c.sessions_completed);
-    counter("ssebridge_client_disconnects_total", "Sessions ended by the client.", c.client_disconnects);
+    counter("ssebridge_sessions_completed_total", "Streams ended by FinalAnswerStreamEnd.",
+            c.sessions_completed);
+    counter("ssebridge_client_disconnects_total", "Sessions ended by the client.",
+            c.client_disconnects);
     counter("ssebridge_ack_timeouts_total", "Sessions without worker_ack in time.", c.ack_timeouts);
-    counter("ssebridge_idle_timeouts_total", "Sessions without events for too long.", c.idle_timeouts);
+    counter("ssebridge_idle_timeouts_total", "Sessions without events for too long.",
+            c.idle_timeouts);
     counter("ssebridge_slow_clients_total", "Clients cut off for not keeping up.", c.slow_clients);
-    counter("ssebridge_backend_lost_total", "Sessions ended by a lost Redis connection.", c.backend_lost);
+    counter("ssebridge_backend_lost_total", "Sessions ended by a lost Redis connection.",
+            c.backend_lost);
     counter("ssebridge_rejected_total", "Requests answered 503.", c.rejected);
-    counter("ssebridge_malformed_messages_total", "Channel messages skipped as malformed.", c.malformed_messages);
+    counter("ssebridge_malformed_messages_total", "Channel messages skipped as malformed.",
+            c.malformed_messages);
     counter("ssebridge_events_relayed_total", "Event frames written to clients.", c.events_relayed);
-    counter("ssebridge_redis_messages_total", "Messages received on the subscriber connection.", st.subscriber.stats().messages);
+    counter("ssebridge_redis_messages_total", "Messages received on the subscriber connection.",
+            st.subscriber.stats().messages);
     return out.str();
 }
 

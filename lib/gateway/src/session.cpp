@@ -46,8 +46,7 @@ public:
         if (box.push(std::move(*f)) == coro::push_result::full) {
             ++st.stats.slow_clients;
             box.clear(); // free the backlog now; the client gets only the error
-            end("client too slow: more than " + std::to_string(box.capacity()) +
-                " events waiting");
+            end("client too slow: more than " + std::to_string(box.capacity()) + " events waiting");
         }
     }
 
@@ -204,9 +203,8 @@ coro::awaitable<void> run_session(session& s, http::exchange& ex) {
     }
     auto ack_deadline = coro::clock::now() + coro::seconds(st.cfg.ack_timeout);
 
-    const http::header headers[] = {{"Cache-Control", "no-cache"},
-                                    {"X-Accel-Buffering", "no"},
-                                    {"X-Session-Id", s.id}};
+    const http::header headers[] = {
+        {"Cache-Control", "no-cache"}, {"X-Accel-Buffering", "no"}, {"X-Session-Id", s.id}};
     bool ok = co_await ex.start_stream("text/event-stream; charset=utf-8", headers);
     if (!ok)
         co_return;
@@ -225,7 +223,9 @@ coro::awaitable<void> tick_keepalives(session& s) {
 
 } // namespace
 
-void end_session(session& s, std::string reason) { s.end(std::move(reason)); }
+void end_session(session& s, std::string reason) {
+    s.end(std::move(reason));
+}
 
 coro::awaitable<void> serve_session(gateway::state& st, http::exchange& ex) {
     auto content_type = ex.req().find("Content-Type");
@@ -243,8 +243,8 @@ coro::awaitable<void> serve_session(gateway::state& st, http::exchange& ex) {
     }
     if (st.sessions.size() >= st.cfg.max_sessions) {
         ++st.stats.rejected;
-        co_await ex.respond_error(
-            503, "too many sessions (" + std::to_string(st.cfg.max_sessions) + ")");
+        co_await ex.respond_error(503, "too many sessions (" + std::to_string(st.cfg.max_sessions) +
+                                           ")");
         co_return;
     }
 

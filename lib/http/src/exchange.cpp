@@ -28,8 +28,7 @@ exchange::exchange(detail::connection& conn, request req)
 }
 
 coro::awaitable<bool> exchange::respond(response res) {
-    bhttp::response<bhttp::string_body> msg{static_cast<bhttp::status>(res.status),
-                                            req_.version};
+    bhttp::response<bhttp::string_body> msg{static_cast<bhttp::status>(res.status), req_.version};
     msg.set(bhttp::field::server, "ssebridge");
     msg.set(bhttp::field::content_type, res.content_type);
     for (auto& h : res.headers)
@@ -108,7 +107,8 @@ coro::awaitable<bool> exchange::finish() {
     if (!chunked_)
         co_return true; // closing the connection ends the body
     conn_.stream.expires_after(conn_.lim.write_timeout);
-    auto [ec, n] = co_await asio::async_write(conn_.stream, bhttp::make_chunk_last(), coro::use_tuple);
+    auto [ec, n] =
+        co_await asio::async_write(conn_.stream, bhttp::make_chunk_last(), coro::use_tuple);
     conn_.stream.expires_never();
     if (ec)
         keep_alive_ = false;

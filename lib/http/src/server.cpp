@@ -42,7 +42,9 @@ struct server::state {
 
 namespace {
 
-bool method_has_body(std::string_view m) { return m == "POST" || m == "PUT" || m == "PATCH"; }
+bool method_has_body(std::string_view m) {
+    return m == "POST" || m == "PUT" || m == "PATCH";
+}
 
 // Lets the client read a final response before the close: stop sending,
 // then swallow what it still sends for a moment, then close.
@@ -85,9 +87,13 @@ void server::route(std::string method, std::string path, handler h) {
     routes_.push_back({std::move(method), std::move(path), std::move(h)});
 }
 
-tcp::endpoint server::local_endpoint() const { return state_->acceptor.local_endpoint(); }
+tcp::endpoint server::local_endpoint() const {
+    return state_->acceptor.local_endpoint();
+}
 
-std::size_t server::connections() const noexcept { return state_->connections.size(); }
+std::size_t server::connections() const noexcept {
+    return state_->connections.size();
+}
 
 const server::route_entry* server::find_route(std::string_view method, std::string_view path,
                                               std::string& allow) const {
@@ -118,7 +124,8 @@ coro::awaitable<void> server::async_run() {
             continue;
         }
         socket.set_option(tcp::no_delay(true));
-        state_->tasks.spawn(serve(std::make_shared<detail::connection>(std::move(socket), limits_)));
+        state_->tasks.spawn(
+            serve(std::make_shared<detail::connection>(std::move(socket), limits_)));
     }
     co_await state_->tasks.async_wait();
 }
@@ -154,8 +161,8 @@ coro::awaitable<void> server::serve(std::shared_ptr<detail::connection> conn) {
         conn->idle = true;
         conn->stream.expires_after(conn->buffer.size() > 0 ? limits_.read_timeout
                                                            : limits_.idle_timeout);
-        auto [ec, n] = co_await bhttp::async_read_header(conn->stream, conn->buffer, parser,
-                                                         coro::use_tuple);
+        auto [ec, n] =
+            co_await bhttp::async_read_header(conn->stream, conn->buffer, parser, coro::use_tuple);
         conn->idle = false;
         if (ec == bhttp::error::end_of_stream || ec == beast::error::timeout ||
             ec == asio::error::operation_aborted || ec == asio::error::connection_reset ||
@@ -184,7 +191,8 @@ coro::awaitable<void> server::serve(std::shared_ptr<detail::connection> conn) {
         auto& head = parser.get();
         std::string_view method = head.method_string();
         std::string allow;
-        const route_entry* route = find_route(method, head.target().substr(0, head.target().find('?')), allow);
+        const route_entry* route =
+            find_route(method, head.target().substr(0, head.target().find('?')), allow);
         bool body_expected = parser.chunked() || parser.content_length().value_or(0) > 0;
         if (!route) {
             response res = allow.empty() ? error_response(404, "no such resource")
@@ -202,7 +210,8 @@ coro::awaitable<void> server::serve(std::shared_ptr<detail::connection> conn) {
         }
         if (method_has_body(method) && !parser.chunked() && !parser.content_length()) {
             early.close_after();
-            co_await early.respond_error(411, "a request body needs Content-Length or chunked encoding");
+            co_await early.respond_error(411,
+                                         "a request body needs Content-Length or chunked encoding");
             graceful = true;
             break;
         }

@@ -39,7 +39,9 @@ struct consumer::impl {
 consumer::consumer(coro::executor ex, const settings& conf, const std::vector<std::string>& topics)
     : impl_(std::make_unique<impl>(ex, conf, topics)) {}
 
-consumer::~consumer() { close(); }
+consumer::~consumer() {
+    close();
+}
 
 void consumer::close() {
     if (!impl_->closed) {

@@ -21,16 +21,20 @@ mock_cluster::mock_cluster(int brokers)
         throw std::runtime_error("cannot start the Kafka mock cluster");
 }
 
-mock_cluster::~mock_cluster() { rd_kafka_mock_cluster_destroy(impl_->cluster); }
+mock_cluster::~mock_cluster() {
+    rd_kafka_mock_cluster_destroy(impl_->cluster);
+}
 
 std::string mock_cluster::bootstrap_servers() const {
     return rd_kafka_mock_cluster_bootstraps(impl_->cluster);
 }
 
 void mock_cluster::create_topic(const std::string& topic, int partitions) {
-    rd_kafka_resp_err_t err = rd_kafka_mock_topic_create(impl_->cluster, topic.c_str(), partitions, 1);
+    rd_kafka_resp_err_t err =
+        rd_kafka_mock_topic_create(impl_->cluster, topic.c_str(), partitions, 1);
     if (err)
-        throw std::runtime_error("Kafka mock: create topic " + topic + ": " + rd_kafka_err2str(err));
+        throw std::runtime_error("Kafka mock: create topic " + topic + ": " +
+                                 rd_kafka_err2str(err));
 }
 
 } // namespace ssebridge::kafka

@@ -94,8 +94,8 @@ coro::awaitable<delivery> producer::async_produce(std::string_view topic, std::s
     auto pending = std::make_shared<pending_delivery>(impl_->ex);
     auto* owner = new std::shared_ptr<pending_delivery>(pending);
     int rc = rd_kafka_produce(impl_->topic(topic), RD_KAFKA_PARTITION_UA, RD_KAFKA_MSG_F_COPY,
-                              const_cast<char*>(value.data()), value.size(), key.data(),
-                              key.size(), owner);
+                              const_cast<char*>(value.data()), value.size(), key.data(), key.size(),
+                              owner);
     if (rc != 0) {
         delete owner;
         co_return delivery{false, rd_kafka_err2str(rd_kafka_last_error())};
@@ -104,6 +104,8 @@ coro::awaitable<delivery> producer::async_produce(std::string_view topic, std::s
     co_return pending->result;
 }
 
-int producer::in_flight() const { return rd_kafka_outq_len(impl_->rk.get()); }
+int producer::in_flight() const {
+    return rd_kafka_outq_len(impl_->rk.get());
+}
 
 } // namespace ssebridge::kafka

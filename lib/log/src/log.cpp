@@ -11,8 +11,12 @@ std::atomic<level> threshold{level::info};
 constexpr const char* names[] = {"debug", "info", "warn", "error"};
 } // namespace
 
-void set_level(level l) noexcept { threshold.store(l, std::memory_order_relaxed); }
-bool enabled(level l) noexcept { return l >= threshold.load(std::memory_order_relaxed); }
+void set_level(level l) noexcept {
+    threshold.store(l, std::memory_order_relaxed);
+}
+bool enabled(level l) noexcept {
+    return l >= threshold.load(std::memory_order_relaxed);
+}
 
 void write(level l, std::string_view line) {
     auto now = std::chrono::system_clock::now();

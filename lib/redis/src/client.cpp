@@ -44,7 +44,9 @@ coro::awaitable<void> client::async_connect() {
     co_await conn_->async_connect(cfg_);
 }
 
-bool client::connected() const noexcept { return conn_ && conn_->is_open(); }
+bool client::connected() const noexcept {
+    return conn_ && conn_->is_open();
+}
 
 coro::awaitable<boost::system::error_code> client::async_run() {
     if (!conn_)

@@ -10,11 +10,16 @@ public:
     const char* name() const noexcept override { return "ssebridge.resp"; }
     std::string message(int ev) const override {
         switch (static_cast<resp_error>(ev)) {
-        case resp_error::bad_type: return "RESP: unknown type byte";
-        case resp_error::bad_length: return "RESP: malformed length or integer";
-        case resp_error::missing_crlf: return "RESP: bulk string not terminated by CRLF";
-        case resp_error::too_large: return "RESP: value over the parser's limits";
-        case resp_error::too_deep: return "RESP: arrays nested too deeply";
+        case resp_error::bad_type:
+            return "RESP: unknown type byte";
+        case resp_error::bad_length:
+            return "RESP: malformed length or integer";
+        case resp_error::missing_crlf:
+            return "RESP: bulk string not terminated by CRLF";
+        case resp_error::too_large:
+            return "RESP: value over the parser's limits";
+        case resp_error::too_deep:
+            return "RESP: arrays nested too deeply";
         }
         return "RESP: unknown error";
     }
@@ -55,8 +60,14 @@ step parse_value(cursor& c, std::vector<node>& out, boost::system::error_code& e
         return step::incomplete;
     node n;
     switch (type) {
-    case '+': n.type = resp_type::simple_string; n.value = line; break;
-    case '-': n.type = resp_type::error; n.value = line; break;
+    case '+':
+        n.type = resp_type::simple_string;
+        n.value = line;
+        break;
+    case '-':
+        n.type = resp_type::error;
+        n.value = line;
+        break;
     case ':':
         n.type = resp_type::integer;
         if (!to_int(line, n.integer)) {
@@ -118,7 +129,9 @@ step parse_value(cursor& c, std::vector<node>& out, boost::system::error_code& e
         }
         return step::done;
     }
-    default: ec = resp_error::bad_type; return step::failed;
+    default:
+        ec = resp_error::bad_type;
+        return step::failed;
     }
     out.push_back(n);
     return step::done;

@@ -33,7 +33,9 @@ subscriber::subscription& subscriber::subscription::operator=(subscription&& oth
     return *this;
 }
 
-subscriber::subscription::~subscription() { reset(); }
+subscriber::subscription::~subscription() {
+    reset();
+}
 
 void subscriber::subscription::reset() {
     if (owner_)
@@ -88,7 +90,9 @@ coro::awaitable<void> subscriber::async_run() {
     }
 }
 
-coro::awaitable<void> subscriber::async_wait_connected() { return connected_event_->async_wait(); }
+coro::awaitable<void> subscriber::async_wait_connected() {
+    return connected_event_->async_wait();
+}
 
 coro::awaitable<subscriber::subscription> subscriber::async_subscribe(std::string channel,
                                                                       sink& target) {

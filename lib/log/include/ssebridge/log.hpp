@@ -22,9 +22,21 @@ void print(level l, const Args&... args) {
     write(l, out.str());
 }
 
-template <class... Args> void debug(const Args&... a) { print(level::debug, a...); }
-template <class... Args> void info(const Args&... a) { print(level::info, a...); }
-template <class... Args> void warn(const Args&... a) { print(level::warn, a...); }
-template <class... Args> void error(const Args&... a) { print(level::error, a...); }
+template <class... Args>
+void debug(const Args&... a) {
+    print(level::debug, a...);
+}
+template <class... Args>
+void info(const Args&... a) {
+    print(level::info, a...);
+}
+template <class... Args>
+void warn(const Args&... a) {
+    print(level::warn, a...);
+}
+template <class... Args>
+void error(const Args&... a) {
+    print(level::error, a...);
+}
 
 } // namespace ssebridge::log

@@ -15,11 +15,11 @@ struct config {
     std::string redis = "redis://127.0.0.1:6379";
     std::string kafka_brokers = "embedded";
     std::string kafka_topic = "react_requests";
-    double ack_timeout = 10;    ///< seconds from Kafka delivery to worker_ack
-    double keepalive = 15;      ///< seconds without a write before `: keepalive`
-    double idle_timeout = 300;  ///< seconds without an event after the ack
-    double kafka_timeout = 5;   ///< seconds for a Kafka delivery report
-    double write_timeout = 10;  ///< seconds for one write to a client
+    double ack_timeout = 10;   ///< seconds from Kafka delivery to worker_ack
+    double keepalive = 15;     ///< seconds without a write before `: keepalive`
+    double idle_timeout = 300; ///< seconds without an event after the ack
+    double kafka_timeout = 5;  ///< seconds for a Kafka delivery report
+    double write_timeout = 10; ///< seconds for one write to a client
     std::size_t max_sessions = 10000;
     std::size_t max_body = 1024 * 1024;
     std::size_t max_queue = 1024; ///< events waiting per session before "client too slow"

@@ -19,7 +19,7 @@ struct header {
 /// A request whose header and body have been read completely.
 struct request {
     std::string method;
-    std::string target; ///< path and query, as sent
+    std::string target;    ///< path and query, as sent
     unsigned version = 11; ///< 10 or 11
     std::vector<header> headers;
     std::string body;
@@ -45,10 +45,11 @@ response error_response(unsigned status, std::string_view reason);
 
 /// Limits applied to every connection.
 struct limits {
-    std::size_t max_header = 8 * 1024;   ///< request line and headers (431 beyond)
-    std::size_t max_body = 1024 * 1024;  ///< request body, chunked or not (413 beyond)
-    std::chrono::steady_clock::duration read_timeout = std::chrono::seconds(30);  ///< one request
-    std::chrono::steady_clock::duration idle_timeout = std::chrono::seconds(60);  ///< between requests
+    std::size_t max_header = 8 * 1024;  ///< request line and headers (431 beyond)
+    std::size_t max_body = 1024 * 1024; ///< request body, chunked or not (413 beyond)
+    std::chrono::steady_clock::duration read_timeout = std::chrono::seconds(30); ///< one request
+    std::chrono::steady_clock::duration idle_timeout =
+        std::chrono::seconds(60); ///< between requests
     std::chrono::steady_clock::duration write_timeout = std::chrono::seconds(10); ///< one write
 };
 

@@ -26,11 +26,11 @@ struct node {
 };
 
 enum class resp_error {
-    bad_type = 1,      ///< a type byte RESP2 does not define
-    bad_length,        ///< a length or integer that is not a number
-    missing_crlf,      ///< a bulk string not followed by CRLF
-    too_large,         ///< a bulk string or array over the parser's limits
-    too_deep,          ///< arrays nested deeper than the parser's limit
+    bad_type = 1, ///< a type byte RESP2 does not define
+    bad_length,   ///< a length or integer that is not a number
+    missing_crlf, ///< a bulk string not followed by CRLF
+    too_large,    ///< a bulk string or array over the parser's limits
+    too_deep,     ///< arrays nested deeper than the parser's limit
 };
 const boost::system::error_category& resp_category() noexcept;
 inline boost::system::error_code make_error_code(resp_error e) noexcept {
@@ -38,9 +38,9 @@ inline boost::system::error_code make_error_code(resp_error e) noexcept {
 }
 
 struct parser_limits {
-    std::size_t max_bulk = 512u << 20;     ///< bytes in one bulk string
-    std::size_t max_elements = 1u << 20;   ///< elements in one array
-    std::size_t max_depth = 16;            ///< nesting of arrays
+    std::size_t max_bulk = 512u << 20;   ///< bytes in one bulk string
+    std::size_t max_elements = 1u << 20; ///< elements in one array
+    std::size_t max_depth = 16;          ///< nesting of arrays
 };
 
 /// Parses one complete reply from the front of `in` into `out` (cleared

@@ -65,7 +65,8 @@ public:
 
     struct counters {
         std::uint64_t messages = 0; ///< messages routed to a sink
-        std::uint64_t unrouted = 0; ///< messages for channels no one holds (late, after unsubscribe)
+        std::uint64_t unrouted =
+            0; ///< messages for channels no one holds (late, after unsubscribe)
         std::uint64_t connects = 0; ///< successful (re)connections
         std::uint64_t losses = 0;   ///< connections lost after being established
     };

@@ -1,0 +1,129 @@
+// ssebridge-gateway as operators start it (DESIGN.md §5): flags, environment,
+// the lines it prints, and SIGTERM.
+#define BOOST_TEST_MODULE gateway_process
+#include <boost/test/unit_test.hpp>
+
+#include "support/http_client.hpp"
+#include "support/process.hpp"
+#include "support/run.hpp"
+
+#include <ssebridge/kafka/consumer.hpp>
+#include <ssebridge/redis/client.hpp>
+
+#include <boost/json/parse.hpp>
+
+#include <csignal>
+
+using namespace ssebridge;
+using namespace ssebridge::test;
+using tcp = asio::ip::tcp;
+
+namespace {
+
+const std::string binary = SSEBRIDGE_GATEWAY_BINARY;
+
+// "listening on 127.0.0.1:PORT" -> endpoint
+tcp::endpoint endpoint_of(const std::string& line) {
+    std::string hostport = line.substr(std::string("listening on ").size());
+    auto colon = hostport.rfind(':');
+    return {asio::ip::make_address(hostport.substr(0, colon)),
+            static_cast<unsigned short>(std::stoi(hostport.substr(colon + 1)))};
+}
+
+} // namespace
+
+BOOST_AUTO_TEST_CASE(help_documents_every_flag_and_exits_0) {
+    child_process p({binary, "--help"});
+    std::string first = p.wait_for_line("Usage:", 5s);
+    BOOST_TEST(!first.empty());
+    BOOST_TEST(p.wait(5s) == 0);
+    std::string all;
+    for (auto& l : p.lines())
+        all += l + "\n";
+    for (auto flag : {"--listen", "--redis", "--kafka-brokers", "--kafka-topic", "--ack-timeout",
+                      "--keepalive", "SSEBRIDGE_LISTEN", "SSEBRIDGE_KEEPALIVE"})
+        BOOST_TEST(all.find(flag) != std::string::npos, flag);
+}
+
+BOOST_AUTO_TEST_CASE(bad_flags_exit_2) {
+    child_process p({binary, "--keepalive", "never"});
+    BOOST_TEST(p.wait(5s) == 2);
+    child_process q({binary, "--listen", "nonsense"});
+    BOOST_TEST(q.wait(10s) == 2);
+}
+
+BOOST_AUTO_TEST_CASE(starts_from_the_environment_serves_and_stops_on_sigterm) {
+    redis_server redis;
+    // Everything from environment variables; port 0 picks a free port.
+    child_process gw({binary}, {"SSEBRIDGE_LISTEN=127.0.0.1:0", "SSEBRIDGE_REDIS=" + redis.url(),
+                                "SSEBRIDGE_KAFKA_BROKERS=embedded", "SSEBRIDGE_KEEPALIVE=0.2",
+                                "SSEBRIDGE_LOG_LEVEL=warn"});
+    std::string bootstrap = gw.wait_for_line("kafka.bootstrap=", 10s);
+    BOOST_TEST_REQUIRE(!bootstrap.empty());
+    std::string listening = gw.wait_for_line("listening on ", 10s);
+    BOOST_TEST_REQUIRE(!listening.empty());
+    tcp::endpoint ep = endpoint_of(listening);
+
+    asio::io_context ioc;
+    // A worker joins the embedded Kafka through the printed bootstrap line.
+    kafka::consumer consumer(ioc.get_executor(),
+                             {{"bootstrap.servers", bootstrap.substr(16)},
+                              {"group.id", "w"},
+                              {"session.timeout.ms", "6000"},
+                              {"max.poll.interval.ms", "7000"},
+                              {"auto.offset.reset", "earliest"}},
+                             {"react_requests"});
+    std::string error;
+    redis::client publisher(ioc.get_executor(), *redis::config::from_url(redis.url(), error));
+    run(ioc, publisher.async_connect());
+    bool publisher_done = false;
+    asio::co_spawn(ioc, publisher.async_run(),
+                   [&](std::exception_ptr, boost::system::error_code) { publisher_done = true; });
+
+    // Wait for the subscriber connection so the POST is not refused.
+    for (int i = 0; i < 100; ++i) {
+        http_client probe(ioc.get_executor());
+        run(ioc, probe.connect(ep));
+        auto [head, body] = run(ioc, probe.exchange("GET /healthz HTTP/1.1\r\nHost: t\r\n\r\n"));
+        if (head.status == 200)
+            break;
+        run(ioc, sleep_for(50ms));
+    }
+
+    http_client c(ioc.get_executor());
+    run(ioc, c.connect(ep));
+    run(ioc, c.send(post_request(R"({"user_query":"hi"})")));
+    http_head head = run(ioc, c.read_head());
+    BOOST_TEST_REQUIRE(head.status == 200u);
+    std::string id = head.header("X-Session-Id").value_or("");
+    auto keepalive = run(ioc, c.next_message(), 5s); // SSEBRIDGE_KEEPALIVE=0.2 applies
+    BOOST_TEST(keepalive->is_comment);
+
+    kafka::record r = run(ioc, consumer.async_receive(), 30s);
+    BOOST_TEST(r.key == id);
+    BOOST_TEST(boost::json::parse(r.value).at("request").at("user_query").as_string() == "hi");
+    run(ioc, publisher.async_publish("sse_session:" + id,
+                                     R"({"event_type":"worker_ack","payload":{}})"));
+    std::optional<sse::message> m;
+    do
+        m = run(ioc, c.next_message(), 10s);
+    while (m && m->is_comment);
+    BOOST_TEST(boost::json::parse(m->data).at("event_type").as_string() == "worker_ack");
+
+    // SIGTERM: the open stream ends with an error event, the process exits 0.
+    gw.signal(SIGTERM);
+    std::vector<std::string> events;
+    while ((m = run(ioc, c.next_message(), 10s)))
+        if (!m->is_comment)
+            events.push_back(m->data);
+    BOOST_TEST_REQUIRE(events.size() == 1u);
+    auto v = boost::json::parse(events[0]);
+    BOOST_TEST(v.at("event_type").as_string() == "error");
+    BOOST_TEST(v.at("payload").at("error").as_string() == "server shutting down");
+    BOOST_TEST(gw.wait(15s) == 0);
+
+    consumer.close();
+    publisher.close();
+    run_until(
+        ioc, [&] { return publisher_done; }, 5s);
+}
