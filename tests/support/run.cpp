@@ -18,6 +18,17 @@ void run_until(asio::io_context& ioc, const std::function<bool()>& done,
     }
 }
 
+bool eventually(asio::io_context& ioc, const std::function<bool()>& condition,
+                std::chrono::steady_clock::duration timeout) {
+    auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (!condition()) {
+        if (std::chrono::steady_clock::now() >= deadline)
+            return false;
+        run(ioc, sleep_for(10ms));
+    }
+    return true;
+}
+
 coro::awaitable<void> sleep_for(std::chrono::steady_clock::duration d) {
     asio::steady_timer t(co_await asio::this_coro::executor, d);
     co_await t.async_wait(asio::use_awaitable);

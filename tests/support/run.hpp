@@ -57,6 +57,12 @@ inline void run(asio::io_context& ioc, coro::awaitable<void> task,
         std::rethrow_exception(error);
 }
 
+/// Runs the io_context until `condition()` holds, checking it every 10 ms,
+/// for at most `timeout`; returns whether it came to hold. For facts other
+/// processes settle in their own time (Redis applying an UNSUBSCRIBE).
+bool eventually(asio::io_context& ioc, const std::function<bool()>& condition,
+                std::chrono::steady_clock::duration timeout = 2s);
+
 /// Suspends the calling coroutine for `d`.
 coro::awaitable<void> sleep_for(std::chrono::steady_clock::duration d);
 

@@ -165,38 +165,47 @@ const counters& gateway::stats() const noexcept {
 std::string gateway::metrics_text() const {
     const state& st = *state_;
     const counters& c = st.stats;
+    struct metric {
+        const char* name;
+        const char* type;
+        const char* help;
+        std::uint64_t value;
+    };
+    const metric metrics[] = {
+        {"ssebridge_sessions_live", "gauge", "Sessions in progress.", st.sessions.size()},
+        {"ssebridge_subscriptions", "gauge", "Redis channels subscribed.", st.subscriber.size()},
+        {"ssebridge_redis_connected", "gauge", "1 when the Redis subscriber is connected.",
+         st.subscriber.connected() ? 1u : 0u},
+        {"ssebridge_http_connections", "gauge", "Open client connections.",
+         st.server.connections()},
+        {"ssebridge_kafka_in_flight", "gauge", "Kafka records awaiting delivery.",
+         static_cast<std::uint64_t>(st.producer.in_flight())},
+        {"ssebridge_sessions_started_total", "counter", "Streams started.", c.sessions_started},
+        {"ssebridge_sessions_completed_total", "counter", "Streams ended by FinalAnswerStreamEnd.",
+         c.sessions_completed},
+        {"ssebridge_client_disconnects_total", "counter", "Sessions ended by the client.",
+         c.client_disconnects},
+        {"ssebridge_ack_timeouts_total", "counter", "Sessions without worker_ack in time.",
+         c.ack_timeouts},
+        {"ssebridge_idle_timeouts_total", "counter", "Sessions without events for too long.",
+         c.idle_timeouts},
+        {"ssebridge_slow_clients_total", "counter", "Clients cut off for not keeping up.",
+         c.slow_clients},
+        {"ssebridge_backend_lost_total", "counter", "Sessions ended by a lost Redis connection.",
+         c.backend_lost},
+        {"ssebridge_rejected_total", "counter", "Requests answered 503.", c.rejected},
+        {"ssebridge_malformed_messages_total", "counter", "Channel messages skipped as malformed.",
+         c.malformed_messages},
+        {"ssebridge_events_relayed_total", "counter", "Event frames written to clients.",
+         c.events_relayed},
+        {"ssebridge_redis_messages_total", "counter",
+         "Messages received on the subscriber connection.", st.subscriber.stats().messages},
+    };
     std::ostringstream out;
-    auto gauge = [&](const char* name, const char* help, auto value) {
-        out << "# HELP " << name << ' ' << help << "\n# TYPE " << name << " gauge\n"
-            << name << ' ' << value << '\n';
-    };
-    auto counter = [&](const char* name, const char* help, std::uint64_t value) {
-        out << "# HELP " << name << ' ' << help << "\n# TYPE " << name << " counter\n"
-            << name << ' ' << value << '\n';
-    };
-    gauge("ssebridge_sessions_live", "Sessions in progress.", st.sessions.size());
-    gauge("ssebridge_subscriptions", "Redis channels subscribed.", st.subscriber.size());
-    gauge("ssebridge_redis_connected", "1 when the Redis subscriber is connected.",
-          st.subscriber.connected() ? 1 : 0);
-    gauge("ssebridge_http_connections", "Open client connections.", st.server.connections());
-    gauge("ssebridge_kafka_in_flight", "Kafka records awaiting delivery.", st.producer.in_flight());
-    counter("ssebridge_sessions_started_total", "Streams started.", c.sessions_started);
-    counter("ssebridge_sessions_completed_total", "Streams ended by FinalAnswerStreamEnd.",
-            c.sessions_completed);
-    counter("ssebridge_client_disconnects_total", "Sessions ended by the client.",
-            c.client_disconnects);
-    counter("ssebridge_ack_timeouts_total", "Sessions without worker_ack in time.", c.ack_timeouts);
-    counter("ssebridge_idle_timeouts_total", "Sessions without events for too long.",
-            c.idle_timeouts);
-    counter("ssebridge_slow_clients_total", "Clients cut off for not keeping up.", c.slow_clients);
-    counter("ssebridge_backend_lost_total", "Sessions ended by a lost Redis connection.",
-            c.backend_lost);
-    counter("ssebridge_rejected_total", "Requests answered 503.", c.rejected);
-    counter("ssebridge_malformed_messages_total", "Channel messages skipped as malformed.",
-            c.malformed_messages);
-    counter("ssebridge_events_relayed_total", "Event frames written to clients.", c.events_relayed);
-    counter("ssebridge_redis_messages_total", "Messages received on the subscriber connection.",
-            st.subscriber.stats().messages);
+    for (const metric& m : metrics)
+        out << "# HELP " << m.name << ' ' << m.help << "\n# TYPE " << m.name << ' ' << m.type
+            << '\n'
+            << m.name << ' ' << m.value << '\n';
     return out.str();
 }
 

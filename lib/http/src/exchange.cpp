@@ -27,22 +27,36 @@ exchange::exchange(detail::connection& conn, request req)
     }
 }
 
+namespace {
+template <class Message>
+void set_fields(Message& msg, std::string_view content_type, std::span<const header> headers) {
+    msg.set(bhttp::field::server, "ssebridge");
+    msg.set(bhttp::field::content_type, content_type);
+    for (const auto& h : headers)
+        msg.set(h.name, h.value);
+}
+} // namespace
+
+template <class WriteOp>
+coro::awaitable<bool> exchange::timed(WriteOp write) {
+    conn_.stream.expires_after(conn_.lim.write_timeout);
+    auto [ec, n] = co_await write();
+    conn_.stream.expires_never();
+    if (ec)
+        keep_alive_ = false; // the connection's state is unknown: do not reuse it
+    co_return !ec;
+}
+
 coro::awaitable<bool> exchange::respond(response res) {
     bhttp::response<bhttp::string_body> msg{static_cast<bhttp::status>(res.status), req_.version};
-    msg.set(bhttp::field::server, "ssebridge");
-    msg.set(bhttp::field::content_type, res.content_type);
-    for (auto& h : res.headers)
-        msg.set(h.name, h.value);
+    set_fields(msg, res.content_type, res.headers);
     msg.body() = std::move(res.body);
     msg.keep_alive(keep_alive_);
     msg.prepare_payload();
     responded_ = true;
-    conn_.stream.expires_after(conn_.lim.write_timeout);
-    auto [ec, n] = co_await bhttp::async_write(conn_.stream, msg, coro::use_tuple);
-    conn_.stream.expires_never();
-    if (ec)
-        keep_alive_ = false;
-    co_return !ec;
+    bool ok =
+        co_await timed([&] { return bhttp::async_write(conn_.stream, msg, coro::use_tuple); });
+    co_return ok;
 }
 
 // Not a coroutine: the response is built here and moved into respond's frame.
@@ -53,10 +67,7 @@ coro::awaitable<bool> exchange::respond_error(unsigned status, std::string_view 
 coro::awaitable<bool> exchange::start_stream(std::string_view content_type,
                                              std::span<const header> headers) {
     bhttp::response<bhttp::empty_body> msg{bhttp::status::ok, req_.version};
-    msg.set(bhttp::field::server, "ssebridge");
-    msg.set(bhttp::field::content_type, content_type);
-    for (const auto& h : headers)
-        msg.set(h.name, h.value);
+    set_fields(msg, content_type, headers);
     chunked_ = req_.version >= 11;
     if (chunked_)
         msg.chunked(true);
@@ -65,12 +76,9 @@ coro::awaitable<bool> exchange::start_stream(std::string_view content_type,
     msg.keep_alive(keep_alive_);
     bhttp::response_serializer<bhttp::empty_body> sr(msg);
     responded_ = true;
-    conn_.stream.expires_after(conn_.lim.write_timeout);
-    auto [ec, n] = co_await bhttp::async_write_header(conn_.stream, sr, coro::use_tuple);
-    conn_.stream.expires_never();
-    if (ec)
-        keep_alive_ = false;
-    co_return !ec;
+    bool ok = co_await timed(
+        [&] { return bhttp::async_write_header(conn_.stream, sr, coro::use_tuple); });
+    co_return ok;
 }
 
 coro::awaitable<bool> exchange::write(std::span<const std::string> pieces) {
@@ -81,20 +89,12 @@ coro::awaitable<bool> exchange::write(std::span<const std::string> pieces) {
             buffers.emplace_back(p.data(), p.size());
     if (buffers.empty())
         co_return true;
-    conn_.stream.expires_after(conn_.lim.write_timeout);
-    boost::system::error_code ec;
-    if (chunked_) {
-        auto [e, n] =
-            co_await asio::async_write(conn_.stream, bhttp::make_chunk(buffers), coro::use_tuple);
-        ec = e;
-    } else {
-        auto [e, n] = co_await asio::async_write(conn_.stream, buffers, coro::use_tuple);
-        ec = e;
-    }
-    conn_.stream.expires_never();
-    if (ec)
-        keep_alive_ = false;
-    co_return !ec;
+    bool ok = co_await timed([&] {
+        if (chunked_)
+            return asio::async_write(conn_.stream, bhttp::make_chunk(buffers), coro::use_tuple);
+        return asio::async_write(conn_.stream, buffers, coro::use_tuple);
+    });
+    co_return ok;
 }
 
 coro::awaitable<bool> exchange::write(std::string_view piece) {
@@ -106,13 +106,9 @@ coro::awaitable<bool> exchange::write(std::string_view piece) {
 coro::awaitable<bool> exchange::finish() {
     if (!chunked_)
         co_return true; // closing the connection ends the body
-    conn_.stream.expires_after(conn_.lim.write_timeout);
-    auto [ec, n] =
-        co_await asio::async_write(conn_.stream, bhttp::make_chunk_last(), coro::use_tuple);
-    conn_.stream.expires_never();
-    if (ec)
-        keep_alive_ = false;
-    co_return !ec;
+    bool ok = co_await timed(
+        [&] { return asio::async_write(conn_.stream, bhttp::make_chunk_last(), coro::use_tuple); });
+    co_return ok;
 }
 
 coro::awaitable<void> exchange::wait_closed() {

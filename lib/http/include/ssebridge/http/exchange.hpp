@@ -53,6 +53,10 @@ public:
     [[nodiscard]] bool responded() const noexcept { return responded_; }
 
 private:
+    // Runs one write under limits::write_timeout; a failure ends keep-alive.
+    template <class WriteOp>
+    coro::awaitable<bool> timed(WriteOp write);
+
     detail::connection& conn_;
     request req_;
     bool keep_alive_;
