@@ -1,0 +1,34 @@
+// Uses the installed primitives: a mailbox, an SSE frame, the RESP parser.
+#include <ssebridge/coro/mailbox.hpp>
+#include <ssebridge/gateway/session_id.hpp>
+#include <ssebridge/redis/resp.hpp>
+#include <ssebridge/sse/encode.hpp>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+
+#include <iostream>
+
+int main() {
+    boost::asio::io_context ioc;
+    ssebridge::coro::mailbox<std::string> box(ioc.get_executor(), 4);
+    std::vector<std::string> got;
+    boost::asio::co_spawn(
+        ioc,
+        [](ssebridge::coro::mailbox<std::string>& b, std::vector<std::string>& out)
+            -> ssebridge::coro::awaitable<void> {
+            co_await b.async_wait();
+            b.take_all(out);
+        }(box, got),
+        boost::asio::detached);
+    box.push(ssebridge::sse::data_frame("{}"));
+    ioc.run();
+    std::vector<ssebridge::redis::node> nodes;
+    boost::system::error_code ec;
+    ssebridge::redis::parse(":1\r\n", nodes, ec);
+    bool ok = got.size() == 1 && got[0] == "data: {}\n\n" && !ec && nodes.at(0).integer == 1 &&
+              ssebridge::gateway::make_session_id().size() == 32;
+    std::cout << (ok ? "ok" : "wrong") << "\n";
+    return ok ? 0 : 1;
+}
