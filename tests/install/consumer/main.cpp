@@ -16,8 +16,8 @@ int main() {
     std::vector<std::string> got;
     boost::asio::co_spawn(
         ioc,
-        [](ssebridge::coro::mailbox<std::string>& b, std::vector<std::string>& out)
-            -> ssebridge::coro::awaitable<void> {
+        [](ssebridge::coro::mailbox<std::string>& b,
+           std::vector<std::string>& out) -> ssebridge::coro::awaitable<void> {
             co_await b.async_wait();
             b.take_all(out);
         }(box, got),
