@@ -1,9 +1,10 @@
 # Shared settings for every ssebridge target.
 add_library(ssebridge_options INTERFACE)
 # g++ 12 false positives: -Wmaybe-uninitialized inside Boost.Optional/Beast at -O2, and
-# -Wmismatched-new-delete on coroutine frames (awaitable_frame_base::operator delete).
+# -Wmismatched-new-delete on coroutine frames (awaitable_frame_base::operator delete), and
+# -Wrestrict in std::string concatenation at -O3 (GCC bug 105329).
 target_compile_options(ssebridge_options INTERFACE -Wall -Wextra -Wpedantic
-  $<$<CXX_COMPILER_ID:GNU>:-Wno-maybe-uninitialized -Wno-mismatched-new-delete>
+  $<$<CXX_COMPILER_ID:GNU>:-Wno-maybe-uninitialized -Wno-mismatched-new-delete -Wno-restrict>
   $<$<BOOL:${SSEBRIDGE_WERROR}>:-Werror>)
 if(SSEBRIDGE_SANITIZE)
   target_compile_options(ssebridge_options INTERFACE -fsanitize=address,undefined

@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 
 bash scripts/install-deps.sh
 cmake --preset release >/dev/null
-cmake --build --preset release
+cmake --build --preset release --target ssebridge-gateway
 
 cleanup() { [ -n "${redis_pid:-}" ] && kill "$redis_pid" 2>/dev/null; [ -n "${redis_dir:-}" ] && rm -rf "$redis_dir"; }
 trap cleanup EXIT

@@ -9,6 +9,11 @@ bash scripts/install-deps.sh
 echo "== clang-format"
 bash scripts/format.sh --check
 
+# The optimised build that scripts/run.sh uses must compile too.
+echo "== build (release)"
+cmake --preset release >/dev/null
+cmake --build --preset release --target ssebridge-gateway
+
 for preset in ${SSEBRIDGE_TEST_PRESETS:-dev asan}; do
   echo "== build ($preset)"
   cmake --preset "$preset" >/dev/null

@@ -184,6 +184,17 @@ BOOST_AUTO_TEST_CASE(with_timeout_returns_the_result_or_cancels_the_operation) {
     BOOST_TEST(cancelled);
 }
 
+BOOST_AUTO_TEST_CASE(with_timeout_propagates_a_failure_at_once) {
+    asio::io_context ioc;
+    auto failing = []() -> coro::awaitable<int> {
+        co_await sleep_for(5ms);
+        throw std::runtime_error("failed");
+    };
+    auto start = clock_type::now();
+    BOOST_CHECK_THROW(run(ioc, coro::with_timeout(failing(), 10s), 5s), std::runtime_error);
+    BOOST_TEST((clock_type::now() - start < 1s)); // not after the timeout
+}
+
 BOOST_AUTO_TEST_CASE(signal_wait_returns_the_signal) {
     asio::io_context ioc;
     int got = 0;

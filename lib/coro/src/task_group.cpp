@@ -8,7 +8,8 @@ namespace ssebridge::coro {
 task_group::task_group(executor ex, error_handler on_error)
     : ex_(ex)
     , on_error_(std::move(on_error))
-    , empty_(ex) {
+    , empty_(ex)
+    , shrunk_(ex) {
     empty_.set();
 }
 
@@ -20,6 +21,7 @@ void task_group::spawn(awaitable<void> task) {
                        signals_.erase(it);
                        if (e && on_error_)
                            on_error_(e);
+                       shrunk_.notify();
                        if (signals_.empty())
                            empty_.set();
                    }));
@@ -32,6 +34,12 @@ void task_group::cancel() {
 
 awaitable<void> task_group::async_wait() {
     return empty_.async_wait();
+}
+
+awaitable<void> task_group::async_wait_fewer_than(std::size_t n) {
+    while (signals_.size() >= n) {
+        co_await shrunk_.async_wait();
+    }
 }
 
 } // namespace ssebridge::coro

@@ -32,11 +32,16 @@ public:
     /// Waits until no task is running.
     awaitable<void> async_wait();
 
+    /// Waits until fewer than `n` tasks run (a bound on concurrency).
+    /// One waiter at a time.
+    awaitable<void> async_wait_fewer_than(std::size_t n);
+
 private:
     executor ex_;
     error_handler on_error_;
     std::list<asio::cancellation_signal> signals_;
     event empty_;
+    notifier shrunk_;
 };
 
 } // namespace ssebridge::coro

@@ -1,0 +1,212 @@
+// ssebridge-worker: the reference worker. It plays the agent of the seeds for
+// every request it consumes: worker_ack, a thought streamed character by
+// character, a tool call, the answer streamed the same way, FinalAnswerStreamEnd.
+#include <ssebridge/cli.hpp>
+#include <ssebridge/coro/signals.hpp>
+#include <ssebridge/log.hpp>
+#include <ssebridge/worker/publish.hpp>
+#include <ssebridge/worker/requests.hpp>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/json/serialize.hpp>
+#include <boost/json/value.hpp>
+
+#include <csignal>
+#include <cstdlib>
+#include <iostream>
+
+namespace asio = boost::asio;
+using namespace ssebridge;
+
+namespace {
+
+struct settings {
+    std::string redis = "redis://127.0.0.1:6379";
+    std::string kafka_brokers;
+    std::string kafka_topic = "react_requests";
+    std::string group = "ssebridge-workers";
+    double delay = 0.02;
+    std::string thought = "Let me look that up.";
+    std::string tool = "web_search";
+    std::string answer = "Here is what I found about \"{query}\".";
+    std::size_t max_in_flight = 1024;
+    std::string log_level = "info";
+};
+
+std::vector<cli::option> options(settings& s) {
+    return {
+        cli::text("--redis", "SSEBRIDGE_REDIS", "Redis URL the events are published to", s.redis),
+        cli::text("--kafka-brokers", "SSEBRIDGE_KAFKA_BROKERS",
+                  "Kafka bootstrap servers (the gateway prints them as kafka.bootstrap=…)",
+                  s.kafka_brokers),
+        cli::text("--kafka-topic", "SSEBRIDGE_KAFKA_TOPIC", "topic the requests come from",
+                  s.kafka_topic),
+        cli::text("--group", "SSEBRIDGE_WORKER_GROUP", "Kafka consumer group the workers share",
+                  s.group),
+        cli::seconds("--delay", "SSEBRIDGE_WORKER_DELAY", "seconds between two streamed characters",
+                     s.delay),
+        cli::text("--thought", "SSEBRIDGE_WORKER_THOUGHT",
+                  "the thought streamed as AgentThoughtStream", s.thought),
+        cli::text("--tool", "SSEBRIDGE_WORKER_TOOL", "tool_name of AgentToolCallStart", s.tool),
+        cli::text("--answer", "SSEBRIDGE_WORKER_ANSWER",
+                  "the answer streamed as FinalAnswerStream; {query} is the user's question",
+                  s.answer),
+        cli::count("--max-in-flight", "SSEBRIDGE_WORKER_MAX_IN_FLIGHT", "requests served at once",
+                   s.max_in_flight),
+        cli::text("--log-level", "SSEBRIDGE_LOG_LEVEL", "debug, info, warn, error or off",
+                  s.log_level),
+    };
+}
+
+// Splits UTF-8 text into characters (code points), as a person reads it.
+std::vector<std::string> characters(std::string_view text) {
+    std::vector<std::string> out;
+    for (std::size_t i = 0; i < text.size();) {
+        auto lead = static_cast<unsigned char>(text[i]);
+        std::size_t len = lead < 0x80         ? 1
+                          : (lead >> 5) == 6  ? 2
+                          : (lead >> 4) == 14 ? 3
+                          : (lead >> 3) == 30 ? 4
+                                              : 1;
+        out.emplace_back(text.substr(i, len));
+        i += len;
+    }
+    return out;
+}
+
+std::string payload(std::string_view key, std::string_view value) {
+    return boost::json::serialize(boost::json::object{{key, value}});
+}
+
+std::string fill_query(std::string text, const std::string& query) {
+    for (std::size_t at; (at = text.find("{query}")) != std::string::npos;)
+        text.replace(at, 7, query);
+    return text;
+}
+
+// Streams `text` as `event_type` events; false once nobody listens any more.
+asio::awaitable<bool> stream_text(redis::client& r, const settings& s, const std::string& id,
+                                  std::string event_type, std::string text) {
+    asio::steady_timer pause(co_await asio::this_coro::executor);
+    for (const std::string& c : characters(text)) {
+        std::string body = payload("char", c);
+        std::int64_t listeners = co_await worker::publish_event(r, id, event_type, body);
+        if (listeners == 0)
+            co_return false;
+        pause.expires_after(std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+            std::chrono::duration<double>(s.delay)));
+        co_await pause.async_wait(asio::use_awaitable);
+    }
+    co_return true;
+}
+
+asio::awaitable<void> play_agent(redis::client* r, const settings* s, worker::request req) {
+    const std::string& id = req.session_id;
+    std::int64_t listeners = co_await worker::publish_event(*r, id, "worker_ack");
+    if (listeners == 0) {
+        log::info("session ", id, ": nobody listens, dropped");
+        co_return;
+    }
+    bool listening = co_await stream_text(*r, *s, id, "AgentThoughtStream", s->thought);
+    if (listening) {
+        std::string tool = payload("tool_name", s->tool);
+        co_await worker::publish_event(*r, id, "AgentToolCallStart", tool);
+        listening = co_await stream_text(*r, *s, id, "FinalAnswerStream",
+                                         fill_query(s->answer, req.user_query));
+    }
+    if (listening)
+        co_await worker::publish_event(*r, id, "FinalAnswerStreamEnd");
+    else
+        log::info("session ", id, ": the client left, stopped");
+}
+
+asio::awaitable<void> run(redis::client* r, kafka::consumer* consumer, const settings* s) {
+    co_await worker::serve_requests(
+        *consumer, [r, s](worker::request req) { return play_agent(r, s, std::move(req)); },
+        s->max_in_flight);
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+    settings s;
+    cli::result parsed = cli::parse(options(s), {argv + 1, argv + argc},
+                                    [](const char* n) { return std::getenv(n); });
+    if (parsed.help) {
+        std::cout << "Usage: ssebridge-worker --kafka-brokers HOST:PORT [OPTIONS]\n\n"
+                     "The reference worker: consumes session requests from Kafka and answers each\n"
+                     "on its Redis channel as an agent would, character by character.\n\n"
+                     "Options (each also read from the environment variable shown; flags win):\n"
+                  << cli::describe(options(s));
+        return 0;
+    }
+    if (!parsed.ok || s.kafka_brokers.empty() || s.kafka_brokers == "embedded") {
+        std::cerr << "ssebridge-worker: "
+                  << (parsed.ok ? "--kafka-brokers must name the brokers (the gateway prints them "
+                                  "as kafka.bootstrap=…)"
+                                : parsed.message)
+                  << "\n";
+        return 2;
+    }
+    log::set_level(s.log_level == "debug"   ? log::level::debug
+                   : s.log_level == "warn"  ? log::level::warn
+                   : s.log_level == "error" ? log::level::error
+                   : s.log_level == "off"   ? log::level::off
+                                            : log::level::info);
+    std::signal(SIGPIPE, SIG_IGN);
+    std::string error;
+    auto redis_cfg = redis::config::from_url(s.redis, error);
+    if (!redis_cfg) {
+        std::cerr << "ssebridge-worker: --redis: " << error << "\n";
+        return 2;
+    }
+
+    asio::io_context ioc(1);
+    redis::client publisher(ioc.get_executor(), *redis_cfg);
+    std::unique_ptr<kafka::consumer> consumer;
+    try {
+        consumer = std::make_unique<kafka::consumer>(
+            ioc.get_executor(),
+            kafka::settings{{"bootstrap.servers", s.kafka_brokers},
+                            {"group.id", s.group},
+                            {"session.timeout.ms", "6000"},
+                            {"max.poll.interval.ms", "7000"},
+                            {"auto.offset.reset", "earliest"},
+                            {"log_level", "4"}},
+            std::vector<std::string>{s.kafka_topic});
+    } catch (const std::exception& e) {
+        std::cerr << "ssebridge-worker: " << e.what() << "\n";
+        return 2;
+    }
+
+    int status = 0;
+    asio::co_spawn(
+        ioc,
+        [](redis::client* r, kafka::consumer* c, const settings* st,
+           int* result) -> asio::awaitable<void> {
+            try {
+                co_await r->async_connect();
+            } catch (const std::exception& e) {
+                log::error("cannot connect to Redis: ", e.what());
+                *result = 1;
+                co_return;
+            }
+            asio::co_spawn(co_await asio::this_coro::executor, r->async_run(), asio::detached);
+            std::cout << "worker ready" << std::endl;
+            co_await run(r, c, st);
+        }(&publisher, consumer.get(), &s, &status),
+        [&](std::exception_ptr) { ioc.stop(); });
+    asio::co_spawn(
+        ioc,
+        [](asio::io_context* io) -> asio::awaitable<void> {
+            co_await coro::async_wait_termination();
+            io->stop();
+        }(&ioc),
+        asio::detached);
+    ioc.run();
+    consumer->close();
+    return status;
+}

@@ -1,0 +1,172 @@
+// ssebridge-worker and ssebridge-publish as users run them, with the gateway.
+#define BOOST_TEST_MODULE apps
+#include <boost/test/unit_test.hpp>
+
+#include "support/http_client.hpp"
+#include "support/process.hpp"
+#include "support/run.hpp"
+
+#include <ssebridge/redis/subscriber.hpp>
+
+#include <boost/json/parse.hpp>
+
+#include <csignal>
+
+using namespace ssebridge;
+using namespace ssebridge::test;
+using tcp = asio::ip::tcp;
+
+namespace {
+
+struct record_sink : redis::subscriber::sink {
+    std::vector<std::string> got;
+    void on_message(std::string_view m) override { got.emplace_back(m); }
+    void on_lost() override {}
+};
+
+coro::awaitable<redis::subscriber::subscription> subscribe(redis::subscriber& s, std::string ch,
+                                                           record_sink& sink) {
+    co_return co_await s.async_subscribe(std::move(ch), sink);
+}
+
+// Starts the gateway binary; returns its endpoint and Kafka bootstrap.
+struct gateway_process {
+    gateway_process(const redis_server& redis, std::vector<std::string> extra = {}) {
+        std::vector<std::string> argv{SSEBRIDGE_GATEWAY_BINARY,
+                                      "--listen",
+                                      "127.0.0.1:0",
+                                      "--redis",
+                                      redis.url(),
+                                      "--log-level",
+                                      "warn"};
+        argv.insert(argv.end(), extra.begin(), extra.end());
+        process = std::make_unique<child_process>(argv);
+        bootstrap = process->wait_for_line("kafka.bootstrap=", 10s).substr(16);
+        std::string line = process->wait_for_line("listening on ", 10s);
+        auto colon = line.rfind(':');
+        endpoint = {asio::ip::make_address("127.0.0.1"),
+                    static_cast<unsigned short>(std::stoi(line.substr(colon + 1)))};
+    }
+    std::unique_ptr<child_process> process;
+    std::string bootstrap;
+    tcp::endpoint endpoint;
+};
+
+// Opens a session once the gateway's Redis subscriber is up.
+http_head open_session(asio::io_context& ioc, http_client& c, tcp::endpoint ep, std::string body) {
+    for (int i = 0; i < 100; ++i) {
+        http_client probe(ioc.get_executor());
+        run(ioc, probe.connect(ep));
+        auto [head, text] = run(ioc, probe.exchange("GET /healthz HTTP/1.1\r\nHost: t\r\n\r\n"));
+        if (head.status == 200)
+            break;
+        run(ioc, sleep_for(50ms));
+    }
+    run(ioc, c.connect(ep));
+    run(ioc, c.send(post_request(body)));
+    return run(ioc, c.read_head());
+}
+
+std::vector<boost::json::value> read_events(asio::io_context& ioc, http_client& c) {
+    std::vector<boost::json::value> events;
+    while (auto m = run(ioc, c.next_message(), 60s))
+        if (!m->is_comment)
+            events.push_back(boost::json::parse(m->data));
+    return events;
+}
+
+} // namespace
+
+BOOST_AUTO_TEST_CASE(publish_cli_publishes_and_refuses_bad_input) {
+    redis_server redis;
+    asio::io_context ioc;
+    std::string error;
+    redis::subscriber sub(ioc.get_executor(), *redis::config::from_url(redis.url(), error));
+    asio::co_spawn(ioc, sub.async_run(), asio::detached);
+    run(ioc, sub.async_wait_connected());
+    record_sink sink;
+    auto s = run(ioc, subscribe(sub, "sse_session:abc", sink));
+
+    child_process ok({SSEBRIDGE_PUBLISH_BINARY, "--redis", redis.url(), "abc", "FinalAnswerStream",
+                      R"({"char": "é"})"});
+    BOOST_TEST(ok.wait_for_line("1", 10s) == "1"); // one subscriber received it
+    BOOST_TEST(ok.wait(10s) == 0);
+    run_until(
+        ioc, [&] { return sink.got.size() == 1; }, 5s);
+    BOOST_TEST(sink.got[0] == R"({"event_type":"FinalAnswerStream","payload":{"char":"é"}})");
+
+    child_process bad_json({SSEBRIDGE_PUBLISH_BINARY, "--redis", redis.url(), "abc", "x", "{oops"});
+    BOOST_TEST(bad_json.wait(10s) == 2);
+    child_process missing({SSEBRIDGE_PUBLISH_BINARY, "abc"});
+    BOOST_TEST(missing.wait(10s) == 2);
+    child_process bad_url({SSEBRIDGE_PUBLISH_BINARY, "--redis", "http://x", "abc", "y"});
+    BOOST_TEST(bad_url.wait(10s) == 2);
+    child_process nobody({SSEBRIDGE_PUBLISH_BINARY, "--redis",
+                          "redis://127.0.0.1:" + std::to_string(free_port()), "abc", "y"});
+    BOOST_TEST(nobody.wait(10s) == 1);
+}
+
+BOOST_AUTO_TEST_CASE(worker_refuses_to_start_without_brokers) {
+    child_process none({SSEBRIDGE_WORKER_BINARY});
+    BOOST_TEST(none.wait(10s) == 2);
+    child_process embedded({SSEBRIDGE_WORKER_BINARY, "--kafka-brokers", "embedded"});
+    BOOST_TEST(embedded.wait(10s) == 2);
+    child_process help({SSEBRIDGE_WORKER_BINARY, "--help"});
+    BOOST_TEST(!help.wait_for_line("Usage:", 10s).empty());
+    BOOST_TEST(help.wait(10s) == 0);
+}
+
+BOOST_AUTO_TEST_CASE(the_reference_worker_plays_the_agent_through_the_gateway) {
+    redis_server redis;
+    gateway_process gw(redis, {"--ack-timeout", "30"});
+    child_process worker({SSEBRIDGE_WORKER_BINARY, "--redis", redis.url(), "--kafka-brokers",
+                          gw.bootstrap, "--delay", "0.001", "--thought", "Hmm…", "--tool", "search",
+                          "--answer", "Q: {query}", "--log-level", "warn"});
+    BOOST_TEST_REQUIRE(!worker.wait_for_line("worker ready", 10s).empty());
+
+    asio::io_context ioc;
+    http_client c(ioc.get_executor());
+    http_head head = open_session(ioc, c, gw.endpoint, R"({"user_query":"Paris?"})");
+    BOOST_TEST_REQUIRE(head.status == 200u);
+    auto events = read_events(ioc, c);
+    BOOST_TEST_REQUIRE(events.size() >= 3u);
+    BOOST_TEST(events.front().at("event_type").as_string() == "worker_ack");
+    BOOST_TEST(events.back().at("event_type").as_string() == "FinalAnswerStreamEnd");
+    std::string thought, answer, tool;
+    for (auto& e : events) {
+        auto type = e.at("event_type").as_string();
+        if (type == "AgentThoughtStream")
+            thought += e.at("payload").at("char").as_string();
+        else if (type == "FinalAnswerStream")
+            answer += e.at("payload").at("char").as_string();
+        else if (type == "AgentToolCallStart")
+            tool = e.at("payload").at("tool_name").as_string();
+    }
+    BOOST_TEST(thought == "Hmm…"); // streamed by character, not by byte
+    BOOST_TEST(tool == "search");
+    BOOST_TEST(answer == "Q: Paris?");
+    worker.signal(SIGTERM);
+    BOOST_TEST(worker.wait(15s) == 0);
+}
+
+BOOST_AUTO_TEST_CASE(a_worker_dying_mid_answer_leaves_the_client_an_error_not_a_hang) {
+    redis_server redis;
+    gateway_process gw(redis, {"--ack-timeout", "30", "--idle-timeout", "1"});
+    child_process worker({SSEBRIDGE_WORKER_BINARY, "--redis", redis.url(), "--kafka-brokers",
+                          gw.bootstrap, "--delay", "0.2", "--thought", "a long slow thought",
+                          "--log-level", "warn"});
+    BOOST_TEST_REQUIRE(!worker.wait_for_line("worker ready", 10s).empty());
+    asio::io_context ioc;
+    http_client c(ioc.get_executor());
+    http_head head = open_session(ioc, c, gw.endpoint, R"({"user_query":"x"})");
+    BOOST_TEST_REQUIRE(head.status == 200u);
+    std::optional<sse::message> m;
+    do
+        m = run(ioc, c.next_message(), 60s);
+    while (m && m->is_comment);
+    BOOST_TEST_REQUIRE(m.has_value()); // the ack: the worker is mid-answer now
+    worker.signal(SIGKILL);
+    auto rest = read_events(ioc, c);
+    BOOST_TEST_REQUIRE(!rest.empty());
+    BOOST_TEST(rest.back().at("event_type").as_string() == "error");
+}

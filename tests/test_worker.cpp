@@ -1,0 +1,122 @@
+// The worker library: publish_event, request parsing, the consumer loop.
+#include <ssebridge/worker/publish.hpp>
+#include <ssebridge/worker/requests.hpp>
+
+#define BOOST_TEST_MODULE worker
+#include <boost/test/unit_test.hpp>
+
+#include "support/process.hpp"
+#include "support/run.hpp"
+
+#include <ssebridge/coro/timeout.hpp>
+#include <ssebridge/kafka/mock_cluster.hpp>
+#include <ssebridge/kafka/producer.hpp>
+#include <ssebridge/redis/subscriber.hpp>
+
+#include <boost/json/parse.hpp>
+
+using namespace ssebridge;
+using namespace ssebridge::test;
+
+BOOST_AUTO_TEST_CASE(event_messages_are_the_seed_format) {
+    BOOST_TEST(worker::event_message("worker_ack") ==
+               R"({"event_type":"worker_ack","payload":{}})");
+    BOOST_TEST(worker::event_message("FinalAnswerStream", "{\n \"char\": \"\\n\"\n}") ==
+               R"({"event_type":"FinalAnswerStream","payload":{"char":"\n"}})");
+    BOOST_TEST(worker::event_message("odd\"type", "[1]") ==
+               R"({"event_type":"odd\"type","payload":[1]})");
+    BOOST_CHECK_THROW(worker::event_message("x", "{not json"), std::invalid_argument);
+    BOOST_TEST(worker::session_channel("abc") == "sse_session:abc");
+}
+
+BOOST_AUTO_TEST_CASE(requests_are_read_from_gateway_records) {
+    std::string error;
+    auto r =
+        worker::parse_request(R"({"session_id":"s1","request":{"user_query":"q","n":1}})", error);
+    BOOST_TEST_REQUIRE(r.has_value());
+    BOOST_TEST(r->session_id == "s1");
+    BOOST_TEST(r->user_query == "q");
+    BOOST_TEST(boost::json::parse(r->body).at("n").as_int64() == 1);
+    for (auto bad : {"", "nope", "[]", R"({"request":{}})", R"({"session_id":"s"})",
+                     R"({"session_id":"","request":{}})", R"({"session_id":"s","request":[1]})"}) {
+        error.clear();
+        BOOST_TEST(!worker::parse_request(bad, error).has_value(), bad);
+        BOOST_TEST(!error.empty());
+    }
+}
+
+namespace {
+
+struct record_sink : redis::subscriber::sink {
+    std::vector<std::string> got;
+    void on_message(std::string_view m) override { got.emplace_back(m); }
+    void on_lost() override {}
+};
+
+coro::awaitable<redis::subscriber::subscription> subscribe(redis::subscriber& s, std::string ch,
+                                                           record_sink& sink) {
+    co_return co_await s.async_subscribe(std::move(ch), sink);
+}
+
+} // namespace
+
+BOOST_AUTO_TEST_CASE(serve_requests_runs_handlers_concurrently_within_the_bound) {
+    redis_server redis;
+    kafka::mock_cluster cluster;
+    cluster.create_topic("react_requests");
+    asio::io_context ioc;
+    std::string error;
+    auto redis_cfg = *redis::config::from_url(redis.url(), error);
+    redis::client publisher(ioc.get_executor(), redis_cfg);
+    run(ioc, publisher.async_connect());
+    bool publisher_done = false;
+    asio::co_spawn(ioc, publisher.async_run(),
+                   [&](std::exception_ptr, boost::system::error_code) { publisher_done = true; });
+    redis::subscriber sub(ioc.get_executor(), redis_cfg);
+    asio::co_spawn(ioc, sub.async_run(), asio::detached);
+    run(ioc, sub.async_wait_connected());
+    record_sink sink;
+    auto subscription = run(ioc, subscribe(sub, "sse_session:s3", sink));
+
+    kafka::producer producer(ioc.get_executor(),
+                             {{"bootstrap.servers", cluster.bootstrap_servers()}});
+    asio::co_spawn(ioc, producer.async_run(), asio::detached);
+    for (std::string value : {std::string(R"({"session_id":"s1","request":{"user_query":"a"}})"),
+                              std::string("malformed"),
+                              std::string(R"({"session_id":"s2","request":{"user_query":"b"}})"),
+                              std::string(R"({"session_id":"s3","request":{"user_query":"c"}})")})
+        BOOST_TEST(run(ioc, producer.async_produce("react_requests", "k", value), 20s).ok);
+
+    kafka::consumer consumer(ioc.get_executor(),
+                             {{"bootstrap.servers", cluster.bootstrap_servers()},
+                              {"group.id", "w"},
+                              {"session.timeout.ms", "6000"},
+                              {"max.poll.interval.ms", "7000"},
+                              {"auto.offset.reset", "earliest"}},
+                             {"react_requests"});
+    int running = 0, most = 0;
+    std::vector<std::string> served;
+    auto handler = [&](worker::request r) -> coro::awaitable<void> {
+        most = std::max(most, ++running);
+        co_await sleep_for(100ms);
+        co_await worker::publish_event(publisher, r.session_id, "worker_ack");
+        served.push_back(r.session_id + ":" + r.user_query);
+        --running;
+    };
+    bool stopped = false;
+    asio::co_spawn(ioc, coro::with_timeout(worker::serve_requests(consumer, handler, 2), 60s),
+                   [&](std::exception_ptr, bool) { stopped = true; });
+    run_until(
+        ioc, [&] { return served.size() == 3; }, 40s);
+    BOOST_TEST(most == 2);
+    std::sort(served.begin(), served.end());
+    BOOST_TEST(served == (std::vector<std::string>{"s1:a", "s2:b", "s3:c"}),
+               boost::test_tools::per_element());
+    run_until(
+        ioc, [&] { return sink.got.size() == 1; }, 5s);
+    BOOST_TEST(sink.got[0] == R"({"event_type":"worker_ack","payload":{}})");
+    consumer.close();
+    publisher.close();
+    run_until(
+        ioc, [&] { return publisher_done; }, 5s);
+}
