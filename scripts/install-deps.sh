@@ -1,26 +1,34 @@
 #!/usr/bin/env bash
 # Installs the Debian 12 packages ssebridge needs to build, test and run.
 # Idempotent: packages already present are not fetched again.
+# Also installs the npm packages of the browser tests.
 set -euo pipefail
 
 packages=(
   cmake ninja-build g++ ccache clang-format pkg-config
-  libboost1.81-dev libboost-json1.81-dev libboost-test1.81-dev libboost-url1.81-dev
+  libboost1.81-dev libboost-json1.81-dev libboost-test1.81-dev
   librdkafka-dev libhiredis-dev
   redis-server redis-tools
   python3-redis
+  chromium
 )
+command -v node >/dev/null 2>&1 || packages+=(nodejs npm)
 
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
 done
-[ ${#missing[@]} -eq 0 ] && exit 0
+if [ ${#missing[@]} -gt 0 ]; then
+  sudo=""
+  [ "$(id -u)" -ne 0 ] && sudo="sudo"
+  export DEBIAN_FRONTEND=noninteractive
+  $sudo apt-get update -qq
+  $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
+  # The packaged redis-server service is not ours to run; tests start their own.
+  if command -v systemctl >/dev/null 2>&1; then $sudo systemctl disable --now redis-server >/dev/null 2>&1 || true; fi
+fi
 
-sudo=""
-[ "$(id -u)" -ne 0 ] && sudo="sudo"
-export DEBIAN_FRONTEND=noninteractive
-$sudo apt-get update -qq
-$sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
-# The packaged redis-server service is not ours to run; tests start their own.
-if command -v systemctl >/dev/null 2>&1; then $sudo systemctl disable --now redis-server >/dev/null 2>&1 || true; fi
+# playwright-core for the browser tests (it drives Debian's chromium; it never
+# downloads a browser), pinned by tests/browser/package-lock.json.
+cd "$(dirname "$0")/../tests/browser"
+[ -d node_modules/playwright-core ] || npm ci --no-audit --no-fund --loglevel=error

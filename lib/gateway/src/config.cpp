@@ -37,6 +37,8 @@ std::vector<cli::option> options(config& c) {
                    "events waiting for one client before it is cut off as too slow", c.max_queue),
         cli::text("--log-level", "SSEBRIDGE_LOG_LEVEL", "debug, info, warn, error or off",
                   c.log_level),
+        cli::text("--static-dir", "SSEBRIDGE_STATIC_DIR",
+                  "directory served under / (the demo page is web/); empty: none", c.static_dir),
     };
 }
 

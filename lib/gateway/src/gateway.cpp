@@ -1,6 +1,7 @@
 #include "state.hpp"
 
 #include <ssebridge/coro/task_group.hpp>
+#include <ssebridge/http/files.hpp>
 #include <ssebridge/http/message.hpp>
 #include <ssebridge/log.hpp>
 
@@ -92,6 +93,8 @@ gateway::state::state(coro::executor ex, const config& c)
 gateway::gateway(coro::executor ex, const config& cfg)
     : state_(std::make_unique<state>(ex, cfg)) {
     state& st = *state_;
+    if (!cfg.static_dir.empty())
+        http::serve_files(st.server, cfg.static_dir);
     st.server.route("POST", "/v1/react/sessions",
                     [&st](http::exchange& ex) { return serve_session(st, ex); });
     // Plain functions returning the awaitable: no coroutine lambdas (their

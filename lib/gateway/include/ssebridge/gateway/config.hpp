@@ -24,6 +24,7 @@ struct config {
     std::size_t max_body = 1024 * 1024;
     std::size_t max_queue = 1024; ///< events waiting per session before "client too slow"
     std::string log_level = "info";
+    std::string static_dir; ///< files served under / (the demo page); empty: none
 };
 
 /// The outcome of reading flags and environment.

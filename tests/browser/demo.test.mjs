@@ -1,0 +1,143 @@
+// Browser tests: Debian's Chromium, headless, driven by playwright-core,
+// against a real gateway, worker and redis-server started here.
+// Usage: node --test demo.test.mjs  (BIN_DIR = folder of the ssebridge binaries,
+// ARTIFACTS = folder for screenshots)
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, mkdirSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const repo = join(here, '..', '..');
+const binDir = process.env.BIN_DIR;
+const artifacts = process.env.ARTIFACTS || tmpdir();
+const children = [];
+let browser, baseUrl, workDir;
+
+function freePort() {
+  return new Promise((resolve) => {
+    const s = createServer();
+    s.listen(0, '127.0.0.1', () => { const { port } = s.address(); s.close(() => resolve(port)); });
+  });
+}
+
+// Starts a process and resolves with the first stdout line starting with `prefix`.
+function start(cmd, args, prefix) {
+  const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'inherit'] });
+  children.push(child);
+  if (!prefix) return Promise.resolve('');
+  return new Promise((resolve, reject) => {
+    let out = '';
+    const timer = setTimeout(() => reject(new Error(`${cmd}: no '${prefix}' line`)), 15000);
+    child.stdout.on('data', (d) => {
+      out += d;
+      const line = out.split('\n').find((l) => l.startsWith(prefix));
+      if (line) { clearTimeout(timer); resolve(line.slice(prefix.length)); }
+    });
+    child.on('exit', (code) => reject(new Error(`${cmd} exited with ${code}`)));
+  });
+}
+
+async function waitHealthy(url) {
+  for (let i = 0; i < 200; i++) {
+    try { if ((await fetch(url + '/healthz')).ok) return; } catch { /* not yet */ }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error('gateway never became healthy');
+}
+
+before(async () => {
+  assert.ok(binDir, 'BIN_DIR must name the folder of the ssebridge binaries');
+  workDir = mkdtempSync(join(tmpdir(), 'ssebridge-browser-'));
+  const redisPort = await freePort();
+  start('redis-server', ['--port', String(redisPort), '--bind', '127.0.0.1', '--save', '',
+    '--appendonly', 'no', '--dir', workDir]);
+  const redisUrl = `redis://127.0.0.1:${redisPort}`;
+  start(join(binDir, 'ssebridge-gateway'), ['--listen', '127.0.0.1:0', '--redis', redisUrl,
+    '--static-dir', join(repo, 'web'), '--ack-timeout', '30', '--log-level', 'warn']);
+  // It prints kafka.bootstrap= and then listening on.
+  const child = children[children.length - 1];
+  const lines = await new Promise((resolve, reject) => {
+    let out = '';
+    const timer = setTimeout(() => reject(new Error('gateway did not start')), 15000);
+    child.stdout.on('data', (d) => {
+      out += d;
+      if (out.includes('listening on ')) { clearTimeout(timer); resolve(out.split('\n')); }
+    });
+  });
+  const bootstrap = lines.find((l) => l.startsWith('kafka.bootstrap=')).slice(16);
+  baseUrl = 'http://' + lines.find((l) => l.startsWith('listening on ')).slice(13);
+  await start(join(binDir, 'ssebridge-worker'), ['--redis', redisUrl, '--kafka-brokers', bootstrap,
+    '--delay', '0.005', '--tool', 'web_search', '--answer', 'You asked: {query}', '--log-level', 'warn'],
+  'worker ready');
+  await waitHealthy(baseUrl);
+  browser = await chromium.launch({
+    executablePath: '/usr/bin/chromium',
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+});
+
+after(async () => {
+  if (browser) await browser.close();
+  for (const c of children.reverse()) c.kill('SIGTERM');
+  await Promise.all(children.map((c) => new Promise((r) => (c.exitCode !== null ? r() : c.on('exit', r)))));
+  if (workDir) rmSync(workDir, { recursive: true, force: true });
+});
+
+test('a person asks on the demo page and watches the answer stream in', async () => {
+  const page = await browser.newPage();
+  await page.goto(baseUrl + '/');
+  await page.fill('#question', 'Where is Paris?');
+  await page.click('#send');
+  await page.waitForSelector('#state[data-state="done"]', { timeout: 60000 });
+  assert.equal(await page.textContent('#answer-display'), 'You asked: Where is Paris?');
+  assert.equal(await page.textContent('#thought-display'), 'Let me look that up.');
+  assert.equal(await page.textContent('#tool'), 'web_search');
+  assert.match(await page.textContent('#session'), /^[0-9a-f]{32}$/);
+  assert.equal(await page.isHidden('#error'), true);
+  mkdirSync(artifacts, { recursive: true });
+  await page.screenshot({ path: join(artifacts, 'demo-page.png'), fullPage: true });
+  await page.close();
+});
+
+test("the seed's own client (seeds/000) runs unchanged against the gateway", async () => {
+  const page = await browser.newPage();
+  const logs = [];
+  page.on('console', (m) => logs.push(`${m.type()}: ${m.text()}`));
+  await page.goto(baseUrl + '/');
+  await page.evaluate(() => {
+    document.getElementById('thought-display').textContent = '';
+    document.getElementById('answer-display').textContent = '';
+  });
+  const seed = readFileSync(join(here, 'seed_000_client.js'), 'utf8');
+  await page.addScriptTag({ content: seed }); // defines the functions and makes the example call
+  for (let i = 0; i < 600 && !logs.includes('log: Stream finished.'); i++) await page.waitForTimeout(100);
+  assert.ok(logs.includes('log: Backend worker has acknowledged the session.'), logs.join('\n'));
+  assert.ok(logs.includes('log: Agent is calling tool: web_search'), logs.join('\n'));
+  assert.ok(logs.includes('log: Final answer received. Closing connection.'), logs.join('\n'));
+  assert.ok(logs.includes('log: Stream finished.'), logs.join('\n'));
+  assert.ok(!logs.some((l) => l.startsWith('error:')), logs.join('\n'));
+  assert.equal(await page.textContent('#answer-display'),
+    'You asked: What is the capital of France and what is the weather there right now?');
+  await page.close();
+});
+
+test('errors are shown to the person, not only in the console', async () => {
+  const page = await browser.newPage();
+  await page.goto(baseUrl + '/');
+  await page.fill('#question', ' ');
+  await page.evaluate(() => { document.getElementById('question').value = ''; document.getElementById('question').required = false; });
+  await page.click('#send');
+  await page.waitForSelector('#error:not([hidden])', { timeout: 10000 });
+  const text = await page.textContent('#error');
+  assert.match(text, /422/);
+  assert.match(text, /user_query must not be empty/);
+  assert.equal(await page.getAttribute('#state', 'data-state'), 'error');
+  await page.close();
+});
