@@ -17,7 +17,7 @@ const repo = join(here, '..', '..');
 const binDir = process.env.BIN_DIR;
 const artifacts = process.env.ARTIFACTS || tmpdir();
 const children = [];
-let browser, baseUrl, workDir;
+let browser, baseUrl, lonelyUrl, workDir;
 
 function freePort() {
   return new Promise((resolve) => {
@@ -51,16 +51,10 @@ async function waitHealthy(url) {
   throw new Error('gateway never became healthy');
 }
 
-before(async () => {
-  assert.ok(binDir, 'BIN_DIR must name the folder of the ssebridge binaries');
-  workDir = mkdtempSync(join(tmpdir(), 'ssebridge-browser-'));
-  const redisPort = await freePort();
-  start('redis-server', ['--port', String(redisPort), '--bind', '127.0.0.1', '--save', '',
-    '--appendonly', 'no', '--dir', workDir]);
-  const redisUrl = `redis://127.0.0.1:${redisPort}`;
-  start(join(binDir, 'ssebridge-gateway'), ['--listen', '127.0.0.1:0', '--redis', redisUrl,
-    '--static-dir', join(repo, 'web'), '--ack-timeout', '30', '--log-level', 'warn']);
-  // It prints kafka.bootstrap= and then listening on.
+// Starts a gateway with the demo page; resolves with its Kafka bootstrap and URL.
+async function startGateway(extra) {
+  start(join(binDir, 'ssebridge-gateway'), ['--listen', '127.0.0.1:0', '--static-dir', join(repo, 'web'),
+    '--log-level', 'warn', ...extra]);
   const child = children[children.length - 1];
   const lines = await new Promise((resolve, reject) => {
     let out = '';
@@ -70,12 +64,25 @@ before(async () => {
       if (out.includes('listening on ')) { clearTimeout(timer); resolve(out.split('\n')); }
     });
   });
-  const bootstrap = lines.find((l) => l.startsWith('kafka.bootstrap=')).slice(16);
-  baseUrl = 'http://' + lines.find((l) => l.startsWith('listening on ')).slice(13);
+  const url = 'http://' + lines.find((l) => l.startsWith('listening on ')).slice(13);
+  await waitHealthy(url);
+  return { bootstrap: lines.find((l) => l.startsWith('kafka.bootstrap=')).slice(16), url };
+}
+
+before(async () => {
+  assert.ok(binDir, 'BIN_DIR must name the folder of the ssebridge binaries');
+  workDir = mkdtempSync(join(tmpdir(), 'ssebridge-browser-'));
+  const redisPort = await freePort();
+  start('redis-server', ['--port', String(redisPort), '--bind', '127.0.0.1', '--save', '',
+    '--appendonly', 'no', '--dir', workDir]);
+  const redisUrl = `redis://127.0.0.1:${redisPort}`;
+  let bootstrap;
+  ({ bootstrap, url: baseUrl } = await startGateway(['--redis', redisUrl, '--ack-timeout', '30']));
+  // A second gateway that no worker serves: its sessions time out.
+  ({ url: lonelyUrl } = await startGateway(['--redis', redisUrl, '--ack-timeout', '0.5']));
   await start(join(binDir, 'ssebridge-worker'), ['--redis', redisUrl, '--kafka-brokers', bootstrap,
     '--delay', '0.005', '--tool', 'web_search', '--answer', 'You asked: {query}', '--log-level', 'warn'],
   'worker ready');
-  await waitHealthy(baseUrl);
   browser = await chromium.launch({
     executablePath: '/usr/bin/chromium',
     args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
@@ -128,6 +135,26 @@ test("the seed's own client (seeds/000) runs unchanged against the gateway", asy
   await page.close();
 });
 
+test("the seed's streamSSE reader (seeds/002) completes once without parse errors", async () => {
+  const page = await browser.newPage();
+  const logs = [];
+  page.on('console', (m) => logs.push(`${m.type()}: ${m.text()}`));
+  await page.goto(baseUrl + '/');
+  await page.addScriptTag({ content: readFileSync(join(here, 'seed_002_client.js'), 'utf8') });
+  const outcome = await page.evaluate(async () => {
+    const seen = { complete: 0, errors: [] };
+    await streamSSE('/v1/react/sessions', { user_query: 'Stream me' }, {
+      onComplete: () => { seen.complete += 1; },
+      onError: (e) => { seen.errors.push(String(e)); },
+    });
+    return seen;
+  });
+  assert.equal(outcome.complete, 1);
+  assert.deepEqual(outcome.errors, []);
+  assert.ok(!logs.some((l) => l.startsWith('error:')), logs.join('\n'));
+  await page.close();
+});
+
 test('errors are shown to the person, not only in the console', async () => {
   const page = await browser.newPage();
   await page.goto(baseUrl + '/');
@@ -139,5 +166,15 @@ test('errors are shown to the person, not only in the console', async () => {
   assert.match(text, /422/);
   assert.match(text, /user_query must not be empty/);
   assert.equal(await page.getAttribute('#state', 'data-state'), 'error');
+  await page.close();
+});
+
+test('an ack timeout reaches the person as a visible error', async () => {
+  const page = await browser.newPage();
+  await page.goto(lonelyUrl + '/');
+  await page.click('#send');
+  await page.waitForSelector('#error:not([hidden])', { timeout: 20000 });
+  assert.match(await page.textContent('#error'), /worker did not acknowledge within 0.5 s/);
+  assert.match(await page.textContent('#session'), /^[0-9a-f]{32}$/);
   await page.close();
 });
