@@ -18,18 +18,6 @@ using namespace ssebridge;
 
 namespace {
 
-log::level to_level(const std::string& name) {
-    if (name == "debug")
-        return log::level::debug;
-    if (name == "warn")
-        return log::level::warn;
-    if (name == "error")
-        return log::level::error;
-    if (name == "off")
-        return log::level::off;
-    return log::level::info;
-}
-
 // On SIGTERM or SIGINT: stop gracefully, and give up waiting after a while.
 coro::awaitable<void> stop_on_signal(gateway::gateway* gw, asio::io_context* ioc) {
     int signal = co_await coro::async_wait_termination();
@@ -52,7 +40,7 @@ int main(int argc, char** argv) {
         return parsed.help ? 0 : 2;
     }
     const gateway::config& cfg = *parsed.cfg;
-    log::set_level(to_level(cfg.log_level));
+    log::set_level(log::level_from_name(cfg.log_level));
     std::signal(SIGPIPE, SIG_IGN);
 
     asio::io_context ioc(1);

@@ -151,11 +151,7 @@ int main(int argc, char** argv) {
                   << "\n";
         return 2;
     }
-    log::set_level(s.log_level == "debug"   ? log::level::debug
-                   : s.log_level == "warn"  ? log::level::warn
-                   : s.log_level == "error" ? log::level::error
-                   : s.log_level == "off"   ? log::level::off
-                                            : log::level::info);
+    log::set_level(log::level_from_name(s.log_level));
     std::signal(SIGPIPE, SIG_IGN);
     std::string error;
     auto redis_cfg = redis::config::from_url(s.redis, error);

@@ -4,6 +4,7 @@
 
 #include "support/http_client.hpp"
 #include "support/process.hpp"
+#include "support/redis_sink.hpp"
 #include "support/run.hpp"
 
 #include <ssebridge/redis/subscriber.hpp>
@@ -17,17 +18,6 @@ using namespace ssebridge::test;
 using tcp = asio::ip::tcp;
 
 namespace {
-
-struct record_sink : redis::subscriber::sink {
-    std::vector<std::string> got;
-    void on_message(std::string_view m) override { got.emplace_back(m); }
-    void on_lost() override {}
-};
-
-coro::awaitable<redis::subscriber::subscription> subscribe(redis::subscriber& s, std::string ch,
-                                                           record_sink& sink) {
-    co_return co_await s.async_subscribe(std::move(ch), sink);
-}
 
 // Starts the gateway binary; returns its endpoint and Kafka bootstrap.
 struct gateway_process {
@@ -54,14 +44,7 @@ struct gateway_process {
 
 // Opens a session once the gateway's Redis subscriber is up.
 http_head open_session(asio::io_context& ioc, http_client& c, tcp::endpoint ep, std::string body) {
-    for (int i = 0; i < 100; ++i) {
-        http_client probe(ioc.get_executor());
-        run(ioc, probe.connect(ep));
-        auto [head, text] = run(ioc, probe.exchange("GET /healthz HTTP/1.1\r\nHost: t\r\n\r\n"));
-        if (head.status == 200)
-            break;
-        run(ioc, sleep_for(50ms));
-    }
+    run(ioc, wait_healthy(ep));
     run(ioc, c.connect(ep));
     run(ioc, c.send(post_request(body)));
     return run(ioc, c.read_head());
@@ -84,7 +67,7 @@ BOOST_AUTO_TEST_CASE(publish_cli_publishes_and_refuses_bad_input) {
     redis::subscriber sub(ioc.get_executor(), *redis::config::from_url(redis.url(), error));
     asio::co_spawn(ioc, sub.async_run(), asio::detached);
     run(ioc, sub.async_wait_connected());
-    record_sink sink;
+    recording_sink sink;
     auto s = run(ioc, subscribe(sub, "sse_session:abc", sink));
 
     child_process ok({SSEBRIDGE_PUBLISH_BINARY, "--redis", redis.url(), "abc", "FinalAnswerStream",
@@ -92,8 +75,8 @@ BOOST_AUTO_TEST_CASE(publish_cli_publishes_and_refuses_bad_input) {
     BOOST_TEST(ok.wait_for_line("1", 10s) == "1"); // one subscriber received it
     BOOST_TEST(ok.wait(10s) == 0);
     run_until(
-        ioc, [&] { return sink.got.size() == 1; }, 5s);
-    BOOST_TEST(sink.got[0] == R"({"event_type":"FinalAnswerStream","payload":{"char":"é"}})");
+        ioc, [&] { return sink.messages.size() == 1; }, 5s);
+    BOOST_TEST(sink.messages[0] == R"({"event_type":"FinalAnswerStream","payload":{"char":"é"}})");
 
     child_process bad_json({SSEBRIDGE_PUBLISH_BINARY, "--redis", redis.url(), "abc", "x", "{oops"});
     BOOST_TEST(bad_json.wait(10s) == 2);

@@ -81,14 +81,7 @@ BOOST_AUTO_TEST_CASE(starts_from_the_environment_serves_and_stops_on_sigterm) {
                    [&](std::exception_ptr, boost::system::error_code) { publisher_done = true; });
 
     // Wait for the subscriber connection so the POST is not refused.
-    for (int i = 0; i < 100; ++i) {
-        http_client probe(ioc.get_executor());
-        run(ioc, probe.connect(ep));
-        auto [head, body] = run(ioc, probe.exchange("GET /healthz HTTP/1.1\r\nHost: t\r\n\r\n"));
-        if (head.status == 200)
-            break;
-        run(ioc, sleep_for(50ms));
-    }
+    run(ioc, wait_healthy(ep));
 
     http_client c(ioc.get_executor());
     run(ioc, c.connect(ep));

@@ -7,6 +7,7 @@
 #include <boost/test/unit_test.hpp>
 
 #include "support/process.hpp"
+#include "support/redis_sink.hpp"
 #include "support/run.hpp"
 
 #include <ssebridge/coro/timeout.hpp>
@@ -18,13 +19,6 @@ using namespace ssebridge;
 using namespace ssebridge::test;
 
 namespace {
-
-struct recording_sink : redis::subscriber::sink {
-    std::vector<std::string> messages;
-    int lost = 0;
-    void on_message(std::string_view payload) override { messages.emplace_back(payload); }
-    void on_lost() override { ++lost; }
-};
 
 redis::config config_for(const redis_server& server) {
     std::string error;
@@ -50,11 +44,6 @@ struct harness {
     redis::subscriber sub;
     redis::client cli;
 };
-
-coro::awaitable<redis::subscriber::subscription> subscribe(redis::subscriber& s, std::string ch,
-                                                           recording_sink& sink) {
-    co_return co_await s.async_subscribe(std::move(ch), sink);
-}
 
 } // namespace
 

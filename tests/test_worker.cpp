@@ -6,6 +6,7 @@
 #include <boost/test/unit_test.hpp>
 
 #include "support/process.hpp"
+#include "support/redis_sink.hpp"
 #include "support/run.hpp"
 
 #include <ssebridge/coro/timeout.hpp>
@@ -45,21 +46,6 @@ BOOST_AUTO_TEST_CASE(requests_are_read_from_gateway_records) {
     }
 }
 
-namespace {
-
-struct record_sink : redis::subscriber::sink {
-    std::vector<std::string> got;
-    void on_message(std::string_view m) override { got.emplace_back(m); }
-    void on_lost() override {}
-};
-
-coro::awaitable<redis::subscriber::subscription> subscribe(redis::subscriber& s, std::string ch,
-                                                           record_sink& sink) {
-    co_return co_await s.async_subscribe(std::move(ch), sink);
-}
-
-} // namespace
-
 BOOST_AUTO_TEST_CASE(serve_requests_runs_handlers_concurrently_within_the_bound) {
     redis_server redis;
     kafka::mock_cluster cluster;
@@ -75,7 +61,7 @@ BOOST_AUTO_TEST_CASE(serve_requests_runs_handlers_concurrently_within_the_bound)
     redis::subscriber sub(ioc.get_executor(), redis_cfg);
     asio::co_spawn(ioc, sub.async_run(), asio::detached);
     run(ioc, sub.async_wait_connected());
-    record_sink sink;
+    recording_sink sink;
     auto subscription = run(ioc, subscribe(sub, "sse_session:s3", sink));
 
     kafka::producer producer(ioc.get_executor(),
@@ -113,8 +99,8 @@ BOOST_AUTO_TEST_CASE(serve_requests_runs_handlers_concurrently_within_the_bound)
     BOOST_TEST(served == (std::vector<std::string>{"s1:a", "s2:b", "s3:c"}),
                boost::test_tools::per_element());
     run_until(
-        ioc, [&] { return sink.got.size() == 1; }, 5s);
-    BOOST_TEST(sink.got[0] == R"({"event_type":"worker_ack","payload":{}})");
+        ioc, [&] { return sink.messages.size() == 1; }, 5s);
+    BOOST_TEST(sink.messages[0] == R"({"event_type":"worker_ack","payload":{}})");
     consumer.close();
     publisher.close();
     run_until(

@@ -1,6 +1,8 @@
 #include "support/http_client.hpp"
 
 #include <boost/asio/connect.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
 #include <boost/asio/write.hpp>
 
 #include <algorithm>
@@ -189,6 +191,20 @@ coro::awaitable<std::pair<http_head, std::string>> http_client::exchange(std::st
     http_head head = co_await read_head();
     std::string body = co_await read_body();
     co_return std::make_pair(std::move(head), std::move(body));
+}
+
+coro::awaitable<void> wait_healthy(asio::ip::tcp::endpoint ep, int attempts) {
+    auto ex = co_await asio::this_coro::executor;
+    for (int i = 0; i < attempts; ++i) {
+        http_client probe(ex);
+        co_await probe.connect(ep);
+        auto [head, body] = co_await probe.exchange("GET /healthz HTTP/1.1\r\nHost: t\r\n\r\n");
+        if (head.status == 200)
+            co_return;
+        asio::steady_timer pause(ex, std::chrono::milliseconds(50));
+        co_await pause.async_wait(asio::use_awaitable);
+    }
+    throw std::runtime_error("the gateway never became healthy");
 }
 
 void http_client::close() {

@@ -27,6 +27,12 @@ std::string post_request(std::string_view body, std::string_view content_type = 
                          std::string_view path = "/v1/react/sessions",
                          std::string_view extra_headers = "");
 
+class http_client;
+
+/// Polls `GET /healthz` until the gateway at `ep` answers 200 (its Redis
+/// subscriber is up); throws after `attempts` tries 50 ms apart.
+coro::awaitable<void> wait_healthy(boost::asio::ip::tcp::endpoint ep, int attempts = 200);
+
 class http_client {
 public:
     explicit http_client(coro::executor ex);

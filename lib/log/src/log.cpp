@@ -11,6 +11,18 @@ std::atomic<level> threshold{level::info};
 constexpr const char* names[] = {"debug", "info", "warn", "error"};
 } // namespace
 
+level level_from_name(std::string_view name) noexcept {
+    if (name == "debug")
+        return level::debug;
+    if (name == "warn")
+        return level::warn;
+    if (name == "error")
+        return level::error;
+    if (name == "off")
+        return level::off;
+    return level::info;
+}
+
 void set_level(level l) noexcept {
     threshold.store(l, std::memory_order_relaxed);
 }

@@ -8,6 +8,9 @@ namespace ssebridge::log {
 
 enum class level { debug, info, warn, error, off };
 
+/// "debug", "info", "warn", "error" or "off"; anything else is info.
+level level_from_name(std::string_view name) noexcept;
+
 /// Records below this level are dropped (default: info).
 void set_level(level l) noexcept;
 [[nodiscard]] bool enabled(level l) noexcept;
