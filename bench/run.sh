@@ -10,7 +10,7 @@ bash scripts/install-deps.sh
 cmake --preset release >/dev/null
 cmake --build --preset release --target ssebridge-gateway ssebridge-bench
 
-out=build/release/bench-results
+out=$(pwd)/build/release/bench-results
 rm -rf "$out" && mkdir -p "$out"
 pids=()
 cleanup() { for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done; wait 2>/dev/null || true; }

@@ -181,7 +181,7 @@ coro::awaitable<void> run_session(session& s, http::exchange& ex) {
         subscription = co_await st.subscriber.async_subscribe("sse_session:" + s.id, s);
     } catch (const boost::system::system_error& e) {
         failure = e.code() == asio::error::not_connected ? "Redis unavailable"
-                                                         : std::string("Redis: ") + e.what();
+                                                         : "Redis: " + e.code().message();
     }
     co_await coro::throw_if_cancelled();
     if (!failure.empty()) {

@@ -60,6 +60,8 @@ coro::awaitable<void> subscriber::async_run() {
         std::string failure;
         try {
             co_await conn_->async_connect(cfg_);
+        } catch (const boost::system::system_error& e) {
+            failure = e.code().message(); // what() carries a source location: too long for a log
         } catch (const std::exception& e) {
             failure = e.what();
         }
