@@ -42,12 +42,13 @@ struct settings {
     std::string gateway = "127.0.0.1:8080";
     std::string redis = "redis://127.0.0.1:6379";
     std::size_t sessions = 1000;
-    std::size_t events = 100;    ///< per session (throughput, limit)
-    double rate = 20000;         ///< events/s in all (latency)
-    double duration = 10;        ///< seconds (latency, idle)
-    std::size_t payload = 64;    ///< bytes of padding per event
-    std::size_t publishers = 4;  ///< Redis connections publishing
-    std::size_t gateway_pid = 0; ///< for idle: whose RSS to read
+    std::size_t events = 100;      ///< per session (throughput, limit)
+    double rate = 20000;           ///< events/s in all (latency)
+    double duration = 10;          ///< seconds (latency, idle)
+    std::size_t payload = 64;      ///< bytes of padding per event
+    std::size_t publishers = 4;    ///< Redis connections publishing
+    std::size_t gateway_pid = 0;   ///< for idle: whose RSS to read
+    std::size_t in_flight = 20000; ///< events published but not yet received, at most
     std::string json_out;
 };
 
@@ -198,6 +199,10 @@ coro::awaitable<void> publish_all(run_state& st, const std::vector<std::string>&
     std::size_t sent = 0;
     for (std::size_t round = 0; round < per_channel; ++round) {
         for (std::size_t c = 0; c < channels.size(); ++c, ++sent) {
+            // Closed loop: a bounded number of events in flight, so that
+            // Redis's output buffer for the subscriber cannot grow without end.
+            while (sent - st.got.delivered >= st.s.in_flight)
+                co_await test::sleep_for(std::chrono::microseconds(200));
             if (rate > 0) {
                 auto due =
                     start + std::chrono::duration_cast<steady::duration>(
@@ -300,8 +305,11 @@ coro::awaitable<void> scenario_streams(run_state& st) {
         auto start = steady::now();
         co_await publish_all(st, channels, per_channel, rate);
         std::size_t expected = per_channel * streams.size();
-        while (st.got.delivered < expected && steady::now() - start < 300s)
+        while (st.got.delivered < expected && ended == 0 && steady::now() - start < 300s)
             co_await test::sleep_for(1ms);
+        if (ended > 0)
+            throw std::runtime_error(std::to_string(ended) +
+                                     " streams ended early (see the gateway's log)");
         double secs = std::chrono::duration<double>(steady::now() - start).count();
         st.report["seconds"] = secs;
         st.report["events_per_second"] = static_cast<double>(st.got.delivered) / secs;
@@ -330,6 +338,8 @@ int main(int argc, char** argv) {
         cli::count("--payload", "", "bytes of padding in each event", s.payload),
         cli::count("--publishers", "", "Redis connections publishing", s.publishers),
         cli::count("--gateway-pid", "", "process whose RSS idle reports", s.gateway_pid),
+        cli::count("--in-flight", "", "events published but not yet received, at most",
+                   s.in_flight),
         cli::text("--json", "", "file to write the results to", s.json_out),
     };
     cli::result parsed = cli::parse(opts, {argv + 1, argv + argc},
