@@ -36,6 +36,7 @@ if [ -z "${SSEBRIDGE_REDIS:-}" ]; then
     --logfile "$run_dir/redis.log" &
   pids+=($!)
   export SSEBRIDGE_REDIS="redis://127.0.0.1:$redis_port"
+  for _ in $(seq 1 100); do redis-cli -p "$redis_port" ping >/dev/null 2>&1 && break; sleep 0.05; done
 fi
 
 build/release/app/ssebridge-gateway --static-dir web "$@" > "$run_dir/gateway.out" &
