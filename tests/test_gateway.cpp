@@ -142,7 +142,9 @@ BOOST_AUTO_TEST_CASE(errors_before_the_stream_carry_a_json_detail) {
 }
 
 BOOST_AUTO_TEST_CASE(keepalives_fill_silence_from_the_headers_on_and_restart_at_every_write) {
-    gateway_harness h(shared_server(), [](gateway::config& c) { c.keepalive = 0.25; });
+    gateway_harness h(shared_server(), [](gateway::config& c) {
+        c.keepalive = 0.5;
+    }); // far above the 50 ms pace below
     open_stream s = h.open_ok();
     auto first = run(h.ioc, s.client->next_message(), 5s); // before the ack
     BOOST_TEST_REQUIRE(first.has_value());
@@ -162,7 +164,7 @@ BOOST_AUTO_TEST_CASE(keepalives_fill_silence_from_the_headers_on_and_restart_at_
     auto start = clock_type::now();
     auto quiet = run(h.ioc, s.client->next_message(), 5s);
     BOOST_TEST(quiet->is_comment);
-    BOOST_TEST((clock_type::now() - start >= 150ms));
+    BOOST_TEST((clock_type::now() - start >= 400ms));
 }
 
 BOOST_AUTO_TEST_CASE(no_ack_in_time_is_an_error_event_and_frees_the_session) {
@@ -243,7 +245,7 @@ BOOST_AUTO_TEST_CASE(too_many_sessions_is_503) {
 BOOST_AUTO_TEST_CASE(a_slow_client_is_cut_off_and_nobody_else_waits) {
     gateway_harness h(shared_server(), [](gateway::config& c) {
         c.max_queue = 16;
-        c.write_timeout = 5;
+        c.write_timeout = 10; // a session waiting on the slow one would take this long
     });
     open_stream slow = h.open_ok();
     h.publish(slow.id, event("worker_ack"));
@@ -262,7 +264,7 @@ BOOST_AUTO_TEST_CASE(a_slow_client_is_cut_off_and_nobody_else_waits) {
     h.publish(fast.id, event("FinalAnswerStreamEnd"));
     auto fast_events = events_only(h.read_all(*fast.client));
     BOOST_TEST(fast_events.size() == 2u);
-    BOOST_TEST((clock_type::now() - start < 2s));
+    BOOST_TEST((clock_type::now() - start < 3s));
 
     // The slow client, once it reads, finds the error at the end.
     auto all = events_only(h.read_all(*slow.client, 30s));
