@@ -81,6 +81,11 @@ std::string payload(std::string_view key, std::string_view value) {
     return boost::json::serialize(boost::json::object{{key, value}});
 }
 
+kafka::settings with_log_level(kafka::settings conf) {
+    conf["log_level"] = "4"; // librdkafka: warnings and worse
+    return conf;
+}
+
 std::string fill_query(std::string text, const std::string& query) {
     for (std::size_t at; (at = text.find("{query}")) != std::string::npos;)
         text.replace(at, 7, query);
@@ -165,13 +170,7 @@ int main(int argc, char** argv) {
     std::unique_ptr<kafka::consumer> consumer;
     try {
         consumer = std::make_unique<kafka::consumer>(
-            ioc.get_executor(),
-            kafka::settings{{"bootstrap.servers", s.kafka_brokers},
-                            {"group.id", s.group},
-                            {"session.timeout.ms", "6000"},
-                            {"max.poll.interval.ms", "7000"},
-                            {"auto.offset.reset", "earliest"},
-                            {"log_level", "4"}},
+            ioc.get_executor(), with_log_level(kafka::group_settings(s.kafka_brokers, s.group)),
             std::vector<std::string>{s.kafka_topic});
     } catch (const std::exception& e) {
         std::cerr << "ssebridge-worker: " << e.what() << "\n";

@@ -359,11 +359,7 @@ BOOST_AUTO_TEST_CASE(a_kafka_worker_answers_through_redis) {
     // Joining the consumer group takes the mock a few seconds: the ack may too.
     gateway_harness h(shared_server(), [](gateway::config& c) { c.ack_timeout = 30; });
     kafka::consumer consumer(h.ioc.get_executor(),
-                             {{"bootstrap.servers", *h.gw->embedded_kafka_bootstrap()},
-                              {"group.id", "workers"},
-                              {"session.timeout.ms", "6000"},
-                              {"max.poll.interval.ms", "7000"},
-                              {"auto.offset.reset", "earliest"}},
+                             kafka::group_settings(*h.gw->embedded_kafka_bootstrap(), "workers"),
                              {"react_requests"});
     std::string seen;
     bool served = false;

@@ -66,12 +66,7 @@ BOOST_AUTO_TEST_CASE(starts_from_the_environment_serves_and_stops_on_sigterm) {
 
     asio::io_context ioc;
     // A worker joins the embedded Kafka through the printed bootstrap line.
-    kafka::consumer consumer(ioc.get_executor(),
-                             {{"bootstrap.servers", bootstrap.substr(16)},
-                              {"group.id", "w"},
-                              {"session.timeout.ms", "6000"},
-                              {"max.poll.interval.ms", "7000"},
-                              {"auto.offset.reset", "earliest"}},
+    kafka::consumer consumer(ioc.get_executor(), kafka::group_settings(bootstrap.substr(16), "w"),
                              {"react_requests"});
     std::string error;
     redis::client publisher(ioc.get_executor(), *redis::config::from_url(redis.url(), error));

@@ -16,16 +16,6 @@
 using namespace ssebridge;
 using namespace ssebridge::test;
 
-namespace {
-
-kafka::settings consumer_settings(const std::string& bootstrap, const std::string& group) {
-    return {{"bootstrap.servers", bootstrap},  {"group.id", group},
-            {"session.timeout.ms", "6000"},    {"max.poll.interval.ms", "7000"},
-            {"auto.offset.reset", "earliest"}, {"log_level", "3"}};
-}
-
-} // namespace
-
 BOOST_AUTO_TEST_CASE(produce_is_awaited_until_delivered_and_consumed_by_a_group) {
     kafka::mock_cluster cluster;
     cluster.create_topic("requests", 2);
@@ -40,7 +30,7 @@ BOOST_AUTO_TEST_CASE(produce_is_awaited_until_delivered_and_consumed_by_a_group)
     BOOST_TEST(producer.in_flight() == 0);
 
     kafka::consumer consumer(ioc.get_executor(),
-                             consumer_settings(cluster.bootstrap_servers(), "g"), {"requests"});
+                             kafka::group_settings(cluster.bootstrap_servers(), "g"), {"requests"});
     kafka::record r = run(ioc, consumer.async_receive(), 30s);
     BOOST_TEST(r.topic == "requests");
     BOOST_TEST(r.key == "key-1");

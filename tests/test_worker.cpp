@@ -74,11 +74,7 @@ BOOST_AUTO_TEST_CASE(serve_requests_runs_handlers_concurrently_within_the_bound)
         BOOST_TEST(run(ioc, producer.async_produce("react_requests", "k", value), 20s).ok);
 
     kafka::consumer consumer(ioc.get_executor(),
-                             {{"bootstrap.servers", cluster.bootstrap_servers()},
-                              {"group.id", "w"},
-                              {"session.timeout.ms", "6000"},
-                              {"max.poll.interval.ms", "7000"},
-                              {"auto.offset.reset", "earliest"}},
+                             kafka::group_settings(cluster.bootstrap_servers(), "w"),
                              {"react_requests"});
     int running = 0, most = 0;
     std::vector<std::string> served;

@@ -24,11 +24,6 @@ std::optional<std::string_view> request::find(std::string_view name) const {
     return std::nullopt;
 }
 
-std::string_view request::path() const {
-    std::string_view t = target;
-    return t.substr(0, t.find('?'));
-}
-
 std::string json_detail(std::string_view reason) {
     std::string out = R"({"detail":)";
     out += boost::json::serialize(boost::json::string(reason));

@@ -9,6 +9,14 @@
 
 namespace ssebridge::kafka {
 
+settings group_settings(const std::string& bootstrap, const std::string& group) {
+    return {{"bootstrap.servers", bootstrap},
+            {"group.id", group},
+            {"session.timeout.ms", "6000"},
+            {"max.poll.interval.ms", "7000"},
+            {"auto.offset.reset", "earliest"}};
+}
+
 struct consumer::impl {
     impl(coro::executor ex, const settings& conf, const std::vector<std::string>& topics)
         : rk(detail::make_handle(RD_KAFKA_CONSUMER, detail::make_conf(conf)))

@@ -51,7 +51,6 @@ bool client::connected() const noexcept {
 coro::awaitable<boost::system::error_code> client::async_run() {
     if (!conn_)
         throw std::logic_error("redis::client::async_run before async_connect");
-    running_ = true;
     boost::system::error_code ec = co_await conn_->async_run([this](std::span<const node> nodes) {
         if (pending_.empty())
             return; // a reply nobody asked for: ignore
@@ -60,7 +59,6 @@ coro::awaitable<boost::system::error_code> client::async_run() {
         p->result = to_reply(nodes);
         p->done.set();
     });
-    running_ = false;
     for (auto& p : pending_) {
         p->failed = true;
         p->done.set();

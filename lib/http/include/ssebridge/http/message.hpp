@@ -26,8 +26,6 @@ struct request {
 
     /// The first header called `name` (case-insensitive), if any.
     [[nodiscard]] std::optional<std::string_view> find(std::string_view name) const;
-    /// The target without its query string.
-    [[nodiscard]] std::string_view path() const;
 };
 
 struct response {

@@ -19,6 +19,12 @@ struct record {
     std::int64_t offset = -1;
 };
 
+/// Settings for a member of consumer group `group` on `bootstrap`: reads a
+/// new group's topics from the start, and session/poll limits short enough
+/// that a rejoin after a crash takes seconds (librdkafka's mock cluster can
+/// hang on a rejoin with the defaults).
+settings group_settings(const std::string& bootstrap, const std::string& group);
+
 /// Joins the consumer group of `conf["group.id"]`, subscribes to `topics`,
 /// and hands out records as they come. The consumer queue wakes Asio through
 /// librdkafka's queue I/O event: no polling thread, no sleeps.

@@ -62,7 +62,6 @@ private:
     config cfg_;
     std::unique_ptr<detail::connection> conn_;
     std::deque<std::shared_ptr<pending>> pending_;
-    bool running_ = false;
 };
 
 } // namespace ssebridge::redis
