@@ -41,7 +41,36 @@ BOOST_AUTO_TEST_CASE(produce_is_awaited_until_delivered_and_consumed_by_a_group)
     BOOST_TEST(d2.ok);
     kafka::record r2 = run(ioc, consumer.async_receive(), 20s);
     BOOST_TEST(r2.value == "second");
-    consumer.close();
+    BOOST_TEST(consumer.close());
+}
+
+BOOST_AUTO_TEST_CASE(a_consumer_whose_cluster_is_gone_still_closes_in_time) {
+    auto cluster = std::make_unique<kafka::mock_cluster>();
+    cluster->create_topic("requests");
+    asio::io_context ioc;
+    kafka::settings conf = kafka::group_settings(cluster->bootstrap_servers(), "g");
+    conf["log_level"] = "0";
+    auto consumer = std::make_unique<kafka::consumer>(ioc.get_executor(), conf,
+                                                      std::vector<std::string>{"requests"});
+    // Joined: a record arrives, so the group has assigned it a partition.
+    kafka::producer producer(ioc.get_executor(),
+                             {{"bootstrap.servers", cluster->bootstrap_servers()}});
+    asio::co_spawn(ioc, producer.async_run(), asio::detached);
+    BOOST_TEST(run(ioc, producer.async_produce("requests", "k", "v"), 20s).ok);
+    BOOST_TEST(run(ioc, consumer->async_receive(), 30s).value == "v");
+
+    cluster.reset(); // the coordinator dies while the member is in the group
+    auto start = std::chrono::steady_clock::now();
+    bool left = consumer->close(500ms);
+    BOOST_TEST(!left);
+    BOOST_TEST((std::chrono::steady_clock::now() - start < 2s));
+    // librdkafka still waits out the group session (6 s here) before it lets
+    // go of the handle, but no longer: never the unbounded hang of a plain
+    // rd_kafka_consumer_close against a dead coordinator.
+    consumer.reset();
+    auto took = std::chrono::steady_clock::now() - start;
+    BOOST_TEST((took < 20s),
+               "closing took " << std::chrono::duration<double>(took).count() << " s");
 }
 
 BOOST_AUTO_TEST_CASE(an_unreachable_broker_fails_the_delivery_in_time) {

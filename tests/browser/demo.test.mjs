@@ -90,11 +90,30 @@ before(async () => {
   });
 });
 
+// Stops `child` with SIGTERM as an operator would; resolves with how it exited.
+function stop(child) {
+  return new Promise((resolve) => {
+    if (child.exitCode !== null || child.signalCode !== null) {
+      resolve({ code: child.exitCode, signal: child.signalCode });
+      return;
+    }
+    const timer = setTimeout(() => child.kill('SIGKILL'), 15000);
+    child.on('exit', (code, signal) => { clearTimeout(timer); resolve({ code, signal }); });
+    child.kill('SIGTERM');
+  });
+}
+
 after(async () => {
   if (browser) await browser.close();
-  for (const c of children.reverse()) c.kill('SIGTERM');
-  await Promise.all(children.map((c) => new Promise((r) => (c.exitCode !== null ? r() : c.on('exit', r)))));
+  // Last started, first stopped: the worker leaves its group while the
+  // gateway's Kafka still runs. Each must end on SIGTERM by itself, promptly.
+  const failures = [];
+  for (const c of children.reverse()) {
+    const { signal } = await stop(c);
+    if (signal === 'SIGKILL') failures.push(`${c.spawnargs[0]} ignored SIGTERM for 15 s`);
+  }
   if (workDir) rmSync(workDir, { recursive: true, force: true });
+  assert.deepEqual(failures, []);
 });
 
 test('a person asks on the demo page and watches the answer stream in', async () => {

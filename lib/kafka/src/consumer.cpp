@@ -5,9 +5,28 @@
 
 #include <ssebridge/log.hpp>
 
+#include <optional>
 #include <stdexcept>
+#include <string_view>
 
 namespace ssebridge::kafka {
+
+namespace {
+
+// Hands back the partitions of a revoke event met while leaving the group.
+void give_up_assignment(rd_kafka_t* rk, rd_kafka_event_t* rebalance) {
+    if (rd_kafka_event_error(rebalance) != RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS)
+        return;
+    if (std::string_view(rd_kafka_rebalance_protocol(rk)) == "COOPERATIVE") {
+        if (rd_kafka_error_t* error =
+                rd_kafka_incremental_unassign(rk, rd_kafka_event_topic_partition_list(rebalance)))
+            rd_kafka_error_destroy(error);
+    } else {
+        rd_kafka_assign(rk, nullptr);
+    }
+}
+
+} // namespace
 
 settings group_settings(const std::string& bootstrap, const std::string& group) {
     return {{"bootstrap.servers", bootstrap},
@@ -21,7 +40,7 @@ struct consumer::impl {
     impl(coro::executor ex, const settings& conf, const std::vector<std::string>& topics)
         : rk(detail::make_handle(RD_KAFKA_CONSUMER, detail::make_conf(conf)))
         , queue(redirect(rk.get()))
-        , waker(ex, queue.get()) {
+        , waker(std::in_place, ex, queue.get()) {
         rd_kafka_topic_partition_list_t* list =
             rd_kafka_topic_partition_list_new(static_cast<int>(topics.size()));
         for (const auto& t : topics)
@@ -38,10 +57,20 @@ struct consumer::impl {
         return rd_kafka_queue_get_consumer(rk);
     }
 
+    ~impl() {
+        waker.reset();
+        queue.reset();
+        // A consumer that could not leave its group in time must not try
+        // again in rd_kafka_destroy: with its brokers gone that never returns.
+        if (!closed)
+            rd_kafka_destroy_flags(rk.release(), RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE);
+    }
+
     detail::handle rk;
     detail::queue_handle queue;
-    detail::queue_waker waker;
+    std::optional<detail::queue_waker> waker;
     bool closed = false;
+    bool left_unfinished = false;
 };
 
 consumer::consumer(coro::executor ex, const settings& conf, const std::vector<std::string>& topics)
@@ -51,18 +80,43 @@ consumer::~consumer() {
     close();
 }
 
-void consumer::close() {
-    if (!impl_->closed) {
-        impl_->closed = true;
-        rd_kafka_consumer_close(impl_->rk.get());
+bool consumer::close(std::chrono::milliseconds limit) {
+    if (impl_->closed || impl_->left_unfinished)
+        return impl_->closed;
+    rd_kafka_t* rk = impl_->rk.get();
+    detail::queue_handle events(rd_kafka_queue_new(rk));
+    if (rd_kafka_error_t* error = rd_kafka_consumer_close_queue(rk, events.get())) {
+        log::warn("kafka consumer: cannot leave the group: ", rd_kafka_error_string(error));
+        rd_kafka_error_destroy(error);
+        impl_->left_unfinished = true;
+        return false;
     }
+    // Blocks on librdkafka's own queue (no sleeping), at most `limit`: the
+    // group coordinator may be gone, and leaving must not hang a shutdown.
+    const auto deadline = std::chrono::steady_clock::now() + limit;
+    while (!rd_kafka_consumer_closed(rk)) {
+        auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+            deadline - std::chrono::steady_clock::now());
+        if (left.count() <= 0) {
+            log::warn("kafka consumer: leaving the group took longer than ", limit.count(),
+                      " ms; dropped without leaving");
+            impl_->left_unfinished = true;
+            return false;
+        }
+        rd_kafka_event_t* event = rd_kafka_queue_poll(events.get(), static_cast<int>(left.count()));
+        if (event && rd_kafka_event_type(event) == RD_KAFKA_EVENT_REBALANCE)
+            give_up_assignment(rk, event);
+        rd_kafka_event_destroy(event);
+    }
+    impl_->closed = true;
+    return true;
 }
 
 coro::awaitable<record> consumer::async_receive() {
     for (;;) {
         rd_kafka_message_t* msg = rd_kafka_consumer_poll(impl_->rk.get(), 0);
         if (!msg) {
-            co_await impl_->waker.async_wait();
+            co_await impl_->waker->async_wait();
             continue;
         }
         std::unique_ptr<rd_kafka_message_t, void (*)(rd_kafka_message_t*)> owned(

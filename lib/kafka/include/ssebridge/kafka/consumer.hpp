@@ -4,6 +4,7 @@
 #include <ssebridge/coro/core.hpp>
 #include <ssebridge/kafka/settings.hpp>
 
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -41,8 +42,11 @@ public:
     /// lost (it stays in librdkafka's queue).
     coro::awaitable<record> async_receive();
 
-    /// Leaves the group (blocks briefly while librdkafka commits and leaves).
-    void close();
+    /// Leaves the group: blocks while librdkafka commits and leaves, at most
+    /// `limit`. Returns false if it could not (the coordinator is gone, say);
+    /// the consumer is then dropped without leaving, and the group notices
+    /// after its session timeout. The destructor calls it.
+    bool close(std::chrono::milliseconds limit = std::chrono::seconds(5));
 
 private:
     struct impl;
