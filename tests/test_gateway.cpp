@@ -273,6 +273,55 @@ BOOST_AUTO_TEST_CASE(a_slow_client_is_cut_off_and_nobody_else_waits) {
     h.wait_idle();
 }
 
+BOOST_AUTO_TEST_CASE(a_client_that_stops_reading_is_dropped_after_the_write_timeout) {
+    gateway_harness h(shared_server(), [](gateway::config& c) {
+        c.max_queue = 100000; // the queue never fills: only the write timeout can act
+        c.write_timeout = 0.5;
+        c.keepalive = 0.2; // the clock wakes often; it must not mistake that for progress
+    });
+    open_stream stuck = h.open_ok();
+    h.publish(stuck.id, event("worker_ack"));
+    std::string big =
+        event("FinalAnswerStream", "{\"char\":\"" + std::string(64 * 1024, 'z') + "\"}");
+    // Fill the socket buffers until a write stays pending.
+    for (int i = 0; i < 200 && h.gw->stats().write_timeouts == 0; ++i) {
+        h.publish(stuck.id, big);
+        run(h.ioc, sleep_for(5ms));
+    }
+    auto start = clock_type::now();
+    run_until(
+        h.ioc, [&] { return h.gw->stats().write_timeouts == 1; }, 10s);
+    BOOST_TEST((clock_type::now() - start < 5s));
+    BOOST_TEST(h.gw->stats().slow_clients == 0u);
+    // The session and its subscription are gone; the connection is closed.
+    run_until(
+        h.ioc, [&] { return h.gw->live_sessions() == 0 && h.numsub(stuck.id) == 0; }, 5s);
+    BOOST_TEST(run(h.ioc, stuck.client->wait_eof(), 30s));
+    h.wait_idle();
+}
+
+BOOST_AUTO_TEST_CASE(keepalives_keep_coming_while_a_stream_waits) {
+    gateway_harness h(shared_server(), [](gateway::config& c) { c.keepalive = 0.2; });
+    open_stream s = h.open_ok();
+    h.publish(s.id, event("worker_ack"));
+    BOOST_TEST(event_type(h.next_event(*s.client)) == "worker_ack");
+    // Several periods in a row: each quiet period brings one comment.
+    auto start = clock_type::now();
+    int comments = 0;
+    while (comments < 4) {
+        std::optional<sse::message> m = run(h.ioc, s.client->next_message(), 5s);
+        BOOST_TEST_REQUIRE(m.has_value());
+        BOOST_TEST_REQUIRE(m->is_comment);
+        BOOST_TEST(m->comment == "keepalive");
+        ++comments;
+    }
+    BOOST_TEST((clock_type::now() - start >= 600ms));
+    h.publish(s.id, event("FinalAnswerStreamEnd"));
+    auto rest = events_only(h.read_all(*s.client));
+    BOOST_TEST_REQUIRE(rest.size() == 1u);
+    BOOST_TEST(event_type(rest[0]) == "FinalAnswerStreamEnd");
+}
+
 BOOST_AUTO_TEST_CASE(stopping_ends_every_stream_with_an_error_event) {
     auto h = std::make_unique<gateway_harness>(shared_server());
     open_stream acked = h->open_ok();

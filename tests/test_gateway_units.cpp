@@ -79,33 +79,67 @@ BOOST_AUTO_TEST_CASE(help_lists_every_flag_and_its_variable) {
         BOOST_TEST(p.message.find(word) != std::string::npos, word);
 }
 
+namespace {
+// The frame the gateway writes for `payload`, or "" when it is malformed.
+std::string frame_of(std::string_view payload) {
+    std::string out;
+    if (detail::inspect_event(payload))
+        detail::append_event_frame(out, payload);
+    return out;
+}
+} // namespace
+
 BOOST_AUTO_TEST_CASE(event_frames_are_verbatim_one_line_json) {
     std::string msg = R"({"event_type":"AgentThoughtStream","payload":{"char":"H"}})";
-    auto f = detail::make_event_frame(msg);
-    BOOST_TEST_REQUIRE(f.has_value());
-    BOOST_TEST(f->bytes == "data: " + msg + "\n\n");
-    BOOST_TEST((f->kind == detail::event_kind::other));
+    BOOST_TEST(frame_of(msg) == "data: " + msg + "\n\n");
+    BOOST_TEST((detail::inspect_event(msg) == detail::event_kind::other));
 
     // Spacing is kept as the worker wrote it (Python's json.dumps style).
     std::string spaced = R"({"event_type": "worker_ack", "payload": {}})";
-    f = detail::make_event_frame(spaced);
-    BOOST_TEST((f->kind == detail::event_kind::ack));
-    BOOST_TEST(f->bytes == "data: " + spaced + "\n\n");
+    BOOST_TEST((detail::inspect_event(spaced) == detail::event_kind::ack));
+    BOOST_TEST(frame_of(spaced) == "data: " + spaced + "\n\n");
 
-    f = detail::make_event_frame(R"({"event_type":"FinalAnswerStreamEnd"})");
-    BOOST_TEST((f->kind == detail::event_kind::final));
-    f = detail::make_event_frame(R"({"event_type":"SomethingNew","payload":[1,2]})");
-    BOOST_TEST_REQUIRE(f.has_value()); // unknown types pass through
+    BOOST_TEST((detail::inspect_event(R"({"event_type":"FinalAnswerStreamEnd"})") ==
+                detail::event_kind::final));
+    // unknown types pass through
+    BOOST_TEST((detail::inspect_event(R"({"event_type":"SomethingNew","payload":[1,2]})") ==
+                detail::event_kind::other));
+}
+
+BOOST_AUTO_TEST_CASE(the_event_type_is_read_as_a_parser_would) {
+    using detail::event_kind;
+    auto kind = [](std::string_view p) {
+        return detail::inspect_event(p);
+    };
+    // Escapes are decoded before comparing.
+    BOOST_TEST((kind(R"({"event_type":"worker\u005fack"})") == event_kind::ack));
+    BOOST_TEST((kind(R"({"event\u005ftype":"FinalAnswerStreamEnd"})") == event_kind::final));
+    // Only the top-level member counts, wherever it is among the others.
+    BOOST_TEST(
+        (kind(R"({"payload":{"event_type":"worker_ack"},"event_type":"x"})") == event_kind::other));
+    BOOST_TEST(
+        (kind(R"({"a":[{"event_type":"worker_ack"}],"event_type":"FinalAnswerStreamEnd"})") ==
+         event_kind::final));
+    // A repeated key: the last one wins, as in a parsed object.
+    BOOST_TEST((kind(R"({"event_type":"worker_ack","event_type":"FinalAnswerStreamEnd"})") ==
+                event_kind::final));
+    BOOST_TEST(!kind(R"({"event_type":"worker_ack","event_type":7})"));
+    // A long type is just another type.
+    BOOST_TEST(
+        (kind(R"({"event_type":"AVeryLongEventTypeNameThatGoesOnAndOn"})") == event_kind::other));
+    BOOST_TEST(
+        (kind(R"({"event_type":"worker_ack_but_longer_than_the_buffer"})") == event_kind::other));
+    BOOST_TEST((kind(" {\"event_type\":\"worker_ack\"} \n") == event_kind::ack));
 }
 
 BOOST_AUTO_TEST_CASE(raw_newlines_are_reserialised_onto_one_line) {
     std::string pretty =
         "{\n  \"event_type\": \"FinalAnswerStream\",\r\n  \"payload\": {\"char\": \"\\n\"}\n}";
-    auto f = detail::make_event_frame(pretty);
-    BOOST_TEST_REQUIRE(f.has_value());
-    BOOST_TEST(f->bytes.find('\n') == f->bytes.size() - 2);
-    BOOST_TEST(f->bytes.find('\r') == std::string::npos);
-    auto m = sse::decoder{}.feed(f->bytes);
+    std::string f = frame_of(pretty);
+    BOOST_TEST_REQUIRE(!f.empty());
+    BOOST_TEST(f.find('\n') == f.size() - 2);
+    BOOST_TEST(f.find('\r') == std::string::npos);
+    auto m = sse::decoder{}.feed(f);
     BOOST_TEST_REQUIRE(m.size() == 1u);
     auto v = boost::json::parse(m[0].data);
     BOOST_TEST(v.at("payload").at("char").as_string() == "\n");
@@ -113,8 +147,11 @@ BOOST_AUTO_TEST_CASE(raw_newlines_are_reserialised_onto_one_line) {
 
 BOOST_AUTO_TEST_CASE(malformed_messages_are_recognised) {
     for (auto bad : {"", "garbage", "[1,2]", "\"text\"", "{}", R"({"event_type":5})",
-                     R"({"payload":{}})", R"({"event_type":"x")"})
-        BOOST_TEST(!detail::make_event_frame(bad).has_value(), bad);
+                     R"({"payload":{}})", R"({"event_type":"x")", R"({"event_type":"x"} {})",
+                     R"({"event_type":"x"}])", R"({"event_type":null})", R"({"event_type":{}})",
+                     R"({"event_type":["worker_ack"]})", R"({"payload":{"event_type":"x"}})",
+                     "{\"event_type\":\"\xff\"}", R"({"event_type":"x",})"})
+        BOOST_TEST(!detail::inspect_event(bad).has_value(), bad);
 }
 
 BOOST_AUTO_TEST_CASE(error_frames_escape_their_reason) {

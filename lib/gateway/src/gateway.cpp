@@ -194,6 +194,8 @@ std::string gateway::metrics_text() const {
          c.idle_timeouts},
         {"ssebridge_slow_clients_total", "counter", "Clients cut off for not keeping up.",
          c.slow_clients},
+        {"ssebridge_write_timeouts_total", "counter",
+         "Clients cut off for a write that waited too long.", c.write_timeouts},
         {"ssebridge_backend_lost_total", "counter", "Sessions ended by a lost Redis connection.",
          c.backend_lost},
         {"ssebridge_rejected_total", "counter", "Requests answered 503.", c.rejected},

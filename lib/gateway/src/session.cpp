@@ -1,9 +1,8 @@
 // The session pipeline: subscribe → produce → headers → ack → relay, with the
-// keepalive ticker and the disconnect watch racing it in one parallel group.
+// session clock and the disconnect watch racing it in one parallel group.
 #include "state.hpp"
 
-#include <ssebridge/coro/idle_timer.hpp>
-#include <ssebridge/coro/mailbox.hpp>
+#include <ssebridge/coro/event.hpp>
 #include <ssebridge/coro/timeout.hpp>
 #include <ssebridge/gateway/detail/event.hpp>
 #include <ssebridge/gateway/session_id.hpp>
@@ -13,40 +12,64 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/deferred.hpp>
 #include <boost/asio/experimental/parallel_group.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/system/system_error.hpp>
 
+#include <algorithm>
 #include <sstream>
 
 namespace ssebridge::gateway {
 
 namespace asio = boost::asio;
 using detail::event_kind;
-using detail::frame;
 
-/// One client's session: the sink of its Redis channel and the mailbox
-/// between the Redis reader and the client's writer.
+/// One client's session: the sink of its Redis channel, and the bytes on
+/// their way from it to the client.
+///
+/// Frames are appended by the Redis reader straight into `pending` (one
+/// buffer, no object per event); the writer swaps it out and sends it as one
+/// chunk. The one timer of a session is the clock of `watch_deadlines`.
 class session final : public redis::subscriber::sink {
 public:
     session(gateway::state& st, std::string id)
         : st(st)
         , id(std::move(id))
-        , box(st.ex, st.cfg.max_queue)
-        , idle(st.ex, coro::seconds(st.cfg.keepalive))
+        , wake(st.ex)
+        , clock(st.ex, coro::clock::time_point::max())
         , self_(st.sessions.insert(st.sessions.end(), this)) {}
     ~session() { st.sessions.erase(self_); }
     session(const session&) = delete;
     session& operator=(const session&) = delete;
 
     void on_message(std::string_view payload) override {
-        std::optional<frame> f = detail::make_event_frame(payload);
-        if (!f) {
+        std::optional<event_kind> kind = detail::inspect_event(payload);
+        if (!kind) {
             ++st.stats.malformed_messages;
             return;
         }
-        if (box.push(std::move(*f)) == coro::push_result::full) {
-            ++st.stats.slow_clients;
-            box.clear(); // free the backlog now; the client gets only the error
-            end("client too slow: more than " + std::to_string(box.capacity()) + " events waiting");
+        if (ended || final_queued)
+            return; // nothing goes out after FinalAnswerStreamEnd
+        last_event = coro::clock::now();
+        bool final = *kind == event_kind::final;
+        if (acked) {
+            queue(payload);
+            final_queued = final;
+        } else if (*kind == event_kind::ack) {
+            acked = true;
+            queue(payload);
+            pending += held; // events that came before the ack, in order
+            pending_events += held_events;
+            final_queued = final_held;
+            std::string().swap(held);
+        } else if (final_held) {
+            return; // held after a held FinalAnswerStreamEnd: never sent
+        } else if (held_events >= st.cfg.max_queue) {
+            end("more than " + std::to_string(st.cfg.max_queue) +
+                " events arrived before worker_ack");
+        } else {
+            detail::append_event_frame(held, payload);
+            ++held_events;
+            final_held = final;
         }
     }
 
@@ -57,19 +80,68 @@ public:
 
     /// Ends the stream with an error event once what is queued is written.
     void end(std::string reason) {
-        if (!box.closed()) {
+        if (!ended) {
+            ended = true;
             end_reason = std::move(reason);
-            box.close();
+            wake.notify();
         }
+    }
+
+    /// Starts the clocks once the client has the headers.
+    void start_stream(coro::clock::time_point ack_by) {
+        ack_deadline = ack_by;
+        last_write = coro::clock::now();
+        streaming = true;
+        clock.cancel(); // the deadline watch re-reads its deadlines
+    }
+
+    /// The next moment `watch_deadlines` must look at the session.
+    [[nodiscard]] coro::clock::time_point next_deadline(coro::clock::time_point now) const {
+        if (!streaming)
+            return coro::clock::time_point::max();
+        const config& cfg = st.cfg;
+        auto due = last_write + coro::seconds(cfg.keepalive);
+        due = std::min(due, acked ? last_event + coro::seconds(cfg.idle_timeout) : ack_deadline);
+        // A write that starts after this wake is looked at within one write timeout.
+        due = std::min(due, (writing ? write_started : now) + coro::seconds(cfg.write_timeout));
+        return due;
     }
 
     gateway::state& st;
     const std::string id;
-    coro::mailbox<frame> box;
-    coro::idle_timer idle; ///< keepalive clock: restarted by every write
+    coro::notifier wake;      ///< wakes the writer: bytes queued, or the end
+    asio::steady_timer clock; ///< the session's one timer (watch_deadlines)
+    std::string pending;      ///< frames not yet written, in order
+    std::string held;         ///< events that came before worker_ack
     std::string end_reason;
+    std::size_t pending_events = 0;
+    std::size_t held_events = 0;
+    coro::clock::time_point ack_deadline{};
+    coro::clock::time_point last_event = coro::clock::now();
+    coro::clock::time_point last_write{};
+    coro::clock::time_point write_started{};
+    bool streaming = false;
+    bool acked = false;
+    bool final_held = false;   ///< FinalAnswerStreamEnd came before the ack
+    bool final_queued = false; ///< FinalAnswerStreamEnd is in `pending`
+    bool ended = false;
+    bool writing = false;
 
 private:
+    void queue(std::string_view payload) {
+        if (pending_events >= st.cfg.max_queue) {
+            ++st.stats.slow_clients;
+            std::string().swap(pending); // free the backlog now; the client gets only the error
+            pending_events = 0;
+            end("client too slow: more than " + std::to_string(st.cfg.max_queue) +
+                " events waiting");
+            return;
+        }
+        detail::append_event_frame(pending, payload);
+        ++pending_events;
+        wake.notify();
+    }
+
     std::list<session*>::iterator self_;
 };
 
@@ -81,96 +153,45 @@ std::string describe_seconds(double s) {
     return out.str();
 }
 
-// Writes an error event and ends the response.
-coro::awaitable<void> end_with_error(http::exchange& ex, std::string_view reason) {
-    std::string frame = detail::error_frame(reason);
-    bool ok = co_await ex.write(frame);
-    if (ok)
-        co_await ex.finish();
+/// One write to the client, watched by the session clock.
+coro::awaitable<bool> write(session& s, http::exchange& ex, std::string_view bytes, bool last) {
+    s.writing = true;
+    s.write_started = coro::clock::now();
+    bool ok = co_await ex.write(bytes, last);
+    s.writing = false;
+    s.last_write = coro::clock::now();
+    co_return ok;
 }
 
-/// Relays the mailbox to the client: holds events until worker_ack, then
-/// writes each batch in one write, until FinalAnswerStreamEnd or an end.
-coro::awaitable<void> relay(session& s, http::exchange& ex, coro::clock::time_point ack_deadline) {
-    const config& cfg = s.st.cfg;
-    const auto idle_limit = coro::seconds(cfg.idle_timeout);
-    std::vector<frame> batch;
-    std::vector<frame> held; // events that came before worker_ack, in order
-    std::vector<std::string> out;
-    bool acked = false;
-    auto last_event = coro::clock::now();
-    std::string failure;
+/// Writes what the Redis reader queues, one chunk per wake-up, until
+/// FinalAnswerStreamEnd is out or the session ends (then an error event).
+coro::awaitable<void> relay(session& s, http::exchange& ex) {
+    std::string writing;
     for (;;) {
-        auto deadline = acked ? last_event + idle_limit : ack_deadline;
-        bool ready = co_await s.box.async_wait(deadline);
-        if (!ready) {
-            if (acked) {
-                ++s.st.stats.idle_timeouts;
-                failure = "no event for " + describe_seconds(cfg.idle_timeout);
-            } else {
-                ++s.st.stats.ack_timeouts;
-                failure = "worker did not acknowledge within " + describe_seconds(cfg.ack_timeout);
-            }
-            break;
+        while (s.pending.empty() && !s.ended) {
+            co_await s.wake.async_wait();
         }
-        s.box.take_all(batch);
-        out.clear();
-        bool keepalive = false;
-        bool final = false;
-        std::size_t events = 0;
-        // Appends one event frame to the write; true once the final one is in.
-        auto emit = [&](frame& f) {
-            out.push_back(std::move(f.bytes));
-            ++events;
-            return f.kind == event_kind::final;
-        };
-        for (frame& f : batch) {
-            if (final)
-                break; // nothing goes out after FinalAnswerStreamEnd
-            if (f.keepalive) {
-                keepalive = true;
-                continue;
-            }
-            last_event = coro::clock::now();
-            if (acked) {
-                final = emit(f);
-            } else if (f.kind == event_kind::ack) {
-                acked = true;
-                final = emit(f);
-                for (frame& h : held)
-                    if (!final)
-                        final = emit(h);
-                held.clear();
-            } else if (held.size() >= cfg.max_queue) {
-                failure = "more than " + std::to_string(cfg.max_queue) +
-                          " events arrived before worker_ack";
-                break;
-            } else {
-                held.push_back(std::move(f));
-            }
-        }
-        if (!failure.empty())
-            break;
-        if (keepalive && out.empty())
-            out.emplace_back(sse::keepalive_frame);
-        if (!out.empty()) {
-            bool ok = co_await ex.write(out);
-            if (!ok)
-                co_return; // the client is gone or stuck: nothing more to say
-            s.st.stats.events_relayed += events;
-            s.idle.touch();
-        }
-        if (final) {
+        if (s.pending.empty())
+            break; // ended, and everything before the end is out
+        std::swap(s.pending, writing);
+        std::size_t events = s.pending_events;
+        s.pending_events = 0;
+        bool last = s.final_queued;
+        bool ok = co_await write(s, ex, writing, last);
+        if (!ok)
+            co_return; // the client is gone: nothing more to say
+        s.st.stats.events_relayed += events;
+        if (last) {
             ++s.st.stats.sessions_completed;
-            co_await ex.finish();
             co_return;
         }
-        if (s.box.closed() && s.box.empty()) {
-            failure = s.end_reason;
-            break;
-        }
+        // Keep a working buffer, but not one a burst has blown up.
+        if (writing.capacity() > 64 * 1024)
+            std::string().swap(writing);
+        writing.clear();
     }
-    co_await end_with_error(ex, failure);
+    std::string frame = detail::error_frame(s.end_reason);
+    co_await write(s, ex, frame, true);
 }
 
 coro::awaitable<void> run_session(session& s, http::exchange& ex) {
@@ -209,15 +230,40 @@ coro::awaitable<void> run_session(session& s, http::exchange& ex) {
     if (!ok)
         co_return;
     ++st.stats.sessions_started;
-    s.idle.start();
-    co_await relay(s, ex, ack_deadline);
+    s.start_stream(ack_deadline);
+    co_await relay(s, ex);
 }
 
-// Queues a keepalive comment whenever the client has had no write for a period.
-coro::awaitable<void> tick_keepalives(session& s) {
+/// The session's clock: queues a keepalive comment after a quiet period,
+/// ends the session on the ack and idle timeouts, and returns (ending the
+/// session) when one write has waited longer than the write timeout.
+/// One timer, re-armed only when it fires or its deadline moves earlier.
+coro::awaitable<void> watch_deadlines(session& s) {
+    const config& cfg = s.st.cfg;
     for (;;) {
-        co_await s.idle.async_wait_idle();
-        s.box.push(frame{std::string(sse::keepalive_frame), event_kind::other, true});
+        auto now = coro::clock::now();
+        if (s.writing && now >= s.write_started + coro::seconds(cfg.write_timeout))
+            co_return; // the client stopped reading
+        if (s.streaming && !s.ended) {
+            if (!s.acked && now >= s.ack_deadline) {
+                ++s.st.stats.ack_timeouts;
+                s.end("worker did not acknowledge within " + describe_seconds(cfg.ack_timeout));
+            } else if (s.acked && now >= s.last_event + coro::seconds(cfg.idle_timeout)) {
+                ++s.st.stats.idle_timeouts;
+                s.end("no event for " + describe_seconds(cfg.idle_timeout));
+            } else if (now >= s.last_write + coro::seconds(cfg.keepalive) && !s.writing &&
+                       s.pending.empty()) {
+                s.pending.append(sse::keepalive_frame);
+                s.last_write = now; // the next one a full period later
+                s.wake.notify();
+            }
+        }
+        auto due = s.next_deadline(now);
+        if (s.clock.expiry() != due)
+            s.clock.expires_at(due);
+        auto [ec] = co_await s.clock.async_wait(coro::use_tuple);
+        if (ec)
+            co_await coro::throw_if_cancelled();
     }
 }
 
@@ -250,15 +296,18 @@ coro::awaitable<void> serve_session(gateway::state& st, http::exchange& ex) {
 
     session s(st, make_session_id());
     // Whichever ends first cancels the others: the pipeline finishing, the
-    // client hanging up, or (never on its own) the keepalive ticker.
-    auto [order, pipeline_error, watch_error, ticker_error] =
+    // client hanging up, or the clock giving up on a client that stopped reading.
+    auto [order, pipeline_error, watch_error, clock_error] =
         co_await asio::experimental::make_parallel_group(
             asio::co_spawn(st.ex, run_session(s, ex), asio::deferred),
             asio::co_spawn(st.ex, ex.wait_closed(), asio::deferred),
-            asio::co_spawn(st.ex, tick_keepalives(s), asio::deferred))
+            asio::co_spawn(st.ex, watch_deadlines(s), asio::deferred))
             .async_wait(asio::experimental::wait_for_one(), asio::use_awaitable);
     if (order[0] == 1) {
         ++st.stats.client_disconnects;
+        ex.close_after();
+    } else if (order[0] == 2) {
+        ++st.stats.write_timeouts;
         ex.close_after();
     } else if (order[0] == 0 && pipeline_error) {
         std::rethrow_exception(pipeline_error);

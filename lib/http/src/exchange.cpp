@@ -3,11 +3,15 @@
 #include "connection.hpp"
 
 #include <boost/asio/write.hpp>
+
+#include <algorithm>
+#include <array>
 #include <boost/beast/http/chunk_encode.hpp>
 #include <boost/beast/http/empty_body.hpp>
 #include <boost/beast/http/serializer.hpp>
 #include <boost/beast/http/string_body.hpp>
 #include <boost/beast/http/write.hpp>
+#include <charconv>
 
 namespace ssebridge::http {
 
@@ -81,46 +85,60 @@ coro::awaitable<bool> exchange::start_stream(std::string_view content_type,
     co_return ok;
 }
 
-coro::awaitable<bool> exchange::write(std::span<const std::string> pieces) {
-    std::vector<asio::const_buffer> buffers;
-    buffers.reserve(pieces.size());
-    for (const auto& p : pieces)
-        if (!p.empty())
-            buffers.emplace_back(p.data(), p.size());
-    if (buffers.empty())
-        co_return true;
-    bool ok = co_await timed([&] {
+coro::awaitable<bool> exchange::write(std::string_view bytes, bool last) {
+    // One chunk (and the last one) in one system call; raw socket writes,
+    // without the stream's per-operation timer: the caller bounds the wait.
+    static constexpr std::string_view crlf = "\r\n";
+    static constexpr std::string_view last_chunk = "0\r\n\r\n";
+    std::array<asio::const_buffer, 4> buffers;
+    std::size_t count = 0;
+    char size_line[24];
+    if (!bytes.empty()) {
+        if (chunked_) {
+            auto [end, ec] = std::to_chars(size_line, size_line + 16, bytes.size(), 16);
+            end[0] = '\r';
+            end[1] = '\n';
+            buffers[count++] =
+                asio::buffer(size_line, static_cast<std::size_t>(end + 2 - size_line));
+        }
+        buffers[count++] = asio::buffer(bytes);
         if (chunked_)
-            return asio::async_write(conn_.stream, bhttp::make_chunk(buffers), coro::use_tuple);
-        return asio::async_write(conn_.stream, buffers, coro::use_tuple);
-    });
-    co_return ok;
-}
-
-coro::awaitable<bool> exchange::write(std::string_view piece) {
-    std::string one(piece);
-    bool ok = co_await write(std::span<const std::string>(&one, 1));
-    co_return ok;
+            buffers[count++] = asio::buffer(crlf);
+    }
+    if (last && chunked_)
+        buffers[count++] = asio::buffer(last_chunk);
+    if (count == 0)
+        co_return true;
+    auto [ec, n] = co_await asio::async_write(
+        conn_.stream.socket(), std::span<const asio::const_buffer>(buffers.data(), count),
+        coro::use_tuple);
+    if (ec)
+        keep_alive_ = false; // the connection's state is unknown: do not reuse it
+    co_return !ec;
 }
 
 coro::awaitable<bool> exchange::finish() {
-    if (!chunked_)
-        co_return true; // closing the connection ends the body
-    bool ok = co_await timed(
-        [&] { return asio::async_write(conn_.stream, bhttp::make_chunk_last(), coro::use_tuple); });
-    co_return ok;
+    return write({}, true);
 }
 
 coro::awaitable<void> exchange::wait_closed() {
-    // Reads the raw socket, not the timed stream, so write timeouts do not
-    // apply to this long wait.
-    constexpr std::size_t chunk = 4096;
+    // Waits for readability on the raw socket, holding no buffer while the
+    // client is quiet (the common case, for the whole stream).
+    auto& socket = conn_.stream.socket();
     for (;;) {
-        auto [ec, n] = co_await conn_.stream.socket().async_read_some(conn_.buffer.prepare(chunk),
-                                                                      coro::use_tuple);
-        conn_.buffer.commit(n);
-        if (ec)
+        auto [wait_ec] =
+            co_await socket.async_wait(asio::ip::tcp::socket::wait_read, coro::use_tuple);
+        if (wait_ec)
             break;
+        boost::system::error_code ec;
+        std::size_t ready = std::max<std::size_t>(socket.available(ec), 1);
+        std::size_t n =
+            socket.read_some(conn_.buffer.prepare(std::min<std::size_t>(ready, 65536)), ec);
+        conn_.buffer.commit(n);
+        if (ec == asio::error::would_block || ec == asio::error::try_again)
+            continue;
+        if (ec)
+            break; // end of stream or reset: the client is gone
         if (conn_.buffer.size() > conn_.lim.max_header + conn_.lim.max_body)
             break; // pipelining far ahead of us: treat as a misbehaving client
     }

@@ -21,6 +21,7 @@ struct counters {
     std::uint64_t ack_timeouts = 0;
     std::uint64_t idle_timeouts = 0;
     std::uint64_t slow_clients = 0;       ///< cut off: too many events waiting
+    std::uint64_t write_timeouts = 0;     ///< cut off: one write waited too long
     std::uint64_t backend_lost = 0;       ///< ended because Redis went away
     std::uint64_t rejected = 0;           ///< requests answered 503
     std::uint64_t malformed_messages = 0; ///< channel messages skipped

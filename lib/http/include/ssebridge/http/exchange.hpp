@@ -18,9 +18,10 @@ class connection;
 ///
 /// A handler either calls `respond` once, or `start_stream`, any number of
 /// `write`s and `finish`. Writes never overlap: only the handler writes.
-/// Each write is bounded by `limits::write_timeout`; a failed or timed-out
-/// write returns false and the connection is closed afterwards.
-/// Cancellation of a write is terminal: the connection is closed afterwards.
+/// `respond` and `start_stream` are bounded by `limits::write_timeout`; body
+/// writes are bounded by their caller. A failed or timed-out write returns
+/// false and the connection is closed afterwards. Cancellation of a write is
+/// terminal: the connection is closed afterwards.
 class exchange {
 public:
     explicit exchange(detail::connection& conn, request req);
@@ -35,9 +36,11 @@ public:
     /// closing the connection for HTTP/1.0 clients).
     coro::awaitable<bool> start_stream(std::string_view content_type,
                                        std::span<const header> headers);
-    /// Sends `pieces` as one chunk (one write system call where possible).
-    coro::awaitable<bool> write(std::span<const std::string> pieces);
-    coro::awaitable<bool> write(std::string_view piece);
+    /// Sends `bytes` as one chunk, and with `last` the end of the body too,
+    /// in one system call where the socket takes it all. Not timed: a client
+    /// that stops reading makes it wait until the caller cancels it (the
+    /// gateway's session clock does, after its write timeout).
+    coro::awaitable<bool> write(std::string_view bytes, bool last = false);
     /// Ends the streamed body; the connection may serve the next request.
     coro::awaitable<bool> finish();
 

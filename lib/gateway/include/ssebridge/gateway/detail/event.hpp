@@ -10,19 +10,15 @@ namespace ssebridge::gateway::detail {
 
 enum class event_kind : std::uint8_t { other, ack, final };
 
-/// A worker message turned into the SSE frame the client will read.
-struct frame {
-    std::string bytes; ///< `data: <one-line JSON>\n\n`, or a keepalive comment
-    event_kind kind = event_kind::other;
-    bool keepalive = false;
-};
+/// Checks that `payload` is a JSON object whose `event_type` is a string,
+/// without building it (a validating SAX pass), and says which kind of event
+/// it is. Returns nullopt for a malformed message (not JSON, not an object,
+/// no string `event_type`).
+std::optional<event_kind> inspect_event(std::string_view payload);
 
-/// Validates `payload` as a JSON object whose `event_type` is a string and
-/// returns its frame. The bytes are relayed verbatim when they hold no line
-/// break; otherwise they are re-serialised compactly onto one line. Returns
-/// nullopt for a malformed message (not JSON, not an object, no string
-/// `event_type`).
-std::optional<frame> make_event_frame(std::string_view payload);
+/// Appends the SSE frame of a valid event to `out`: the bytes verbatim when
+/// they hold no line break, otherwise re-serialised compactly onto one line.
+void append_event_frame(std::string& out, std::string_view payload);
 
 /// The frame of an `error` event with `reason`.
 std::string error_frame(std::string_view reason);
