@@ -11,6 +11,7 @@ packages=(
   redis-server redis-tools
   python3-redis
   chromium
+  libbenchmark-dev
 )
 command -v node >/dev/null 2>&1 || packages+=(nodejs npm)
 

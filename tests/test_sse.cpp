@@ -66,3 +66,20 @@ BOOST_AUTO_TEST_CASE(decoder_ignores_events_without_data_and_keeps_partial_input
     BOOST_TEST(m[0].data == "partial");
     BOOST_TEST(m[0].type == "message"); // the event type was reset by the empty event
 }
+
+BOOST_AUTO_TEST_CASE(find_line_break_finds_the_first_cr_or_lf) {
+    constexpr auto npos = std::string_view::npos;
+    BOOST_TEST(sse::find_line_break("") == npos);
+    BOOST_TEST(sse::find_line_break("no break at all") == npos);
+    BOOST_TEST(sse::find_line_break("a\nb\rc") == 1u);
+    BOOST_TEST(sse::find_line_break("ab\rc\nd") == 2u);
+    BOOST_TEST(sse::find_line_break("abc\r\n") == 3u);
+    BOOST_TEST(sse::find_line_break("\n") == 0u);
+    // Long inputs, break near the end, as the vectorised scans see them.
+    std::string long_text(4096, 'x');
+    long_text[4000] = '\r';
+    long_text[4090] = '\n';
+    BOOST_TEST(sse::find_line_break(long_text) == 4000u);
+    long_text[4000] = 'x';
+    BOOST_TEST(sse::find_line_break(long_text) == 4090u);
+}

@@ -141,7 +141,7 @@ std::optional<event_kind> inspect_event(std::string_view payload) {
 }
 
 void append_event_frame(std::string& out, std::string_view payload) {
-    if (payload.find_first_of("\r\n") == std::string_view::npos) {
+    if (sse::find_line_break(payload) == std::string_view::npos) {
         sse::append_data_frame(out, payload);
         return;
     }

@@ -1,5 +1,7 @@
 #include <ssebridge/sse/decoder.hpp>
 
+#include <ssebridge/sse/encode.hpp>
+
 namespace ssebridge::sse {
 
 std::vector<message> decoder::feed(std::string_view bytes) {
@@ -9,19 +11,28 @@ std::vector<message> decoder::feed(std::string_view bytes) {
 }
 
 void decoder::feed(std::string_view bytes, std::vector<message>& out) {
-    for (char c : bytes) {
+    while (!bytes.empty()) {
         if (after_cr_) {
             after_cr_ = false;
-            if (c == '\n')
-                continue; // CRLF: the line already ended at CR
+            if (bytes.front() == '\n') { // CRLF: the line already ended at CR
+                bytes.remove_prefix(1);
+                continue;
+            }
         }
-        if (c == '\r' || c == '\n') {
-            after_cr_ = c == '\r';
+        std::size_t end = find_line_break(bytes);
+        if (end == std::string_view::npos) {
+            line_.append(bytes);
+            return;
+        }
+        after_cr_ = bytes[end] == '\r';
+        if (line_.empty()) {
+            on_line(bytes.substr(0, end), out); // the whole line is here: no copy
+        } else {
+            line_.append(bytes.substr(0, end));
             on_line(line_, out);
             line_.clear();
-        } else {
-            line_.push_back(c);
         }
+        bytes.remove_prefix(end + 1);
     }
 }
 
