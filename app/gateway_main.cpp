@@ -43,7 +43,9 @@ int main(int argc, char** argv) {
     log::set_level(log::level_from_name(cfg.log_level));
     std::signal(SIGPIPE, SIG_IGN);
 
-    asio::io_context ioc(1);
+    // One thread runs the loop; no other thread starts I/O on it (librdkafka
+    // and signals wake it through pipes), so the reactor needs no locks.
+    asio::io_context ioc(BOOST_ASIO_CONCURRENCY_HINT_UNSAFE_IO);
     std::unique_ptr<gateway::gateway> gw;
     try {
         gw = std::make_unique<gateway::gateway>(ioc.get_executor(), cfg);

@@ -364,7 +364,7 @@ int main(int argc, char** argv) {
     st.gateway = {asio::ip::make_address(s.gateway.substr(0, colon)),
                   static_cast<unsigned short>(std::stoi(s.gateway.substr(colon + 1)))};
 
-    asio::io_context ioc(1);
+    asio::io_context ioc(BOOST_ASIO_CONCURRENCY_HINT_UNSAFE_IO); // one thread, no locks on I/O
     try {
         if (s.scenario == "limit")
             test::run(ioc, scenario_limit(st), 600s);

@@ -18,7 +18,7 @@ using boost::system::error_code;
 using tcp = asio::ip::tcp;
 
 namespace {
-constexpr std::size_t initial_buffer = 16 * 1024;
+constexpr std::size_t initial_buffer = 64 * 1024; // one read takes a burst of pushes
 constexpr parser_limits limits{};
 } // namespace
 
