@@ -1,25 +1,32 @@
 // ssebridge-bench: drives an SSE gateway as browsers and workers would, and
-// measures what arrives. Publishes straight into Redis (pipelined PUBLISH)
-// with a send timestamp in every payload; reads each stream over its own
-// HTTP/1.1 connection, parsing frames.
+// measures what arrives. Reads each stream over its own HTTP/1.1 connection,
+// parsing frames; publishes with a send timestamp in every payload, straight
+// into Redis (pipelined PUBLISH) for ssebridge, or to a publish URL
+// (pipelined POST) for any other SSE server such as nginx + nchan.
 //
-// Scenarios:
+// Scenarios (see --help and docs/benchmarks.md):
 //   limit       what one Redis subscriber connection receives (no gateway)
 //   throughput  S sessions, E events each, as fast as the publishers go
 //   latency     a fixed aggregate rate over S sessions for D seconds
+//   slow        latency, while a share of the clients stops reading
 //   idle        S sessions held open; the gateway's RSS per session
+//   setup       sessions per second from POST to worker_ack (ssebridge only),
+//               with a built-in worker that acknowledges every Kafka request
 #include "support/http_client.hpp"
 #include "support/run.hpp"
 
 #include <ssebridge/cli.hpp>
 #include <ssebridge/coro/task_group.hpp>
+#include <ssebridge/kafka/consumer.hpp>
 #include <ssebridge/redis/detail/connection.hpp>
 #include <ssebridge/redis/subscriber.hpp>
+#include <ssebridge/worker/requests.hpp>
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <boost/asio/write.hpp>
 #include <boost/json/serialize.hpp>
 #include <boost/json/value.hpp>
 
@@ -28,6 +35,7 @@
 #include <cstdlib>
 #include <fstream>
 #include <iostream>
+#include <unistd.h>
 
 namespace asio = boost::asio;
 using namespace ssebridge;
@@ -39,16 +47,23 @@ namespace {
 
 struct settings {
     std::string scenario = "throughput";
+    std::string target = "ssebridge"; ///< or "sse": any server, by URL templates
     std::string gateway = "127.0.0.1:8080";
     std::string redis = "redis://127.0.0.1:6379";
+    std::string subscribe_url; ///< target sse: GET, `{id}` replaced
+    std::string publish_url;   ///< target sse: POST the event, `{id}` replaced
+    std::string kafka_brokers; ///< setup: where the gateway produces requests
+    std::string kafka_topic = "react_requests";
     std::size_t sessions = 1000;
     std::size_t events = 100;      ///< per session (throughput, limit)
-    double rate = 20000;           ///< events/s in all (latency)
-    double duration = 10;          ///< seconds (latency, idle)
+    double rate = 20000;           ///< events/s in all (latency, slow)
+    double duration = 10;          ///< seconds (latency, slow, idle, setup)
+    double slow_share = 0.1;       ///< slow: share of clients that stop reading
     std::size_t payload = 64;      ///< bytes of padding per event
-    std::size_t publishers = 4;    ///< Redis connections publishing
-    std::size_t gateway_pid = 0;   ///< for idle: whose RSS to read
+    std::size_t publishers = 4;    ///< connections publishing
+    std::size_t gateway_pid = 0;   ///< whose RSS to read
     std::size_t in_flight = 20000; ///< events published but not yet received, at most
+    std::size_t concurrency = 200; ///< setup: clients opening sessions at once
     std::string json_out;
 };
 
@@ -78,10 +93,51 @@ struct results {
     }
 };
 
-/// Pipelined PUBLISH on one connection, with a window of unanswered commands.
-class publisher {
+/// Where a URL template points: `http://HOST:PORT/path/{id}`.
+struct url_template {
+    tcp::endpoint endpoint;
+    std::string host;
+    std::string path; ///< with `{id}` somewhere
+
+    static url_template parse(const std::string& url) {
+        constexpr std::string_view scheme = "http://";
+        if (url.rfind(scheme, 0) != 0)
+            throw std::invalid_argument("only http:// URLs: " + url);
+        std::string rest = url.substr(scheme.size());
+        auto slash = rest.find('/');
+        url_template t;
+        t.host = rest.substr(0, slash);
+        t.path = slash == std::string::npos ? "/" : rest.substr(slash);
+        auto colon = t.host.rfind(':');
+        if (colon == std::string::npos)
+            throw std::invalid_argument("the URL needs HOST:PORT: " + url);
+        t.endpoint = {asio::ip::make_address(t.host.substr(0, colon)),
+                      static_cast<unsigned short>(std::stoi(t.host.substr(colon + 1)))};
+        return t;
+    }
+    [[nodiscard]] std::string path_for(std::string_view id) const {
+        std::string p = path;
+        auto at = p.find("{id}");
+        if (at != std::string::npos)
+            p.replace(at, 4, id);
+        return p;
+    }
+};
+
+/// Publishes events with a window of unanswered requests on one connection.
+class event_publisher {
 public:
-    explicit publisher(coro::executor ex)
+    virtual ~event_publisher() = default;
+    /// Queues one event for `channel`; waits while the window is full.
+    virtual coro::awaitable<void> publish(std::string_view channel, std::string_view message) = 0;
+    virtual void close() = 0;
+    static constexpr std::size_t window = 512;
+};
+
+/// Pipelined PUBLISH on one Redis connection.
+class redis_publisher final : public event_publisher {
+public:
+    explicit redis_publisher(coro::executor ex)
         : ex_(ex)
         , conn_(ex)
         , room_(ex) {}
@@ -91,8 +147,7 @@ public:
         asio::co_spawn(ex_, run(), asio::detached);
     }
 
-    /// Queues a PUBLISH; waits while `window` commands are unanswered.
-    coro::awaitable<void> publish(std::string_view channel, std::string_view message) {
+    coro::awaitable<void> publish(std::string_view channel, std::string_view message) override {
         while (outstanding_ >= window) {
             co_await room_.async_wait();
         }
@@ -101,8 +156,7 @@ public:
         conn_.flush();
     }
 
-    void close() { conn_.close(); }
-    static constexpr std::size_t window = 512;
+    void close() override { conn_.close(); }
 
 private:
     coro::awaitable<void> run() {
@@ -118,44 +172,119 @@ private:
     std::size_t outstanding_ = 0;
 };
 
+/// Pipelined `POST <publish URL>` on one HTTP/1.1 keep-alive connection.
+class http_publisher final : public event_publisher {
+public:
+    http_publisher(coro::executor ex, url_template url)
+        : ex_(ex)
+        , url_(std::move(url))
+        , socket_(ex)
+        , room_(ex)
+        , writable_(ex) {}
+
+    coro::awaitable<void> connect() {
+        co_await socket_.async_connect(url_.endpoint, asio::use_awaitable);
+        socket_.set_option(tcp::no_delay(true));
+        asio::co_spawn(ex_, write_loop(), asio::detached);
+        asio::co_spawn(ex_, read_loop(), asio::detached);
+    }
+
+    coro::awaitable<void> publish(std::string_view channel, std::string_view message) override {
+        while (outstanding_ >= window) {
+            co_await room_.async_wait();
+        }
+        outbox_ += "POST ";
+        outbox_ += url_.path_for(channel);
+        outbox_ += " HTTP/1.1\r\nHost: ";
+        outbox_ += url_.host;
+        outbox_ += "\r\nContent-Type: application/json\r\nContent-Length: ";
+        outbox_ += std::to_string(message.size());
+        outbox_ += "\r\n\r\n";
+        outbox_ += message;
+        ++outstanding_;
+        writable_.notify();
+    }
+
+    void close() override {
+        boost::system::error_code ignored;
+        socket_.close(ignored);
+    }
+
+    std::size_t failures = 0; ///< answers other than 2xx
+
+private:
+    coro::awaitable<void> write_loop() {
+        std::string writing;
+        for (;;) {
+            while (outbox_.empty()) {
+                co_await writable_.async_wait();
+            }
+            std::swap(writing, outbox_);
+            auto [ec, n] =
+                co_await asio::async_write(socket_, asio::buffer(writing), coro::use_tuple);
+            if (ec)
+                co_return;
+            writing.clear();
+        }
+    }
+
+    // Counts the answers: status line, headers, Content-Length body.
+    coro::awaitable<void> read_loop() {
+        std::string in;
+        char buf[65536];
+        for (;;) {
+            auto [ec, n] = co_await socket_.async_read_some(asio::buffer(buf), coro::use_tuple);
+            if (ec)
+                co_return;
+            in.append(buf, n);
+            std::size_t used = 0;
+            for (;;) {
+                auto end = in.find("\r\n\r\n", used);
+                if (end == std::string::npos)
+                    break;
+                std::string_view head(in.data() + used, end - used);
+                std::size_t body = 0;
+                for (std::string_view name : {"Content-Length: ", "content-length: "}) {
+                    auto at = head.find(name);
+                    if (at != std::string_view::npos)
+                        std::from_chars(head.data() + at + name.size(), head.data() + head.size(),
+                                        body);
+                }
+                if (in.size() < end + 4 + body)
+                    break;
+                if (head.size() < 12 || head[9] != '2')
+                    ++failures;
+                used = end + 4 + body;
+                --outstanding_;
+                room_.notify();
+            }
+            in.erase(0, used);
+        }
+    }
+
+    coro::executor ex_;
+    url_template url_;
+    tcp::socket socket_;
+    coro::notifier room_;
+    coro::notifier writable_;
+    std::string outbox_;
+    std::size_t outstanding_ = 0;
+};
+
 std::string event_json(std::string_view type, const std::string& pad) {
     return R"({"event_type":")" + std::string(type) + R"(","payload":{"t":)" +
            std::to_string(now_ns()) + R"(,"pad":")" + pad + "\"}}";
 }
 
-/// One stream held open by the bench: its connection and session id.
+constexpr std::string_view ack_event = R"({"event_type":"worker_ack","payload":{}})";
+constexpr std::string_view final_event = R"({"event_type":"FinalAnswerStreamEnd","payload":{}})";
+
+/// One stream held open by the bench: its connection and the channel its
+/// events are published to.
 struct stream {
     std::unique_ptr<test::http_client> client;
-    std::string id;
+    std::string channel;
 };
-
-coro::awaitable<void> open_stream(tcp::endpoint ep, stream* out) {
-    out->client = std::make_unique<test::http_client>(co_await asio::this_coro::executor);
-    co_await out->client->connect(ep);
-    co_await out->client->send(test::post_request(R"({"user_query":"bench"})"));
-    test::http_head head = co_await out->client->read_head();
-    if (head.status != 200)
-        throw std::runtime_error("POST answered " + std::to_string(head.status));
-    out->id = head.header("X-Session-Id").value_or("");
-}
-
-// Reads a stream until it ends, recording every event but the ack.
-coro::awaitable<void> read_stream(test::http_client* c, results* r, std::size_t* acked) {
-    for (;;) {
-        std::optional<sse::message> m = co_await c->next_message();
-        if (!m)
-            co_return;
-        if (m->is_comment)
-            continue;
-        if (m->data.find("worker_ack") != std::string::npos) {
-            ++*acked;
-            continue;
-        }
-        if (m->data.find("FinalAnswerStreamEnd") != std::string::npos)
-            continue;
-        r->record(m->data);
-    }
-}
 
 std::uint32_t percentile(const std::vector<std::uint32_t>& sorted, double p) {
     if (sorted.empty())
@@ -177,31 +306,95 @@ struct run_state {
     settings s;
     redis::config redis_cfg;
     tcp::endpoint gateway;
-    std::vector<std::unique_ptr<publisher>> publishers;
+    std::optional<url_template> subscribe_url;
+    std::optional<url_template> publish_url;
+    std::string run_id = std::to_string(::getpid()) + "x" + std::to_string(now_ns() % 1000000007);
+    std::vector<std::unique_ptr<event_publisher>> publishers;
     results got;
+    std::size_t peak_rss_kib = 0;
     boost::json::object report;
 };
+
+// Opens stream `index`: POST a session (ssebridge) or GET the subscribe URL.
+coro::awaitable<void> open_stream(run_state& st, std::size_t index, stream* out) {
+    auto ex = co_await asio::this_coro::executor;
+    out->client = std::make_unique<test::http_client>(ex);
+    if (st.s.target == "ssebridge") {
+        co_await out->client->connect(st.gateway);
+        co_await out->client->send(test::post_request(R"({"user_query":"bench"})"));
+        test::http_head head = co_await out->client->read_head();
+        if (head.status != 200)
+            throw std::runtime_error("POST answered " + std::to_string(head.status));
+        out->channel = "sse_session:" + head.header("X-Session-Id").value_or("");
+        co_return;
+    }
+    out->channel = "b" + st.run_id + "x" + std::to_string(index);
+    co_await out->client->connect(st.subscribe_url->endpoint);
+    co_await out->client->send("GET " + st.subscribe_url->path_for(out->channel) +
+                               " HTTP/1.1\r\nHost: " + st.subscribe_url->host +
+                               "\r\nAccept: text/event-stream\r\n\r\n");
+    test::http_head head = co_await out->client->read_head();
+    if (head.status != 200)
+        throw std::runtime_error("GET answered " + std::to_string(head.status));
+}
+
+// Reads a stream until FinalAnswerStreamEnd or its end, recording every event
+// but the ack and the final one.
+coro::awaitable<void> read_stream(test::http_client* c, results* r, std::size_t* acked) {
+    for (;;) {
+        std::optional<sse::message> m = co_await c->next_message();
+        if (!m)
+            co_return;
+        if (m->is_comment)
+            continue;
+        if (m->data.find("worker_ack") != std::string::npos) {
+            ++*acked;
+            continue;
+        }
+        if (m->data.find("FinalAnswerStreamEnd") != std::string::npos)
+            co_return;
+        r->record(m->data);
+    }
+}
 
 coro::awaitable<void> connect_publishers(run_state& st) {
     auto ex = co_await asio::this_coro::executor;
     for (std::size_t i = 0; i < st.s.publishers; ++i) {
-        st.publishers.push_back(std::make_unique<publisher>(ex));
-        co_await st.publishers.back()->connect(st.redis_cfg);
+        if (st.publish_url) {
+            auto p = std::make_unique<http_publisher>(ex, *st.publish_url);
+            co_await p->connect();
+            st.publishers.push_back(std::move(p));
+        } else {
+            auto p = std::make_unique<redis_publisher>(ex);
+            co_await p->connect(st.redis_cfg);
+            st.publishers.push_back(std::move(p));
+        }
+    }
+}
+
+// Samples the gateway's RSS every 100 ms into peak_rss_kib, until cancelled.
+coro::awaitable<void> sample_rss(run_state& st) {
+    for (;;) {
+        st.peak_rss_kib = std::max(st.peak_rss_kib, rss_kib(st.s.gateway_pid));
+        co_await test::sleep_for(100ms);
     }
 }
 
 // Publishes `per_channel` events to every channel; paced to `rate` if > 0.
+// Closed loop: at most `in_flight` events published and not yet received, so
+// no queue anywhere grows without end. `unread` channels are published to
+// but never read: their events are not waited for.
 coro::awaitable<void> publish_all(run_state& st, const std::vector<std::string>& channels,
-                                  std::size_t per_channel, double rate) {
+                                  std::size_t per_channel, double rate,
+                                  const std::vector<bool>& unread = {}) {
     std::string pad(st.s.payload, 'x');
     asio::steady_timer tick(co_await asio::this_coro::executor);
     auto start = steady::now();
     std::size_t sent = 0;
+    std::size_t counted = 0; // sent to channels that are read
     for (std::size_t round = 0; round < per_channel; ++round) {
         for (std::size_t c = 0; c < channels.size(); ++c, ++sent) {
-            // Closed loop: a bounded number of events in flight, so that
-            // Redis's output buffer for the subscriber cannot grow without end.
-            while (sent - st.got.delivered >= st.s.in_flight)
+            while (counted - st.got.delivered >= st.s.in_flight)
                 co_await test::sleep_for(std::chrono::microseconds(200));
             if (rate > 0) {
                 auto due =
@@ -214,6 +407,8 @@ coro::awaitable<void> publish_all(run_state& st, const std::vector<std::string>&
             }
             std::string message = event_json("FinalAnswerStream", pad);
             co_await st.publishers[sent % st.publishers.size()]->publish(channels[c], message);
+            if (unread.empty() || !unread[c])
+                ++counted;
         }
     }
 }
@@ -253,6 +448,7 @@ coro::awaitable<void> scenario_limit(run_state& st) {
 }
 
 coro::awaitable<void> scenario_streams(run_state& st) {
+    auto ex = co_await asio::this_coro::executor;
     // Open the sessions, a few hundred at a time.
     std::vector<stream> streams(st.s.sessions);
     for (std::size_t i = 0; i < streams.size();) {
@@ -260,12 +456,11 @@ coro::awaitable<void> scenario_streams(run_state& st) {
         std::size_t done = 0;
         std::exception_ptr failure;
         for (std::size_t k = i; k < batch_end; ++k)
-            asio::co_spawn(co_await asio::this_coro::executor, open_stream(st.gateway, &streams[k]),
-                           [&](std::exception_ptr e) {
-                               ++done;
-                               if (e)
-                                   failure = e;
-                           });
+            asio::co_spawn(ex, open_stream(st, k, &streams[k]), [&](std::exception_ptr e) {
+                ++done;
+                if (e)
+                    failure = e;
+            });
         while (done < batch_end - i)
             co_await test::sleep_for(1ms);
         if (failure)
@@ -273,20 +468,39 @@ coro::awaitable<void> scenario_streams(run_state& st) {
         i = batch_end;
     }
     co_await connect_publishers(st);
+
+    // The slow scenario: every k-th client reads its ack, then nothing more.
+    std::vector<bool> unread(streams.size(), false);
+    std::size_t slow_count = 0;
+    if (st.s.scenario == "slow" && st.s.slow_share > 0) {
+        auto every = static_cast<std::size_t>(std::max(1.0, 1.0 / st.s.slow_share));
+        for (std::size_t i = 0; i < streams.size(); i += every, ++slow_count)
+            unread[i] = true;
+    }
     std::size_t acked = 0;
     std::size_t ended = 0;
     std::vector<std::string> channels;
-    for (auto& s : streams) {
-        channels.push_back("sse_session:" + s.id);
-        asio::co_spawn(co_await asio::this_coro::executor,
-                       read_stream(s.client.get(), &st.got, &acked),
+    for (std::size_t i = 0; i < streams.size(); ++i) {
+        channels.push_back(streams[i].channel);
+        if (unread[i]) {
+            // Read the ack only: the stream is live, then this client stops reading.
+            co_await st.publishers[0]->publish(channels.back(), ack_event);
+            std::optional<sse::message> m = co_await streams[i].client->next_message();
+            while (m && m->is_comment)
+                m = co_await streams[i].client->next_message();
+            ++acked;
+            continue;
+        }
+        asio::co_spawn(ex, read_stream(streams[i].client.get(), &st.got, &acked),
                        [&](std::exception_ptr) { ++ended; });
-        co_await st.publishers[0]->publish(channels.back(),
-                                           R"({"event_type":"worker_ack","payload":{}})");
+        co_await st.publishers[0]->publish(channels.back(), ack_event);
     }
     while (acked < streams.size())
         co_await test::sleep_for(1ms);
 
+    coro::task_group sampler(ex);
+    if (st.s.gateway_pid)
+        sampler.spawn(sample_rss(st));
     if (st.s.scenario == "idle") {
         std::size_t before = st.s.gateway_pid ? rss_kib(st.s.gateway_pid) : 0;
         co_await test::sleep_for(std::chrono::duration_cast<steady::duration>(
@@ -297,14 +511,14 @@ coro::awaitable<void> scenario_streams(run_state& st) {
     } else {
         std::size_t per_channel = st.s.events;
         double rate = 0;
-        if (st.s.scenario == "latency") {
+        if (st.s.scenario == "latency" || st.s.scenario == "slow") {
             rate = st.s.rate;
             per_channel = static_cast<std::size_t>(st.s.rate * st.s.duration /
                                                    static_cast<double>(streams.size()));
         }
         auto start = steady::now();
-        co_await publish_all(st, channels, per_channel, rate);
-        std::size_t expected = per_channel * streams.size();
+        co_await publish_all(st, channels, per_channel, rate, unread);
+        std::size_t expected = per_channel * (streams.size() - slow_count);
         while (st.got.delivered < expected && ended == 0 && steady::now() - start < 300s)
             co_await test::sleep_for(1ms);
         if (ended > 0)
@@ -314,13 +528,99 @@ coro::awaitable<void> scenario_streams(run_state& st) {
         st.report["seconds"] = secs;
         st.report["events_per_second"] = static_cast<double>(st.got.delivered) / secs;
         st.report["expected"] = expected;
+        st.report["slow_clients"] = slow_count;
     }
-    for (auto& c : channels)
-        co_await st.publishers[0]->publish(c,
-                                           R"({"event_type":"FinalAnswerStreamEnd","payload":{}})");
+    sampler.cancel();
+    co_await sampler.async_wait();
+    if (st.s.gateway_pid) {
+        st.report["gateway_rss_kib_peak"] = st.peak_rss_kib;
+        st.report["gateway_rss_kib_end"] = rss_kib(st.s.gateway_pid);
+    }
+    for (std::size_t i = 0; i < channels.size(); ++i)
+        if (!unread[i])
+            co_await st.publishers[0]->publish(channels[i], final_event);
     auto deadline = steady::now() + 30s;
-    while (ended < streams.size() && steady::now() < deadline)
+    while (ended < streams.size() - slow_count && steady::now() < deadline)
         co_await test::sleep_for(1ms);
+}
+
+// The built-in fast worker of the setup scenario: acknowledges and ends
+// every request it consumes, at once.
+coro::awaitable<void> ack_requests(run_state& st, kafka::consumer& consumer) {
+    for (;;) {
+        kafka::record r = co_await consumer.async_receive();
+        std::string error;
+        std::optional<worker::request> req = worker::parse_request(r.value, error);
+        if (!req)
+            continue;
+        std::string channel = "sse_session:" + req->session_id;
+        co_await st.publishers[0]->publish(channel, ack_event);
+        co_await st.publishers[0]->publish(channel, final_event);
+    }
+}
+
+// One client of the setup scenario: sessions one after another on one
+// keep-alive connection, each timed from POST to worker_ack.
+coro::awaitable<void> open_sessions(run_state& st, std::size_t* remaining, steady::time_point end) {
+    test::http_client client(co_await asio::this_coro::executor);
+    co_await client.connect(st.gateway);
+    while (*remaining > 0 && steady::now() < end) {
+        --*remaining;
+        auto start = steady::now();
+        co_await client.send(test::post_request(R"({"user_query":"setup"})"));
+        test::http_head head = co_await client.read_head();
+        if (head.status != 200)
+            throw std::runtime_error("POST answered " + std::to_string(head.status));
+        bool acked = false;
+        for (;;) {
+            std::optional<sse::message> m = co_await client.next_message();
+            if (!m)
+                break;
+            if (!acked && !m->is_comment && m->data.find("worker_ack") != std::string::npos) {
+                acked = true;
+                st.got.latency_us.push_back(static_cast<std::uint32_t>(
+                    std::chrono::duration_cast<std::chrono::microseconds>(steady::now() - start)
+                        .count()));
+                ++st.got.delivered;
+            }
+        }
+        if (!acked)
+            throw std::runtime_error("a session ended without worker_ack");
+    }
+}
+
+coro::awaitable<void> scenario_setup(run_state& st) {
+    if (st.s.kafka_brokers.empty())
+        throw std::invalid_argument("setup needs --kafka-brokers (the gateway's kafka.bootstrap=)");
+    auto ex = co_await asio::this_coro::executor;
+    co_await connect_publishers(st);
+    kafka::settings conf =
+        kafka::group_settings(st.s.kafka_brokers, "ssebridge-bench-" + st.run_id);
+    conf["log_level"] = "3";
+    conf["fetch.wait.max.ms"] = "1"; // a fast worker does not wait for batches
+    kafka::consumer consumer(ex, conf, {st.s.kafka_topic});
+    coro::task_group worker(ex);
+    worker.spawn(ack_requests(st, consumer));
+
+    // Warm up: the consumer joins its group before the clock starts.
+    std::size_t warm = 1;
+    co_await open_sessions(st, &warm, steady::now() + 60s);
+    st.got = {};
+
+    std::size_t remaining = st.s.sessions;
+    auto start = steady::now();
+    auto end = start + std::chrono::duration_cast<steady::duration>(
+                           std::chrono::duration<double>(st.s.duration));
+    coro::task_group clients(ex);
+    for (std::size_t i = 0; i < st.s.concurrency; ++i)
+        clients.spawn(open_sessions(st, &remaining, end));
+    co_await clients.async_wait();
+    double secs = std::chrono::duration<double>(steady::now() - start).count();
+    st.report["seconds"] = secs;
+    st.report["sessions_per_second"] = static_cast<double>(st.got.delivered) / secs;
+    st.report["concurrency"] = st.s.concurrency;
+    worker.cancel();
+    co_await worker.async_wait();
 }
 
 } // namespace
@@ -328,18 +628,35 @@ coro::awaitable<void> scenario_streams(run_state& st) {
 int main(int argc, char** argv) {
     settings s;
     std::vector<cli::option> opts{
-        cli::text("--scenario", "", "limit, throughput, latency or idle", s.scenario),
-        cli::text("--gateway", "", "HOST:PORT of the gateway", s.gateway),
-        cli::text("--redis", "", "Redis URL the events are published to", s.redis),
-        cli::count("--sessions", "", "streams (or channels, for limit)", s.sessions),
+        cli::text("--scenario", "", "limit, throughput, latency, slow, idle or setup", s.scenario),
+        cli::text("--target", "",
+                  "ssebridge (POST sessions, publish to Redis) or sse (any server: "
+                  "--subscribe-url and --publish-url)",
+                  s.target),
+        cli::text("--gateway", "", "HOST:PORT of the gateway (target ssebridge)", s.gateway),
+        cli::text("--redis", "", "Redis URL the events are published to (target ssebridge)",
+                  s.redis),
+        cli::text("--subscribe-url", "", "target sse: stream URL, {id} is the channel",
+                  s.subscribe_url),
+        cli::text("--publish-url", "", "target sse: URL to POST each event to, {id} is the channel",
+                  s.publish_url),
+        cli::text("--kafka-brokers", "", "setup: the gateway's Kafka (kafka.bootstrap=…)",
+                  s.kafka_brokers),
+        cli::text("--kafka-topic", "", "setup: the request topic", s.kafka_topic),
+        cli::count("--sessions", "", "streams (channels for limit; sessions in all for setup)",
+                   s.sessions),
         cli::count("--events", "", "events per session (throughput, limit)", s.events),
-        cli::seconds("--rate", "", "events per second in all (latency)", s.rate),
-        cli::seconds("--duration", "", "seconds to publish (latency) or hold (idle)", s.duration),
+        cli::seconds("--rate", "", "events per second in all (latency, slow)", s.rate),
+        cli::seconds("--duration", "",
+                     "seconds to publish (latency, slow), hold (idle), at most (setup)",
+                     s.duration),
+        cli::seconds("--slow-share", "", "slow: share of clients that stop reading", s.slow_share),
         cli::count("--payload", "", "bytes of padding in each event", s.payload),
-        cli::count("--publishers", "", "Redis connections publishing", s.publishers),
-        cli::count("--gateway-pid", "", "process whose RSS idle reports", s.gateway_pid),
+        cli::count("--publishers", "", "connections publishing", s.publishers),
+        cli::count("--gateway-pid", "", "process whose RSS is reported", s.gateway_pid),
         cli::count("--in-flight", "", "events published but not yet received, at most",
                    s.in_flight),
+        cli::count("--concurrency", "", "setup: clients opening sessions at once", s.concurrency),
         cli::text("--json", "", "file to write the results to", s.json_out),
     };
     cli::result parsed = cli::parse(opts, {argv + 1, argv + argc},
@@ -347,27 +664,42 @@ int main(int argc, char** argv) {
     if (parsed.help || !parsed.ok) {
         (parsed.help ? std::cout : std::cerr)
             << (parsed.help ? "" : parsed.message + "\n\n")
-            << "Usage: ssebridge-bench --scenario limit|throughput|latency|idle [OPTIONS]\n\n"
+            << "Usage: ssebridge-bench --scenario limit|throughput|latency|slow|idle|setup "
+               "[OPTIONS]\n\n"
             << cli::describe(opts);
         return parsed.help ? 0 : 2;
     }
     run_state st;
     st.s = s;
-    std::string error;
-    auto cfg = redis::config::from_url(s.redis, error);
-    if (!cfg) {
-        std::cerr << "--redis: " << error << "\n";
+    try {
+        std::string error;
+        auto cfg = redis::config::from_url(s.redis, error);
+        if (!cfg)
+            throw std::invalid_argument("--redis: " + error);
+        st.redis_cfg = *cfg;
+        if (s.target == "sse") {
+            if (s.subscribe_url.empty() || s.publish_url.empty())
+                throw std::invalid_argument("--target sse needs --subscribe-url and --publish-url");
+            st.subscribe_url = url_template::parse(s.subscribe_url);
+            st.publish_url = url_template::parse(s.publish_url);
+        } else if (s.target != "ssebridge") {
+            throw std::invalid_argument("--target is ssebridge or sse");
+        }
+        auto colon = s.gateway.rfind(':');
+        st.gateway = {asio::ip::make_address(s.gateway.substr(0, colon)),
+                      static_cast<unsigned short>(std::stoi(s.gateway.substr(colon + 1)))};
+    } catch (const std::exception& e) {
+        std::cerr << "ssebridge-bench: " << e.what() << "\n";
         return 2;
     }
-    st.redis_cfg = *cfg;
-    auto colon = s.gateway.rfind(':');
-    st.gateway = {asio::ip::make_address(s.gateway.substr(0, colon)),
-                  static_cast<unsigned short>(std::stoi(s.gateway.substr(colon + 1)))};
 
     asio::io_context ioc(BOOST_ASIO_CONCURRENCY_HINT_UNSAFE_IO); // one thread, no locks on I/O
+    auto cpu_before = std::clock();
     try {
         if (s.scenario == "limit")
             test::run(ioc, scenario_limit(st), 600s);
+        else if (s.scenario == "setup")
+            test::run(ioc, scenario_setup(st), 600s);
         else
             test::run(ioc, scenario_streams(st), 600s);
     } catch (const std::exception& e) {
@@ -377,13 +709,22 @@ int main(int argc, char** argv) {
     std::sort(st.got.latency_us.begin(), st.got.latency_us.end());
     auto& r = st.report;
     r["scenario"] = s.scenario;
+    r["target"] = s.target;
     r["sessions"] = s.sessions;
     r["delivered"] = st.got.delivered;
+    r["bench_cpu_seconds"] = static_cast<double>(std::clock() - cpu_before) / CLOCKS_PER_SEC;
     boost::json::object lat;
     for (auto [name, p] :
          {std::pair{"p50", 50.0}, {"p90", 90.0}, {"p99", 99.0}, {"p99_9", 99.9}, {"max", 100.0}})
         lat[name] = percentile(st.got.latency_us, p);
     r["latency_us"] = lat;
+    // The latency distribution for a CDF plot: 0..99 % by 1, then the tail.
+    boost::json::array cdf;
+    for (double p = 0; p < 99.5; p += 1)
+        cdf.push_back(boost::json::array{p, percentile(st.got.latency_us, p)});
+    for (double p : {99.5, 99.9, 99.95, 99.99, 100.0})
+        cdf.push_back(boost::json::array{p, percentile(st.got.latency_us, p)});
+    r["latency_cdf_us"] = cdf;
     std::string json = boost::json::serialize(r);
     std::cout << json << std::endl;
     if (!s.json_out.empty())

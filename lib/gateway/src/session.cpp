@@ -212,10 +212,13 @@ coro::awaitable<void> run_session(session& s, http::exchange& ex) {
     }
 
     // The worker may answer at once: the subscription is confirmed first.
-    std::string record = detail::kafka_record(s.id, ex.req().body);
-    std::optional<kafka::delivery> delivered = co_await coro::with_timeout(
-        st.producer.async_produce(st.cfg.kafka_topic, s.id, record),
-        coro::seconds(st.cfg.kafka_timeout + 1)); // librdkafka's own limit comes first
+    std::optional<kafka::delivery> delivered;
+    {
+        std::string record = detail::kafka_record(s.id, ex.req().body); // freed once delivered
+        delivered = co_await coro::with_timeout(
+            st.producer.async_produce(st.cfg.kafka_topic, s.id, record),
+            coro::seconds(st.cfg.kafka_timeout + 1)); // librdkafka's own limit comes first
+    }
     if (!delivered || !delivered->ok) {
         ++st.stats.rejected;
         std::string reason = delivered ? delivered->error : "no delivery report in time";

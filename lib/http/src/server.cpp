@@ -141,10 +141,89 @@ void server::stop() {
             c->stream.cancel();
 }
 
-coro::awaitable<void> server::serve(std::shared_ptr<detail::connection> conn) {
+coro::awaitable<server::next_request> server::read_request(detail::connection& conn) {
+    using outcome = next_request::outcome;
+    next_request next;
     auto too_large_reason = [this] {
         return "request body larger than " + std::to_string(limits_.max_body) + " bytes";
     };
+    bhttp::request_parser<bhttp::string_body> parser;
+    parser.header_limit(static_cast<std::uint32_t>(limits_.max_header));
+    parser.body_limit(limits_.max_body);
+    conn.idle = true;
+    conn.stream.expires_after(conn.buffer.size() > 0 ? limits_.read_timeout : limits_.idle_timeout);
+    auto [ec, n] =
+        co_await bhttp::async_read_header(conn.stream, conn.buffer, parser, coro::use_tuple);
+    conn.idle = false;
+    if (ec == bhttp::error::end_of_stream || ec == beast::error::timeout ||
+        ec == asio::error::operation_aborted || ec == asio::error::connection_reset ||
+        ec == asio::error::eof)
+        co_return next; // close
+    request early_req;
+    early_req.version = parser.get().version();
+    exchange early(conn, std::move(early_req));
+    if (ec) {
+        // body_limit here means a Content-Length over the limit.
+        unsigned status = ec == bhttp::error::body_limit     ? 413
+                          : ec == bhttp::error::header_limit ? 431
+                                                             : 400;
+        early.close_after();
+        // g++ 12: no ?: yielding a temporary inside a co_await expression.
+        std::string reason = "malformed HTTP request";
+        if (status == 413)
+            reason = too_large_reason();
+        else if (status == 431)
+            reason = "request header too large";
+        co_await early.respond_error(status, reason);
+        next.what = outcome::close_gracefully;
+        co_return next;
+    }
+    auto& head = parser.get();
+    std::string_view method = head.method_string();
+    std::string allow;
+    const route_entry* route =
+        find_route(method, head.target().substr(0, head.target().find('?')), allow);
+    bool body_expected = parser.chunked() || parser.content_length().value_or(0) > 0;
+    if (!route) {
+        response res = allow.empty() ? error_response(404, "no such resource")
+                                     : error_response(405, "method not allowed");
+        if (!allow.empty())
+            res.headers.push_back({"Allow", allow});
+        if (body_expected)
+            early.close_after(); // rather than read a body we do not want
+        co_await early.respond(std::move(res));
+        next.what = early.keep_alive() ? outcome::answered : outcome::close_gracefully;
+        co_return next;
+    }
+    if (method_has_body(method) && !parser.chunked() && !parser.content_length()) {
+        early.close_after();
+        co_await early.respond_error(411,
+                                     "a request body needs Content-Length or chunked encoding");
+        next.what = outcome::close_gracefully;
+        co_return next;
+    }
+    if (body_expected) {
+        conn.stream.expires_after(limits_.read_timeout);
+        auto [body_ec, body_n] =
+            co_await bhttp::async_read(conn.stream, conn.buffer, parser, coro::use_tuple);
+        if (body_ec == bhttp::error::body_limit) {
+            early.close_after();
+            co_await early.respond_error(413, too_large_reason());
+            next.what = outcome::close_gracefully;
+            co_return next;
+        }
+        if (body_ec)
+            co_return next; // close
+    }
+    conn.stream.expires_never();
+    next.what = outcome::handle;
+    next.route = route;
+    next.req = to_request(parser.release());
+    co_return next;
+}
+
+coro::awaitable<void> server::serve(std::shared_ptr<detail::connection> conn) {
+    using outcome = next_request::outcome;
     auto& conns = state_->connections;
     auto self = conns.insert(conns.end(), conn.get());
     struct unregister {
@@ -155,83 +234,18 @@ coro::awaitable<void> server::serve(std::shared_ptr<detail::connection> conn) {
 
     bool graceful = false;
     while (!stopping_) {
-        bhttp::request_parser<bhttp::string_body> parser;
-        parser.header_limit(static_cast<std::uint32_t>(limits_.max_header));
-        parser.body_limit(limits_.max_body);
-        conn->idle = true;
-        conn->stream.expires_after(conn->buffer.size() > 0 ? limits_.read_timeout
-                                                           : limits_.idle_timeout);
-        auto [ec, n] =
-            co_await bhttp::async_read_header(conn->stream, conn->buffer, parser, coro::use_tuple);
-        conn->idle = false;
-        if (ec == bhttp::error::end_of_stream || ec == beast::error::timeout ||
-            ec == asio::error::operation_aborted || ec == asio::error::connection_reset ||
-            ec == asio::error::eof)
-            break;
-        request early_req;
-        early_req.version = parser.get().version();
-        exchange early(*conn, std::move(early_req));
-        if (ec) {
-            // body_limit here means a Content-Length over the limit.
-            unsigned status = ec == bhttp::error::body_limit     ? 413
-                              : ec == bhttp::error::header_limit ? 431
-                                                                 : 400;
-            early.close_after();
-            // g++ 12: no ?: yielding a temporary inside a co_await expression.
-            std::string reason = "malformed HTTP request";
-            if (status == 413)
-                reason = too_large_reason();
-            else if (status == 431)
-                reason = "request header too large";
-            co_await early.respond_error(status, reason);
-            graceful = true;
-            break;
-        }
-        bool too_large = false;
-        auto& head = parser.get();
-        std::string_view method = head.method_string();
-        std::string allow;
-        const route_entry* route =
-            find_route(method, head.target().substr(0, head.target().find('?')), allow);
-        bool body_expected = parser.chunked() || parser.content_length().value_or(0) > 0;
-        if (!route) {
-            response res = allow.empty() ? error_response(404, "no such resource")
-                                         : error_response(405, "method not allowed");
-            if (!allow.empty())
-                res.headers.push_back({"Allow", allow});
-            if (body_expected)
-                early.close_after(); // rather than read a body we do not want
-            co_await early.respond(std::move(res));
-            if (!early.keep_alive()) {
-                graceful = true;
-                break;
-            }
+        next_request next = co_await read_request(*conn);
+        if (next.what == outcome::answered)
             continue;
-        }
-        if (method_has_body(method) && !parser.chunked() && !parser.content_length()) {
-            early.close_after();
-            co_await early.respond_error(411,
-                                         "a request body needs Content-Length or chunked encoding");
-            graceful = true;
+        if (next.what != outcome::handle) {
+            graceful = next.what == outcome::close_gracefully;
             break;
         }
-        if (!too_large && body_expected) {
-            conn->stream.expires_after(limits_.read_timeout);
-            auto [body_ec, body_n] =
-                co_await bhttp::async_read(conn->stream, conn->buffer, parser, coro::use_tuple);
-            if (body_ec == bhttp::error::body_limit)
-                too_large = true;
-            else if (body_ec)
-                break;
-        }
-        if (too_large) {
-            early.close_after();
-            co_await early.respond_error(413, too_large_reason());
-            graceful = true;
-            break;
-        }
-        conn->stream.expires_never();
-        exchange ex(*conn, to_request(parser.release()));
+        // The read buffer is kept only if it holds the start of a next request.
+        if (conn->buffer.size() == 0)
+            conn->buffer.shrink_to_fit();
+        const route_entry* route = next.route;
+        exchange ex(*conn, std::move(next.req));
         std::exception_ptr failure;
         try {
             co_await route->h(ex);

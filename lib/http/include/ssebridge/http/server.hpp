@@ -53,8 +53,18 @@ private:
         handler h;
     };
     struct state;
+    /// What reading one request from a connection led to.
+    struct next_request {
+        enum class outcome { handle, answered, close, close_gracefully } what = outcome::close;
+        const route_entry* route = nullptr;
+        request req;
+    };
 
     coro::awaitable<void> serve(std::shared_ptr<detail::connection> conn);
+    // Reads a request and answers what the server answers on its own. Its own
+    // coroutine so that the parser's state is freed before a handler runs
+    // (a stream may last for hours).
+    coro::awaitable<next_request> read_request(detail::connection& conn);
     const route_entry* find_route(std::string_view method, std::string_view path,
                                   std::string& allow) const;
 
