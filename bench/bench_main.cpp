@@ -56,7 +56,7 @@ struct settings {
     std::string kafka_topic = "react_requests";
     std::size_t sessions = 1000;
     std::size_t events = 100;      ///< per session (throughput, limit)
-    double rate = 20000;           ///< events/s in all (latency, slow)
+    double rate = 0;               ///< events/s in all; 0: as fast as possible
     double duration = 10;          ///< seconds (latency, slow, idle, setup)
     double slow_share = 0.1;       ///< slow: share of clients that stop reading
     std::size_t payload = 64;      ///< bytes of padding per event
@@ -435,7 +435,7 @@ coro::awaitable<void> scenario_limit(run_state& st) {
     }
     co_await connect_publishers(st);
     auto start = steady::now();
-    co_await publish_all(st, channels, st.s.events, 0);
+    co_await publish_all(st, channels, st.s.events, st.s.rate);
     std::size_t expected = st.s.sessions * st.s.events;
     while (st.got.delivered < expected && steady::now() - start < 120s)
         co_await test::sleep_for(1ms);
@@ -510,9 +510,8 @@ coro::awaitable<void> scenario_streams(run_state& st) {
         st.report["gateway_rss_kib_before_wait"] = before;
     } else {
         std::size_t per_channel = st.s.events;
-        double rate = 0;
+        double rate = st.s.rate;
         if (st.s.scenario == "latency" || st.s.scenario == "slow") {
-            rate = st.s.rate;
             per_channel = static_cast<std::size_t>(st.s.rate * st.s.duration /
                                                    static_cast<double>(streams.size()));
         }
@@ -646,7 +645,10 @@ int main(int argc, char** argv) {
         cli::count("--sessions", "", "streams (channels for limit; sessions in all for setup)",
                    s.sessions),
         cli::count("--events", "", "events per session (throughput, limit)", s.events),
-        cli::seconds("--rate", "", "events per second in all (latency, slow)", s.rate),
+        cli::seconds("--rate", "",
+                     "events per second in all (needed by latency and slow; paces limit and "
+                     "throughput too; 0: as fast as possible)",
+                     s.rate),
         cli::seconds("--duration", "",
                      "seconds to publish (latency, slow), hold (idle), at most (setup)",
                      s.duration),
@@ -685,6 +687,8 @@ int main(int argc, char** argv) {
         } else if (s.target != "ssebridge") {
             throw std::invalid_argument("--target is ssebridge or sse");
         }
+        if ((s.scenario == "latency" || s.scenario == "slow") && s.rate <= 0)
+            throw std::invalid_argument("--scenario " + s.scenario + " needs --rate");
         auto colon = s.gateway.rfind(':');
         st.gateway = {asio::ip::make_address(s.gateway.substr(0, colon)),
                       static_cast<unsigned short>(std::stoi(s.gateway.substr(colon + 1)))};

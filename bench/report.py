@@ -1,33 +1,216 @@
 #!/usr/bin/python3
-"""Turns the JSON files of bench/run.sh into the results section of docs/benchmarks.md."""
+"""Turns the JSON files of bench/run.sh into the results section of
+docs/benchmarks.md (Markdown on stdout) and its plots (SVG files).
+
+    bench/report.py RESULTS_DIR PLOTS_DIR
+"""
 import json
+import math
 import platform
 import subprocess
 import sys
 from pathlib import Path
 
 out = Path(sys.argv[1])
-idle_sessions = int(sys.argv[2])
-r = {name: json.loads((out / f"{name}.json").read_text()) for name in ("limit", "throughput", "latency", "idle")}
-rss_before = int((out / "rss_before_kib").read_text())
-cpu = subprocess.run(["sh", "-c", "grep -m1 'model name' /proc/cpuinfo | cut -d: -f2"], capture_output=True, text=True).stdout.strip()
+plots = Path(sys.argv[2])
+plots.mkdir(parents=True, exist_ok=True)
 
-limit = r["limit"]["events_per_second"]
-through = r["throughput"]["events_per_second"]
-lat = r["latency"]
-idle_kib = (r["idle"]["gateway_rss_kib"] - rss_before) / idle_sessions
+
+def load(name):
+    path = out / f"{name}.json"
+    return json.loads(path.read_text()) if path.exists() else None
+
 
 def ok(flag):
     return "met" if flag else "**not met**"
 
-print(f"Measured on {cpu}, {subprocess.run(['nproc'], capture_output=True, text=True).stdout.strip()} cores, "
-      f"{platform.system()} {platform.release()}; gateway, redis-server and the bench on the same machine.\n")
-print(f"ssebridge / limit: {through / limit:.2f}×\n")
-print("| measure | result | goal |")
-print("| --- | --- | --- |")
-print(f"| one Redis subscriber connection (limit), {r['limit']['sessions']} channels | {limit:,.0f} events/s | — |")
-print(f"| ssebridge, {r['throughput']['sessions']} SSE sessions | {through:,.0f} events/s | ≥ 0.8 × limit: {ok(through >= 0.8 * limit)} |")
-print(f"| latency at {lat['delivered'] / lat['seconds']:,.0f} events/s over {lat['sessions']} sessions | "
-      f"p50 {lat['latency_us']['p50']} µs, p90 {lat['latency_us']['p90']} µs, p99 {lat['latency_us']['p99']} µs, "
-      f"p99.9 {lat['latency_us']['p99_9']} µs, max {lat['latency_us']['max']} µs | p99 ≤ 1000 µs: {ok(lat['latency_us']['p99'] <= 1000)} |")
-print(f"| gateway RSS per idle session, {idle_sessions} sessions | {idle_kib:.2f} KiB | ≤ 4 KiB: {ok(idle_kib <= 4)} |")
+
+def lat_text(r):
+    l = r["latency_us"]
+    return (f"p50 {l['p50']:,} µs, p90 {l['p90']:,} µs, p99 {l['p99']:,} µs, "
+            f"p99.9 {l['p99_9']:,} µs, max {l['max']:,} µs")
+
+
+def cpu_us_per_event(r):
+    return 1e6 * r["server_cpu_seconds"] / max(r["delivered"], 1)
+
+
+# --- SVG plots, drawn by hand: no plotting library to install -----------------
+
+def svg_plot(path, title, xlabel, ylabel, series, logx=False, logy=False):
+    """series: [(name, colour, [(x, y), ...])]"""
+    w, h, left, right, top, bottom = 720, 420, 80, 190, 40, 60
+    pts = [p for _, _, s in series for p in s]
+    tx = (lambda v: math.log10(max(v, 1e-9))) if logx else (lambda v: v)
+    ty = (lambda v: math.log10(max(v, 1e-9))) if logy else (lambda v: v)
+    xs = [tx(x) for x, _ in pts]
+    ys = [ty(y) for _, y in pts]
+    x0, x1 = min(xs), max(xs)
+    y0, y1 = (min(ys), max(ys)) if logy else (0, max(ys) * 1.05)
+    if logx:
+        x0, x1 = math.floor(x0), math.ceil(x1)
+    if logy:
+        y0, y1 = math.floor(y0), math.ceil(y1)
+    x1 = x1 if x1 > x0 else x0 + 1
+    y1 = y1 if y1 > y0 else y0 + 1
+
+    def px(x):
+        return left + (tx(x) - x0) / (x1 - x0) * (w - left - right)
+
+    def py(y):
+        return h - bottom - (ty(y) - y0) / (y1 - y0) * (h - top - bottom)
+
+    def fmt(v):
+        return f"{v:,.0f}" if v >= 10 else f"{v:g}"
+
+    def ticks(lo, hi, log):
+        if log:
+            return [10 ** e for e in range(int(lo), int(hi) + 1)]
+        step = 10 ** math.floor(math.log10((hi - lo) / 5 or 1))
+        for m in (1, 2, 5, 10):
+            if (hi - lo) / (step * m) <= 6:
+                step *= m
+                break
+        return [lo + i * step for i in range(int((hi - lo) / step) + 1)]
+
+    e = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{w}" height="{h}" font-family="sans-serif" font-size="12">',
+         f'<rect width="{w}" height="{h}" fill="white"/>',
+         f'<text x="{w / 2}" y="22" text-anchor="middle" font-size="15">{title}</text>']
+    for t in ticks(x0, x1, logx):
+        e.append(f'<line x1="{px(t):.1f}" y1="{top}" x2="{px(t):.1f}" y2="{h - bottom}" stroke="#ddd"/>')
+        e.append(f'<text x="{px(t):.1f}" y="{h - bottom + 16}" text-anchor="middle">{fmt(t)}</text>')
+    for t in ticks(y0, y1, logy):
+        e.append(f'<line x1="{left}" y1="{py(t):.1f}" x2="{w - right}" y2="{py(t):.1f}" stroke="#ddd"/>')
+        e.append(f'<text x="{left - 6}" y="{py(t) + 4:.1f}" text-anchor="end">{fmt(t)}</text>')
+    e.append(f'<rect x="{left}" y="{top}" width="{w - left - right}" height="{h - top - bottom}" fill="none" stroke="#333"/>')
+    e.append(f'<text x="{(left + w - right) / 2}" y="{h - 18}" text-anchor="middle">{xlabel}</text>')
+    e.append(f'<text x="18" y="{(top + h - bottom) / 2}" text-anchor="middle" '
+             f'transform="rotate(-90 18 {(top + h - bottom) / 2})">{ylabel}</text>')
+    for i, (name, colour, s) in enumerate(series):
+        line = " ".join(f"{px(x):.1f},{py(y):.1f}" for x, y in s)
+        e.append(f'<polyline points="{line}" fill="none" stroke="{colour}" stroke-width="2"/>')
+        for x, y in s if len(s) < 12 else []:
+            e.append(f'<circle cx="{px(x):.1f}" cy="{py(y):.1f}" r="3" fill="{colour}"/>')
+        ly = top + 16 + 20 * i
+        e.append(f'<line x1="{w - right + 12}" y1="{ly}" x2="{w - right + 36}" y2="{ly}" stroke="{colour}" stroke-width="3"/>')
+        e.append(f'<text x="{w - right + 42}" y="{ly + 4}">{name}</text>')
+    e.append("</svg>")
+    path.write_text("\n".join(e) + "\n")
+
+
+def cdf(r):
+    return [(max(v, 1), p) for p, v in r["latency_cdf_us"]]
+
+
+# --- the numbers --------------------------------------------------------------
+
+cpu = subprocess.run(["sh", "-c", "grep -m1 'model name' /proc/cpuinfo | cut -d: -f2"],
+                     capture_output=True, text=True).stdout.strip()
+cores = subprocess.run(["nproc"], capture_output=True, text=True).stdout.strip()
+limit = load("limit")
+limit_lat = load("limit-latency")
+sizes = [s for s in (100, 1000, 10000) if load(f"throughput-ssebridge-{s}")]
+tp = {s: (load(f"throughput-ssebridge-{s}"), load(f"throughput-nchan-{s}")) for s in sizes}
+lat_s, lat_n = load("latency-ssebridge"), load("latency-nchan")
+slow_s, slow_n = load("slow-ssebridge"), load("slow-nchan")
+setup = load("setup-ssebridge")
+idle_s, idle_n = load("idle-ssebridge"), load("idle-nchan")
+nchan_redis = load("throughput-nchan-redis-1000")
+
+through_1000, nchan_1000 = tp[1000]
+limit_eps = limit["events_per_second"]
+ratio_limit = through_1000["events_per_second"] / limit_eps
+ratio_nchan = through_1000["events_per_second"] / nchan_1000["events_per_second"]
+ratio_p99 = lat_n["latency_us"]["p99"] / max(lat_s["latency_us"]["p99"], 1)
+
+
+def idle_kib(r, name):
+    before = int((out / f"{name}.rss_before").read_text())
+    return (r["gateway_rss_kib"] - before) / r["sessions"]
+
+
+print(f"Measured on {cpu}, {cores} cores, {platform.system()} {platform.release()}; the servers, "
+      "redis-server and the bench share the machine. Command: `bench/run.sh`.\n")
+print(f"ssebridge / limit: {ratio_limit:.2f}×\n")
+print(f"ssebridge / nchan: {ratio_nchan:.2f}×\n")
+print(f"(throughput with 1,000 sessions; p99 latency at 20,000 events/s: nchan's is "
+      f"{ratio_p99:.1f}× ssebridge's)\n")
+
+print("| measure | ssebridge | nginx + nchan | goal |")
+print("| --- | --- | --- | --- |")
+print(f"| limit: one Redis subscriber connection, 1,000 channels | {limit_eps:,.0f} events/s | | — |")
+for s in sizes:
+    a, b = tp[s]
+    goal = f"≥ 0.8 × limit: {ok(a['events_per_second'] >= 0.8 * limit_eps)}" if s == 1000 else ""
+    print(f"| throughput, {s:,} sessions | {a['events_per_second']:,.0f} events/s | "
+          f"{b['events_per_second']:,.0f} events/s | {goal} |")
+if nchan_redis:
+    print(f"| throughput, 1,000 sessions, nchan storing in Redis | | "
+          f"{nchan_redis['events_per_second']:,.0f} events/s | |")
+print(f"| server CPU per delivered event (1,000 sessions) | {cpu_us_per_event(through_1000):.1f} µs | "
+      f"{cpu_us_per_event(nchan_1000):.1f} µs | report |")
+print(f"| latency at {lat_s['delivered'] / lat_s['seconds']:,.0f} events/s, 1,000 sessions | {lat_text(lat_s)} | "
+      f"{lat_text(lat_n)} | p99 ≤ 1,000 µs: {ok(lat_s['latency_us']['p99'] <= 1000)} |")
+if limit_lat:
+    print(f"| latency floor: the limit path at {limit_lat['delivered'] / limit_lat['seconds']:,.0f} events/s "
+          f"(Redis → one subscriber connection, no SSE server) | {lat_text(limit_lat)} | | — |")
+print(f"| the same with 10 % of the clients not reading (latency of the others) | {lat_text(slow_s)} | "
+      f"{lat_text(slow_n)} | report |")
+print(f"| server RSS during that run: peak / at the end | {slow_s['gateway_rss_kib_peak'] / 1024:,.1f} MiB / "
+      f"{slow_s['gateway_rss_kib_end'] / 1024:,.1f} MiB | {slow_n['gateway_rss_kib_peak'] / 1024:,.1f} MiB / "
+      f"{slow_n['gateway_rss_kib_end'] / 1024:,.1f} MiB | report |")
+print(f"| RSS per idle session, {idle_s['sessions']:,} sessions | {idle_kib(idle_s, 'idle-ssebridge'):.2f} KiB | "
+      f"{idle_kib(idle_n, 'idle-nchan'):.2f} KiB | ≤ 4 KiB: {ok(idle_kib(idle_s, 'idle-ssebridge') <= 4)} |")
+print(f"| setup, POST → worker_ack, {setup['concurrency']} clients | {setup['sessions_per_second']:,.0f} sessions/s "
+      f"({lat_text(setup)}) | — | ≥ 5,000/s: {ok(setup['sessions_per_second'] >= 5000)} |")
+print()
+
+metrics = out / "slow-ssebridge.metrics"
+if metrics.exists():
+    counters = {l.split()[0]: l.split()[1] for l in metrics.read_text().splitlines()
+                if l and not l.startswith("#")}
+    print(f"In the slow-client run ssebridge cut off {counters.get('ssebridge_slow_clients_total', '?')} "
+          f"clients for a full queue and {counters.get('ssebridge_write_timeouts_total', '?')} for a "
+          "write that waited too long (`/metrics`).\n")
+
+micro = out / "micro.json"
+if micro.exists():
+    print("Microbenchmarks (`build/release/bench/ssebridge-microbench`, Google Benchmark):\n")
+    print("| benchmark | CPU time |")
+    print("| --- | --- |")
+    for b in json.loads(micro.read_text())["benchmarks"]:
+        print(f"| `{b['name']}` | {b['cpu_time']:,.0f} {b['time_unit']} |")
+    print()
+
+dso = out / "profile-dso.txt"
+sym = out / "profile-sym.txt"
+if dso.exists() and sym.exists():
+    def rows(path, n):
+        got = []
+        for line in path.read_text().splitlines():
+            parts = line.split()
+            if parts and parts[0].endswith("%"):
+                got.append((parts[0], " ".join(parts[1:])[:110]))
+            if len(got) == n:
+                break
+        return got
+    print("Where the gateway's CPU goes during the 1,000-session throughput run "
+          "(`perf record -e cpu-clock -g`, self time):\n")
+    print("| share | where |")
+    print("| --- | --- |")
+    for share, where in rows(dso, 4) + rows(sym, 12):
+        print(f"| {share} | `{where.replace('|', '/')}` |")
+    print()
+
+svg_plot(plots / "latency-cdf.svg", "Publish → client latency at 20,000 events/s, 1,000 sessions",
+         "latency (µs, log scale)", "percentile",
+         [("ssebridge", "#1f77b4", cdf(lat_s)), ("nginx + nchan", "#d62728", cdf(lat_n)),
+          ("ssebridge, 10 % slow", "#2ca02c", cdf(slow_s))]
+         + ([("limit path (floor)", "#7f7f7f", cdf(limit_lat))] if limit_lat else []), logx=True)
+svg_plot(plots / "throughput.svg", "Delivered events/s against sessions", "sessions (log scale)",
+         "events/s",
+         [("ssebridge", "#1f77b4", [(s, tp[s][0]["events_per_second"]) for s in sizes]),
+          ("nginx + nchan", "#d62728", [(s, tp[s][1]["events_per_second"]) for s in sizes]),
+          ("limit (Redis)", "#7f7f7f", [(sizes[0], limit_eps), (sizes[-1], limit_eps)])], logx=True)
+print("![latency CDF](bench/latency-cdf.svg)\n")
+print("![throughput against sessions](bench/throughput.svg)\n")

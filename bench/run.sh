@@ -1,54 +1,150 @@
 #!/usr/bin/env bash
 # Reruns the benchmarks of docs/benchmarks.md on this machine and rewrites
-# its results section. Loopback only; every scenario is bounded.
-#   bench/run.sh            # full run (a few minutes)
-#   BENCH_QUICK=1 bench/run.sh   # smaller loads, for a smoke test
+# its results section and plots. Loopback only; every scenario is bounded.
+#   bench/run.sh                 # full run (about ten minutes)
+#   BENCH_QUICK=1 bench/run.sh   # a tenth of the load; prints, touches no doc
 set -euo pipefail
 cd "$(dirname "$0")/.."
+repo=$(pwd)
 
-bash scripts/install-deps.sh
+bash scripts/install-deps.sh --bench
 cmake --preset release >/dev/null
-cmake --build --preset release --target ssebridge-gateway ssebridge-bench
+cmake --build --preset release --target ssebridge-gateway ssebridge-bench ssebridge-microbench
 
-out=$(pwd)/build/release/bench-results
+out=$repo/build/release/bench-results
 rm -rf "$out" && mkdir -p "$out"
 pids=()
-cleanup() { for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done; wait 2>/dev/null || true; }
+cleanup() {
+  for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+}
 trap cleanup EXIT
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+cpu_seconds() { awk '{printf "%.2f\n", ($14 + $15) / 100}' "/proc/$1/stat"; }
+rss_kib() { awk '/VmRSS/ {print $2}' "/proc/$1/status"; }
+wait_http() { for _ in $(seq 100); do curl -s -o /dev/null "$1" && return 0; sleep 0.1; done; echo "no answer from $1" >&2; return 1; }
+
 redis_port=$(free_port)
-redis-server --port "$redis_port" --bind 127.0.0.1 --save '' --appendonly no --dir "$out" --logfile "$out/redis.log" &
+redis-server --port "$redis_port" --bind 127.0.0.1 --save '' --appendonly no --dir "$out" \
+  --logfile "$out/redis.log" &
 pids+=($!)
+redis_pid=$!
 redis="redis://127.0.0.1:$redis_port"
-sleep 0.3
+for _ in $(seq 50); do redis-cli -p "$redis_port" ping >/dev/null 2>&1 && break; sleep 0.1; done
 
-gateway_port=$(free_port)
-build/release/app/ssebridge-gateway --listen "127.0.0.1:$gateway_port" --redis "$redis" \
-  --max-sessions 30000 --max-queue 100000 --log-level warn > "$out/gateway.out" &
-gateway_pid=$!
-pids+=($gateway_pid)
-for _ in $(seq 100); do curl -sf "http://127.0.0.1:$gateway_port/healthz" >/dev/null && break; sleep 0.1; done
+# ssebridge with room for the floods of the throughput runs, and one with the
+# default limits for the slow-client run.
+start_gateway() { # NAME ARGS...
+  local name=$1 port
+  shift
+  port=$(free_port)
+  build/release/app/ssebridge-gateway --listen "127.0.0.1:$port" --redis "$redis" --log-level warn "$@" \
+    > "$out/$name.out" 2>&1 &
+  pids+=($!)
+  eval "${name}_pid=$! ${name}_port=$port"
+  wait_http "http://127.0.0.1:$port/healthz"
+}
+start_gateway gateway --max-sessions 30000 --max-queue 100000
+start_gateway strict --max-sessions 30000
+kafka=$(sed -n 's/^kafka.bootstrap=//p' "$out/gateway.out")
 
-bench() { build/release/bench/ssebridge-bench --redis "$redis" --gateway "127.0.0.1:$gateway_port" "$@"; }
+# nginx + nchan: one worker, messages in nginx's memory (its fastest setting).
+nchan_port=$(free_port)
+mkdir -p "$out/nchan"
+sed -e "s|@DIR@|$out/nchan|g" -e "s|@PORT@|$nchan_port|" -e "s|@REDIS@|$redis|" -e "s|@STORAGE@||" \
+  bench/nchan.conf.in > "$out/nchan/nginx.conf"
+nginx -c "$out/nchan/nginx.conf" -p "$out/nchan" &
+pids+=($!)
+nchan_pid=$!
+wait_http "http://127.0.0.1:$nchan_port/pub/probe"
+# The same nginx with its messages through Redis, as ssebridge's go.
+nchan_redis_port=$(free_port)
+mkdir -p "$out/nchan-redis"
+sed -e "s|@DIR@|$out/nchan-redis|g" -e "s|@PORT@|$nchan_redis_port|" -e "s|@REDIS@|$redis|" \
+  -e "s|@STORAGE@|nchan_redis_pass redis_server;|" bench/nchan.conf.in > "$out/nchan-redis/nginx.conf"
+nginx -c "$out/nchan-redis/nginx.conf" -p "$out/nchan-redis" &
+pids+=($!)
+nchan_redis_pid=$!
+wait_http "http://127.0.0.1:$nchan_redis_port/pub/probe"
+
+bench() { build/release/bench/ssebridge-bench --redis "$redis" "$@"; }
+ssebridge() { bench --target ssebridge --gateway "127.0.0.1:$gateway_port" --gateway-pid "$gateway_pid" "$@"; }
+nchan() {
+  bench --target sse --subscribe-url "http://127.0.0.1:$nchan_port/sub/{id}" \
+    --publish-url "http://127.0.0.1:$nchan_port/pub/{id}" --gateway-pid "$nchan_pid" "$@"
+}
+nchan_redis() {
+  bench --target sse --subscribe-url "http://127.0.0.1:$nchan_redis_port/sub/{id}" \
+    --publish-url "http://127.0.0.1:$nchan_redis_port/pub/{id}" --gateway-pid "$nchan_redis_pid" "$@"
+}
+# Runs a bench command, recording the server's CPU seconds into the JSON.
+measured() { # PID JSON COMMAND...
+  local pid=$1 json=$2 before after
+  shift 2
+  before=$(cpu_seconds "$pid")
+  "$@" --json "$json" > /dev/null
+  after=$(cpu_seconds "$pid")
+  /usr/bin/python3 - "$json" "$before" "$after" <<'PY'
+import json, sys
+path, before, after = sys.argv[1], float(sys.argv[2]), float(sys.argv[3])
+r = json.load(open(path))
+r["server_cpu_seconds"] = after - before
+json.dump(r, open(path, "w"))
+PY
+  /usr/bin/python3 -c "import json,sys; r=json.load(open(sys.argv[1])); print({k: r[k] for k in r if k not in ('latency_cdf_us',)})" "$json"
+}
 
 if [ -n "${BENCH_QUICK:-}" ]; then scale=10; else scale=1; fi
-sessions=1000
-events=$((1000 / scale))
-idle_sessions=$((15000 / scale))
+events_total=$((1000000 / scale))
+seconds=$((10 / scale + 1))
 
-echo "== limit: one Redis subscriber connection, $sessions channels x $events events"
-bench --scenario limit --sessions $sessions --events $events --json "$out/limit.json"
-echo "== throughput: $sessions sessions x $events events through ssebridge"
-bench --scenario throughput --sessions $sessions --events $events --json "$out/throughput.json"
-echo "== latency: 20000 events/s over $sessions sessions for $((10 / scale + 1)) s"
-bench --scenario latency --sessions $sessions --rate 20000 --duration $((10 / scale + 1)) --json "$out/latency.json"
-echo "== idle: $idle_sessions sessions held"
-rss_before=$(awk '/VmRSS/ {print $2}' /proc/$gateway_pid/status)
-bench --scenario idle --sessions $idle_sessions --duration 3 --gateway-pid $gateway_pid --json "$out/idle.json"
-echo "$rss_before" > "$out/rss_before_kib"
+idle=$((15000 / scale))
+echo "== idle: $idle sessions held (first, while the servers are fresh)"
+echo "$(rss_kib "$gateway_pid")" > "$out/idle-ssebridge.rss_before"
+bench --target ssebridge --gateway "127.0.0.1:$gateway_port" --gateway-pid "$gateway_pid" --scenario idle --sessions $idle --duration 3 --json "$out/idle-ssebridge.json" > /dev/null
+echo "$(rss_kib "$nchan_pid")" > "$out/idle-nchan.rss_before"
+nchan --scenario idle --sessions $idle --duration 3 --json "$out/idle-nchan.json" > /dev/null
+echo "== limit: one Redis subscriber connection, 1000 channels"
+measured "$redis_pid" "$out/limit.json" bench --scenario limit --sessions 1000 --events $((events_total / 1000))
+echo "== limit latency: the same path at 20000 events/s, the floor of this machine"
+measured "$redis_pid" "$out/limit-latency.json" bench --scenario limit --sessions 1000 --rate 20000 \
+  --events $((20000 * seconds / 1000))
+for s in 100 1000 10000; do
+  echo "== throughput: $s sessions"
+  measured "$gateway_pid" "$out/throughput-ssebridge-$s.json" ssebridge --scenario throughput --sessions $s --events $((events_total / s))
+  measured "$nchan_pid" "$out/throughput-nchan-$s.json" nchan --scenario throughput --sessions $s --events $((events_total / s))
+done
+echo "== throughput: nchan with Redis, 1000 sessions (a smaller load: it is slow)"
+measured "$nchan_redis_pid" "$out/throughput-nchan-redis-1000.json" nchan_redis --scenario throughput --sessions 1000 --events $((events_total / 1000 / 20))
+echo "== latency: 20000 events/s over 1000 sessions for $seconds s"
+measured "$gateway_pid" "$out/latency-ssebridge.json" ssebridge --scenario latency --sessions 1000 --rate 20000 --duration $seconds
+measured "$nchan_pid" "$out/latency-nchan.json" nchan --scenario latency --sessions 1000 --rate 20000 --duration $seconds
+echo "== slow clients: 10% of 1000 stop reading; 20000 events/s; default limits"
+measured "$strict_pid" "$out/slow-ssebridge.json" bench --target ssebridge --gateway "127.0.0.1:$strict_port" \
+  --gateway-pid "$strict_pid" --scenario slow --sessions 1000 --slow-share 0.1 --rate 20000 --duration $seconds
+curl -s "http://127.0.0.1:$strict_port/metrics" > "$out/slow-ssebridge.metrics"
+measured "$nchan_pid" "$out/slow-nchan.json" nchan --scenario slow --sessions 1000 --slow-share 0.1 --rate 20000 --duration $seconds
+echo "== setup: sessions/s from POST to worker_ack, 500 clients"
+measured "$gateway_pid" "$out/setup-ssebridge.json" ssebridge --scenario setup --sessions $((300000 / scale)) \
+  --duration $seconds --concurrency 500 --kafka-brokers "$kafka"
+echo "== microbenchmarks"
+build/release/bench/ssebridge-microbench --benchmark_format=json --benchmark_min_time=0.2 \
+  > "$out/micro.json" 2> /dev/null
+if command -v perf >/dev/null 2>&1 && [ -z "${BENCH_QUICK:-}" ]; then
+  echo "== CPU profile of the gateway during a throughput run"
+  ssebridge --scenario throughput --sessions 1000 --events 1000 > /dev/null &
+  load=$!
+  sleep 3
+  perf record -q -e cpu-clock -g -p "$gateway_pid" -o "$out/perf.data" -- sleep 5 > /dev/null 2>&1 || true
+  wait $load || true
+  perf report -i "$out/perf.data" --no-children --sort dso --stdio 2> /dev/null > "$out/profile-dso.txt" || true
+  perf report -i "$out/perf.data" --no-children --sort sym --stdio -g none 2> /dev/null > "$out/profile-sym.txt" || true
+fi
 
-/usr/bin/python3 bench/report.py "$out" "$idle_sessions" > "$out/results.md"
+plots=$out/plots
+[ -z "${BENCH_QUICK:-}" ] && plots=$repo/docs/bench
+/usr/bin/python3 bench/report.py "$out" "$plots" > "$out/results.md"
 cat "$out/results.md"
 if [ -z "${BENCH_QUICK:-}" ]; then
   /usr/bin/python3 - "$out/results.md" <<'PY'
@@ -56,8 +152,8 @@ import re, sys
 results = open(sys.argv[1]).read()
 doc = open("docs/benchmarks.md").read()
 start, end = "<!-- results:start -->", "<!-- results:end -->"
-doc = re.sub(re.escape(start) + ".*?" + re.escape(end), start + "\n" + results + end, doc, flags=re.S)
+doc = re.sub(re.escape(start) + ".*?" + re.escape(end), lambda _: start + "\n" + results + end, doc, flags=re.S)
 open("docs/benchmarks.md", "w").write(doc)
 PY
-  echo "docs/benchmarks.md updated"
+  echo "docs/benchmarks.md and docs/bench/*.svg updated"
 fi

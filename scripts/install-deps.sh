@@ -2,6 +2,8 @@
 # Installs the Debian 12 packages ssebridge needs to build, test and run.
 # Idempotent: packages already present are not fetched again.
 # Also installs the npm packages of the browser tests.
+#   scripts/install-deps.sh          # build, test and run
+#   scripts/install-deps.sh --bench  # and the peers and tools of bench/run.sh
 set -euo pipefail
 
 packages=(
@@ -14,6 +16,8 @@ packages=(
   libbenchmark-dev
 )
 command -v node >/dev/null 2>&1 || packages+=(nodejs npm)
+# nginx + nchan: the peer measured side by side; linux-perf: the CPU profile.
+[ "${1:-}" = "--bench" ] && packages+=(nginx libnginx-mod-nchan linux-perf)
 
 missing=()
 for p in "${packages[@]}"; do
@@ -26,7 +30,10 @@ if [ ${#missing[@]} -gt 0 ]; then
   $sudo apt-get update -qq
   $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
   # The packaged redis-server service is not ours to run; tests start their own.
-  if command -v systemctl >/dev/null 2>&1; then $sudo systemctl disable --now redis-server >/dev/null 2>&1 || true; fi
+  # Nor is nginx's: bench/run.sh starts its own with its own configuration.
+  if command -v systemctl >/dev/null 2>&1; then
+    $sudo systemctl disable --now redis-server nginx >/dev/null 2>&1 || true
+  fi
 fi
 
 # playwright-core for the browser tests (it drives Debian's chromium; it never
