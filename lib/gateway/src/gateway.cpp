@@ -137,6 +137,7 @@ coro::awaitable<void> gateway::async_run() {
     });
     background.spawn(st.subscriber.async_run());
     background.spawn(st.producer.async_run());
+    background.spawn(watch_sessions(st));
     co_await st.server.async_run();
     background.cancel();
     co_await background.async_wait();

@@ -1,5 +1,5 @@
 // The session pipeline: subscribe → produce → headers → ack → relay, with the
-// session clock and the disconnect watch racing it in one parallel group.
+// disconnect watch racing it; the gateway's clock keeps every session's time.
 #include "state.hpp"
 
 #include <ssebridge/coro/event.hpp>
@@ -23,19 +23,28 @@ namespace ssebridge::gateway {
 namespace asio = boost::asio;
 using detail::event_kind;
 
+namespace {
+std::string describe_seconds(double s) {
+    std::ostringstream out;
+    out << s << " s";
+    return out.str();
+}
+} // namespace
+
 /// One client's session: the sink of its Redis channel, and the bytes on
 /// their way from it to the client.
 ///
 /// Frames are appended by the Redis reader straight into `pending` (one
 /// buffer, no object per event); the writer swaps it out and sends it as one
-/// chunk. The one timer of a session is the clock of `watch_deadlines`.
+/// chunk. A session has no timer of its own: the gateway's clock
+/// (`watch_sessions`) looks at every session a few times per second.
 class session final : public redis::subscriber::sink {
 public:
-    session(gateway::state& st, std::string id)
+    session(gateway::state& st, std::string id, http::exchange& ex)
         : st(st)
         , id(std::move(id))
+        , ex(ex)
         , wake(st.ex)
-        , clock(st.ex, coro::clock::time_point::max())
         , self_(st.sessions.insert(st.sessions.end(), this)) {}
     ~session() { st.sessions.erase(self_); }
     session(const session&) = delete;
@@ -92,27 +101,42 @@ public:
         ack_deadline = ack_by;
         last_write = coro::clock::now();
         streaming = true;
-        clock.cancel(); // the deadline watch re-reads its deadlines
     }
 
-    /// The next moment `watch_deadlines` must look at the session.
-    [[nodiscard]] coro::clock::time_point next_deadline(coro::clock::time_point now) const {
-        if (!streaming)
-            return coro::clock::time_point::max();
+    /// What the gateway's clock does at `now`: a keepalive comment after a
+    /// quiet period, the ack and idle timeouts, and dropping a client whose
+    /// write has waited longer than the write timeout.
+    void check_deadlines(coro::clock::time_point now) {
         const config& cfg = st.cfg;
-        auto due = last_write + coro::seconds(cfg.keepalive);
-        due = std::min(due, acked ? last_event + coro::seconds(cfg.idle_timeout) : ack_deadline);
-        // A write that starts after this wake is looked at within one write timeout.
-        due = std::min(due, (writing ? write_started : now) + coro::seconds(cfg.write_timeout));
-        return due;
+        if (writing && !write_timed_out &&
+            now >= write_started + coro::seconds(cfg.write_timeout)) {
+            write_timed_out = true;
+            ex.abort(); // the write fails, and with it the session
+            return;
+        }
+        if (!streaming || ended)
+            return;
+        if (!acked && now >= ack_deadline) {
+            ++st.stats.ack_timeouts;
+            end("worker did not acknowledge within " + describe_seconds(cfg.ack_timeout));
+        } else if (acked && now >= last_event + coro::seconds(cfg.idle_timeout)) {
+            ++st.stats.idle_timeouts;
+            end("no event for " + describe_seconds(cfg.idle_timeout));
+        } else if (now >= last_write + coro::seconds(cfg.keepalive) && !writing &&
+                   pending.empty()) {
+            pending.append(sse::keepalive_frame);
+            last_write = now; // the next one a full period later
+            wake.notify();
+        }
     }
 
     gateway::state& st;
     const std::string id;
-    coro::notifier wake;      ///< wakes the writer: bytes queued, or the end
-    asio::steady_timer clock; ///< the session's one timer (watch_deadlines)
-    std::string pending;      ///< frames not yet written, in order
-    std::string held;         ///< events that came before worker_ack
+    http::exchange& ex;
+    redis::subscriber::subscription subscription; ///< the session's channel
+    coro::notifier wake;                          ///< wakes the writer: bytes queued, or the end
+    std::string pending;                          ///< frames not yet written, in order
+    std::string held;                             ///< events that came before worker_ack
     std::string end_reason;
     std::size_t pending_events = 0;
     std::size_t held_events = 0;
@@ -126,6 +150,7 @@ public:
     bool final_queued = false; ///< FinalAnswerStreamEnd is in `pending`
     bool ended = false;
     bool writing = false;
+    bool write_timed_out = false;
 
 private:
     void queue(std::string_view payload) {
@@ -147,13 +172,7 @@ private:
 
 namespace {
 
-std::string describe_seconds(double s) {
-    std::ostringstream out;
-    out << s << " s";
-    return out.str();
-}
-
-/// One write to the client, watched by the session clock.
+/// One write to the client, watched by the gateway's clock.
 coro::awaitable<bool> write(session& s, http::exchange& ex, std::string_view bytes, bool last) {
     s.writing = true;
     s.write_started = coro::clock::now();
@@ -194,12 +213,14 @@ coro::awaitable<void> relay(session& s, http::exchange& ex) {
     co_await write(s, ex, frame, true);
 }
 
-coro::awaitable<void> run_session(session& s, http::exchange& ex) {
+/// Subscribes, hands the request to Kafka and sends the headers; true once
+/// the stream is open. Its own coroutine: its frame (and the request) is
+/// freed before the relay runs for as long as the stream lasts.
+coro::awaitable<bool> open_stream(session& s, http::exchange& ex) {
     gateway::state& st = s.st;
-    redis::subscriber::subscription subscription;
     std::string failure;
     try {
-        subscription = co_await st.subscriber.async_subscribe("sse_session:" + s.id, s);
+        s.subscription = co_await st.subscriber.async_subscribe("sse_session:" + s.id, s);
     } catch (const boost::system::system_error& e) {
         failure = e.code() == asio::error::not_connected ? "Redis unavailable"
                                                          : "Redis: " + e.code().message();
@@ -208,7 +229,7 @@ coro::awaitable<void> run_session(session& s, http::exchange& ex) {
     if (!failure.empty()) {
         ++st.stats.rejected;
         co_await ex.respond_error(503, failure);
-        co_return;
+        co_return false;
     }
 
     // The worker may answer at once: the subscription is confirmed first.
@@ -223,7 +244,7 @@ coro::awaitable<void> run_session(session& s, http::exchange& ex) {
         ++st.stats.rejected;
         std::string reason = delivered ? delivered->error : "no delivery report in time";
         co_await ex.respond_error(503, "Kafka did not take the request: " + reason);
-        co_return;
+        co_return false;
     }
     auto ack_deadline = coro::clock::now() + coro::seconds(st.cfg.ack_timeout);
 
@@ -231,49 +252,41 @@ coro::awaitable<void> run_session(session& s, http::exchange& ex) {
         {"Cache-Control", "no-cache"}, {"X-Accel-Buffering", "no"}, {"X-Session-Id", s.id}};
     bool ok = co_await ex.start_stream("text/event-stream; charset=utf-8", headers);
     if (!ok)
-        co_return;
+        co_return false;
+    ex.drop_request();
     ++st.stats.sessions_started;
     s.start_stream(ack_deadline);
-    co_await relay(s, ex);
+    co_return true;
 }
 
-/// The session's clock: queues a keepalive comment after a quiet period,
-/// ends the session on the ack and idle timeouts, and returns (ending the
-/// session) when one write has waited longer than the write timeout.
-/// One timer, re-armed only when it fires or its deadline moves earlier.
-coro::awaitable<void> watch_deadlines(session& s) {
-    const config& cfg = s.st.cfg;
-    for (;;) {
-        auto now = coro::clock::now();
-        if (s.writing && now >= s.write_started + coro::seconds(cfg.write_timeout))
-            co_return; // the client stopped reading
-        if (s.streaming && !s.ended) {
-            if (!s.acked && now >= s.ack_deadline) {
-                ++s.st.stats.ack_timeouts;
-                s.end("worker did not acknowledge within " + describe_seconds(cfg.ack_timeout));
-            } else if (s.acked && now >= s.last_event + coro::seconds(cfg.idle_timeout)) {
-                ++s.st.stats.idle_timeouts;
-                s.end("no event for " + describe_seconds(cfg.idle_timeout));
-            } else if (now >= s.last_write + coro::seconds(cfg.keepalive) && !s.writing &&
-                       s.pending.empty()) {
-                s.pending.append(sse::keepalive_frame);
-                s.last_write = now; // the next one a full period later
-                s.wake.notify();
-            }
-        }
-        auto due = s.next_deadline(now);
-        if (s.clock.expiry() != due)
-            s.clock.expires_at(due);
-        auto [ec] = co_await s.clock.async_wait(coro::use_tuple);
-        if (ec)
-            co_await coro::throw_if_cancelled();
-    }
+coro::awaitable<void> run_session(session& s, http::exchange& ex) {
+    bool streaming = co_await open_stream(s, ex);
+    if (streaming)
+        co_await relay(s, ex);
 }
 
 } // namespace
 
 void end_session(session& s, std::string reason) {
     s.end(std::move(reason));
+}
+
+coro::clock::duration clock_period(const config& cfg) {
+    double shortest =
+        std::min({cfg.keepalive, cfg.ack_timeout, cfg.idle_timeout, cfg.write_timeout});
+    return coro::seconds(std::clamp(shortest / 4, 0.01, 0.25));
+}
+
+coro::awaitable<void> watch_sessions(gateway::state& st) {
+    asio::steady_timer tick(st.ex);
+    const auto period = clock_period(st.cfg);
+    for (;;) {
+        tick.expires_after(period);
+        co_await tick.async_wait(asio::use_awaitable);
+        auto now = coro::clock::now();
+        for (session* s : st.sessions)
+            s->check_deadlines(now);
+    }
 }
 
 coro::awaitable<void> serve_session(gateway::state& st, http::exchange& ex) {
@@ -297,22 +310,22 @@ coro::awaitable<void> serve_session(gateway::state& st, http::exchange& ex) {
         co_return;
     }
 
-    session s(st, make_session_id());
-    // Whichever ends first cancels the others: the pipeline finishing, the
-    // client hanging up, or the clock giving up on a client that stopped reading.
-    auto [order, pipeline_error, watch_error, clock_error] =
+    session s(st, make_session_id(), ex);
+    // Whichever ends first cancels the other: the pipeline finishing (or
+    // failing its write, when the clock gives up on a client that stopped
+    // reading), or the client hanging up.
+    auto [order, pipeline_error, watch_error] =
         co_await asio::experimental::make_parallel_group(
             asio::co_spawn(st.ex, run_session(s, ex), asio::deferred),
-            asio::co_spawn(st.ex, ex.wait_closed(), asio::deferred),
-            asio::co_spawn(st.ex, watch_deadlines(s), asio::deferred))
+            asio::co_spawn(st.ex, ex.wait_closed(), asio::deferred))
             .async_wait(asio::experimental::wait_for_one(), asio::use_awaitable);
-    if (order[0] == 1) {
-        ++st.stats.client_disconnects;
-        ex.close_after();
-    } else if (order[0] == 2) {
+    if (s.write_timed_out) {
         ++st.stats.write_timeouts;
         ex.close_after();
-    } else if (order[0] == 0 && pipeline_error) {
+    } else if (order[0] == 1) {
+        ++st.stats.client_disconnects;
+        ex.close_after();
+    } else if (pipeline_error) {
         std::rethrow_exception(pipeline_error);
     }
 }

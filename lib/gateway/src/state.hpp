@@ -32,6 +32,15 @@ struct gateway::state {
 /// Ends a live session's stream with an error event carrying `reason`.
 void end_session(session& s, std::string reason);
 
+/// How often `watch_sessions` looks at the sessions: a quarter of the
+/// shortest configured period, between 10 ms and 250 ms.
+coro::clock::duration clock_period(const config& cfg);
+
+/// The gateway's one clock for all sessions: keepalives, the ack, idle and
+/// write timeouts, each acted on within one `clock_period` of its moment.
+/// Runs until cancelled.
+coro::awaitable<void> watch_sessions(gateway::state& st);
+
 /// POST /v1/react/sessions: the whole session pipeline (DESIGN.md §2).
 coro::awaitable<void> serve_session(gateway::state& st, http::exchange& ex);
 

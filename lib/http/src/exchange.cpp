@@ -121,6 +121,11 @@ coro::awaitable<bool> exchange::finish() {
     return write({}, true);
 }
 
+void exchange::abort() noexcept {
+    keep_alive_ = false;
+    conn_.close();
+}
+
 coro::awaitable<void> exchange::wait_closed() {
     // Waits for readability on the raw socket, holding no buffer while the
     // client is quiet (the common case, for the whole stream).

@@ -49,6 +49,18 @@ public:
     /// the next exchange. Cancellation: terminal and partial.
     coro::awaitable<void> wait_closed();
 
+    /// Frees the request's target, headers and body (the version stays):
+    /// for a handler whose response outlives its need of the request.
+    void drop_request() noexcept {
+        request kept;
+        kept.version = req_.version;
+        std::swap(req_, kept);
+    }
+
+    /// Closes the connection now: a pending write fails at once. For a
+    /// caller that gives up on a client (the write timeout of `write`).
+    void abort() noexcept;
+
     /// Do not serve another request on this connection.
     void close_after() noexcept { keep_alive_ = false; }
     [[nodiscard]] bool keep_alive() const noexcept { return keep_alive_; }
