@@ -34,7 +34,9 @@
 #include <charconv>
 #include <cstdlib>
 #include <fstream>
+#include <iomanip>
 #include <iostream>
+#include <sstream>
 #include <unistd.h>
 
 namespace asio = boost::asio;
@@ -622,6 +624,34 @@ coro::awaitable<void> scenario_setup(run_state& st) {
     co_await worker.async_wait();
 }
 
+// The human-readable report of a run: one line per measure.
+void print_table(std::ostream& out, const boost::json::object& r) {
+    auto line = [&](std::string_view name, const std::string& value) {
+        out << "  " << name << std::string(22 - std::min<std::size_t>(name.size(), 21), ' ')
+            << value << "\n";
+    };
+    auto number = [](const boost::json::value& v) {
+        std::ostringstream text;
+        text << std::fixed << std::setprecision(v.is_double() ? 1 : 0)
+             << (v.is_double() ? v.as_double() : static_cast<double>(v.to_number<std::int64_t>()));
+        return text.str();
+    };
+    out << "ssebridge-bench: " << std::string_view(r.at("scenario").as_string()) << " against "
+        << std::string_view(r.at("target").as_string()) << ", " << number(r.at("sessions"))
+        << " sessions\n";
+    for (std::string_view key :
+         {"delivered", "seconds", "events_per_second", "sessions_per_second", "gateway_rss_kib",
+          "gateway_rss_kib_peak", "gateway_rss_kib_end", "bench_cpu_seconds"})
+        if (const auto* v = r.if_contains(key))
+            line(key, number(*v));
+    const auto& lat = r.at("latency_us").as_object();
+    std::string percentiles;
+    for (std::string_view key : {"p50", "p90", "p99", "p99_9", "max"})
+        percentiles += std::string(key) + " " + number(lat.at(key)) + "  ";
+    percentiles.resize(percentiles.size() - 2);
+    line("latency_us", percentiles);
+}
+
 } // namespace
 
 int main(int argc, char** argv) {
@@ -659,7 +689,9 @@ int main(int argc, char** argv) {
         cli::count("--in-flight", "", "events published but not yet received, at most",
                    s.in_flight),
         cli::count("--concurrency", "", "setup: clients opening sessions at once", s.concurrency),
-        cli::text("--json", "", "file to write the results to", s.json_out),
+        cli::text("--json", "",
+                  "file to write the results to as JSON (else printed after the table)",
+                  s.json_out),
     };
     cli::result parsed = cli::parse(opts, {argv + 1, argv + argc},
                                     [](const char*) -> const char* { return nullptr; });
@@ -729,9 +761,11 @@ int main(int argc, char** argv) {
     for (double p : {99.5, 99.9, 99.95, 99.99, 100.0})
         cdf.push_back(boost::json::array{p, percentile(st.got.latency_us, p)});
     r["latency_cdf_us"] = cdf;
+    print_table(std::cout, r);
     std::string json = boost::json::serialize(r);
-    std::cout << json << std::endl;
-    if (!s.json_out.empty())
+    if (s.json_out.empty())
+        std::cout << json << std::endl;
+    else
         std::ofstream(s.json_out) << json << "\n";
     for (auto& p : st.publishers)
         p->close();

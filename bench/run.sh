@@ -83,7 +83,7 @@ measured() { # PID JSON COMMAND...
   local pid=$1 json=$2 before after
   shift 2
   before=$(cpu_seconds "$pid")
-  "$@" --json "$json" > /dev/null
+  "$@" --json "$json"
   after=$(cpu_seconds "$pid")
   /usr/bin/python3 - "$json" "$before" "$after" <<'PY'
 import json, sys
@@ -92,7 +92,6 @@ r = json.load(open(path))
 r["server_cpu_seconds"] = after - before
 json.dump(r, open(path, "w"))
 PY
-  /usr/bin/python3 -c "import json,sys; r=json.load(open(sys.argv[1])); print({k: r[k] for k in r if k not in ('latency_cdf_us',)})" "$json"
 }
 
 if [ -n "${BENCH_QUICK:-}" ]; then scale=10; else scale=1; fi
@@ -102,9 +101,9 @@ seconds=$((10 / scale + 1))
 idle=$((15000 / scale))
 echo "== idle: $idle sessions held (first, while the servers are fresh)"
 echo "$(rss_kib "$gateway_pid")" > "$out/idle-ssebridge.rss_before"
-bench --target ssebridge --gateway "127.0.0.1:$gateway_port" --gateway-pid "$gateway_pid" --scenario idle --sessions $idle --duration 3 --json "$out/idle-ssebridge.json" > /dev/null
+bench --target ssebridge --gateway "127.0.0.1:$gateway_port" --gateway-pid "$gateway_pid" --scenario idle --sessions $idle --duration 3 --json "$out/idle-ssebridge.json"
 echo "$(rss_kib "$nchan_pid")" > "$out/idle-nchan.rss_before"
-nchan --scenario idle --sessions $idle --duration 3 --json "$out/idle-nchan.json" > /dev/null
+nchan --scenario idle --sessions $idle --duration 3 --json "$out/idle-nchan.json"
 echo "== limit: one Redis subscriber connection, 1000 channels"
 measured "$redis_pid" "$out/limit.json" bench --scenario limit --sessions 1000 --events $((events_total / 1000))
 for i in 1 2 3; do

@@ -1,4 +1,4 @@
-// ssebridge-worker and ssebridge-publish as users run them, with the gateway.
+// ssebridge-worker, ssebridge-publish and ssebridge-bench as users run them, with the gateway.
 #define BOOST_TEST_MODULE apps
 #include <boost/test/unit_test.hpp>
 
@@ -12,6 +12,8 @@
 #include <boost/json/parse.hpp>
 
 #include <csignal>
+#include <fstream>
+#include <sstream>
 
 using namespace ssebridge;
 using namespace ssebridge::test;
@@ -152,4 +154,47 @@ BOOST_AUTO_TEST_CASE(a_worker_dying_mid_answer_leaves_the_client_an_error_not_a_
     auto rest = read_events(ioc, c);
     BOOST_TEST_REQUIRE(!rest.empty());
     BOOST_TEST(rest.back().at("event_type").as_string() == "error");
+}
+
+namespace {
+boost::json::object read_json(const std::string& path) {
+    std::ifstream in(path);
+    std::stringstream text;
+    text << in.rdbuf();
+    return boost::json::parse(text.str()).as_object();
+}
+} // namespace
+
+BOOST_AUTO_TEST_CASE(the_bench_counts_every_event_and_every_session) {
+    redis_server redis;
+    gateway_process gw(redis);
+    std::string gateway = "127.0.0.1:" + std::to_string(gw.endpoint.port());
+    std::string out = redis.dir() + "/bench.json";
+
+    child_process throughput({SSEBRIDGE_BENCH_BINARY, "--redis", redis.url(), "--gateway", gateway,
+                              "--scenario", "throughput", "--sessions", "20", "--events", "50",
+                              "--json", out});
+    BOOST_TEST_REQUIRE(throughput.wait(60s) == 0);
+    auto r = read_json(out);
+    BOOST_TEST(r.at("delivered").to_number<std::int64_t>() == 1000);
+    BOOST_TEST(r.at("expected").to_number<std::int64_t>() == 1000);
+    BOOST_TEST(r.at("latency_us").at("max").to_number<std::int64_t>() > 0);
+
+    // Setup through the real Kafka path, acknowledged by the bench's own worker.
+    child_process setup({SSEBRIDGE_BENCH_BINARY, "--redis", redis.url(), "--gateway", gateway,
+                         "--scenario", "setup", "--sessions", "40", "--concurrency", "4",
+                         "--kafka-brokers", gw.bootstrap, "--json", out});
+    BOOST_TEST_REQUIRE(setup.wait(90s) == 0);
+    r = read_json(out);
+    BOOST_TEST(r.at("delivered").to_number<std::int64_t>() == 40);
+    BOOST_TEST(r.at("sessions_per_second").to_number<double>() > 0);
+
+    // Bad input is refused with a reason and exit status 2.
+    child_process no_rate({SSEBRIDGE_BENCH_BINARY, "--scenario", "latency"});
+    BOOST_TEST(no_rate.wait(10s) == 2);
+    child_process no_urls({SSEBRIDGE_BENCH_BINARY, "--target", "sse"});
+    BOOST_TEST(no_urls.wait(10s) == 2);
+    child_process help({SSEBRIDGE_BENCH_BINARY, "--help"});
+    BOOST_TEST(help.wait(10s) == 0);
+    BOOST_TEST(!help.wait_for_line("Usage: ssebridge-bench", 1s).empty());
 }

@@ -54,6 +54,8 @@ public:
 
     [[nodiscard]] std::uint16_t port() const { return port_; }
     [[nodiscard]] std::string url() const { return "redis://127.0.0.1:" + std::to_string(port_); }
+    /// Its private working directory, removed with it: room for test files.
+    [[nodiscard]] std::string dir() const { return dir_.string(); }
 
     void stop();
     void start(); ///< again, on the same port
