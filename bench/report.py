@@ -46,16 +46,21 @@ def cpu_us_per_event(r):
 
 # --- SVG plots, drawn by hand: no plotting library to install -----------------
 
-def svg_plot(path, title, xlabel, ylabel, series, logx=False, logy=False):
-    """series: [(name, colour, [(x, y), ...])]"""
+def svg_plot(path, title, xlabel, ylabel, series, logx=False, logy=False, nines=False):
+    """series: [(name, colour, [(x, y), ...])]; nines: y is a percentile drawn
+    on a scale of nines (90, 99, 99.9, …), so the tail gets the room."""
     w, h, left, right, top, bottom = 720, 420, 80, 190, 40, 60
     pts = [p for _, _, s in series for p in s]
     tx = (lambda v: math.log10(max(v, 1e-9))) if logx else (lambda v: v)
     ty = (lambda v: math.log10(max(v, 1e-9))) if logy else (lambda v: v)
+    if nines:
+        ty = lambda v: -math.log10(max(1 - v / 100, 1e-5))
     xs = [tx(x) for x, _ in pts]
     ys = [ty(y) for _, y in pts]
     x0, x1 = min(xs), max(xs)
     y0, y1 = (min(ys), max(ys)) if logy else (0, max(ys) * 1.05)
+    if nines:
+        y0, y1 = 0, 4.2
     if logx:
         x0, x1 = math.floor(x0), math.ceil(x1)
     if logy:
@@ -70,7 +75,7 @@ def svg_plot(path, title, xlabel, ylabel, series, logx=False, logy=False):
         return h - bottom - (ty(y) - y0) / (y1 - y0) * (h - top - bottom)
 
     def fmt(v):
-        return f"{v:,.0f}" if v >= 10 else f"{v:g}"
+        return f"{v:,.0f}" if v >= 10 and v == int(v) else f"{v:g}"
 
     def ticks(lo, hi, log):
         if log:
@@ -84,11 +89,13 @@ def svg_plot(path, title, xlabel, ylabel, series, logx=False, logy=False):
 
     e = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{w}" height="{h}" font-family="sans-serif" font-size="12">',
          f'<rect width="{w}" height="{h}" fill="white"/>',
+         f'<clipPath id="plot"><rect x="{left}" y="{top}" width="{w - left - right}" '
+         f'height="{h - top - bottom}"/></clipPath>',
          f'<text x="{w / 2}" y="22" text-anchor="middle" font-size="15">{title}</text>']
     for t in ticks(x0, x1, logx):
         e.append(f'<line x1="{px(t):.1f}" y1="{top}" x2="{px(t):.1f}" y2="{h - bottom}" stroke="#ddd"/>')
         e.append(f'<text x="{px(t):.1f}" y="{h - bottom + 16}" text-anchor="middle">{fmt(t)}</text>')
-    for t in ticks(y0, y1, logy):
+    for t in ([0, 90, 99, 99.9, 99.99] if nines else ticks(y0, y1, logy)):
         e.append(f'<line x1="{left}" y1="{py(t):.1f}" x2="{w - right}" y2="{py(t):.1f}" stroke="#ddd"/>')
         e.append(f'<text x="{left - 6}" y="{py(t) + 4:.1f}" text-anchor="end">{fmt(t)}</text>')
     e.append(f'<rect x="{left}" y="{top}" width="{w - left - right}" height="{h - top - bottom}" fill="none" stroke="#333"/>')
@@ -97,7 +104,8 @@ def svg_plot(path, title, xlabel, ylabel, series, logx=False, logy=False):
              f'transform="rotate(-90 18 {(top + h - bottom) / 2})">{ylabel}</text>')
     for i, (name, colour, s) in enumerate(series):
         line = " ".join(f"{px(x):.1f},{py(y):.1f}" for x, y in s)
-        e.append(f'<polyline points="{line}" fill="none" stroke="{colour}" stroke-width="2"/>')
+        e.append(f'<polyline points="{line}" fill="none" stroke="{colour}" stroke-width="2" '
+                 'clip-path="url(#plot)"/>')
         for x, y in s if len(s) < 12 else []:
             e.append(f'<circle cx="{px(x):.1f}" cy="{py(y):.1f}" r="3" fill="{colour}"/>')
         ly = top + 16 + 20 * i
@@ -220,7 +228,7 @@ svg_plot(plots / "latency-cdf.svg", "Publish → client latency at 20,000 events
          "latency (µs, log scale)", "percentile",
          [("ssebridge", "#1f77b4", cdf(lat_s)), ("nginx + nchan", "#d62728", cdf(lat_n)),
           ("ssebridge, 10 % slow", "#2ca02c", cdf(slow_s))]
-         + ([("limit path (floor)", "#7f7f7f", cdf(limit_lat))] if limit_lat else []), logx=True)
+         + ([("limit path (floor)", "#7f7f7f", cdf(limit_lat))] if limit_lat else []), logx=True, nines=True)
 svg_plot(plots / "throughput.svg", "Delivered events/s against sessions", "sessions (log scale)",
          "events/s",
          [("ssebridge", "#1f77b4", [(s, tp[s][0]["events_per_second"]) for s in sizes]),
