@@ -703,6 +703,8 @@ int main(int argc, char** argv) {
             << cli::describe(opts);
         return parsed.help ? 0 : 2;
     }
+    // First: it must outlive everything that holds its I/O objects (`st`).
+    asio::io_context ioc(BOOST_ASIO_CONCURRENCY_HINT_UNSAFE_IO); // one thread, no locks on I/O
     run_state st;
     st.s = s;
     try {
@@ -729,7 +731,6 @@ int main(int argc, char** argv) {
         return 2;
     }
 
-    asio::io_context ioc(BOOST_ASIO_CONCURRENCY_HINT_UNSAFE_IO); // one thread, no locks on I/O
     auto cpu_before = std::clock();
     try {
         if (s.scenario == "limit")

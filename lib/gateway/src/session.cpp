@@ -317,7 +317,7 @@ coro::awaitable<void> serve_session(gateway::state& st, http::exchange& ex) {
     auto [order, pipeline_error, watch_error] =
         co_await asio::experimental::make_parallel_group(
             asio::co_spawn(st.ex, run_session(s, ex), asio::deferred),
-            asio::co_spawn(st.ex, ex.wait_closed(), asio::deferred))
+            ex.async_wait_readable(asio::deferred))
             .async_wait(asio::experimental::wait_for_one(), asio::use_awaitable);
     if (s.write_timed_out) {
         ++st.stats.write_timeouts;

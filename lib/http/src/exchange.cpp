@@ -126,29 +126,9 @@ void exchange::abort() noexcept {
     conn_.close();
 }
 
-coro::awaitable<void> exchange::wait_closed() {
-    // Waits for readability on the raw socket, holding no buffer while the
-    // client is quiet (the common case, for the whole stream).
-    auto& socket = conn_.stream.socket();
-    for (;;) {
-        auto [wait_ec] =
-            co_await socket.async_wait(asio::ip::tcp::socket::wait_read, coro::use_tuple);
-        if (wait_ec)
-            break;
-        boost::system::error_code ec;
-        std::size_t ready = std::max<std::size_t>(socket.available(ec), 1);
-        std::size_t n =
-            socket.read_some(conn_.buffer.prepare(std::min<std::size_t>(ready, 65536)), ec);
-        conn_.buffer.commit(n);
-        if (ec == asio::error::would_block || ec == asio::error::try_again)
-            continue;
-        if (ec)
-            break; // end of stream or reset: the client is gone
-        if (conn_.buffer.size() > conn_.lim.max_header + conn_.lim.max_body)
-            break; // pipelining far ahead of us: treat as a misbehaving client
-    }
-    co_await coro::throw_if_cancelled();
-    keep_alive_ = false;
+void exchange::start_wait_readable(
+    asio::any_completion_handler<void(boost::system::error_code)> handler) {
+    conn_.stream.socket().async_wait(asio::ip::tcp::socket::wait_read, std::move(handler));
 }
 
 } // namespace ssebridge::http

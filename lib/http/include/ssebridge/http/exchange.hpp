@@ -4,6 +4,9 @@
 #include <ssebridge/coro/core.hpp>
 #include <ssebridge/http/message.hpp>
 
+#include <boost/asio/any_completion_handler.hpp>
+#include <boost/asio/async_result.hpp>
+
 #include <span>
 #include <string>
 #include <string_view>
@@ -44,10 +47,17 @@ public:
     /// Ends the streamed body; the connection may serve the next request.
     coro::awaitable<bool> finish();
 
-    /// Completes when the client closes its side or the connection fails.
-    /// Bytes the client sends meanwhile (a pipelined request) are kept for
-    /// the next exchange. Cancellation: terminal and partial.
-    coro::awaitable<void> wait_closed();
+    /// Completes when the client's side of the connection becomes readable:
+    /// it closed, it failed, or it sent bytes (a client reading a stream has
+    /// nothing to send, so any of them ends the stream). An Asio operation
+    /// for any completion token (`asio::deferred` in a parallel group), so
+    /// the watch holds no coroutine frame and no buffer for the hours a
+    /// stream may last. Cancellation: terminal and partial.
+    template <class Token>
+    auto async_wait_readable(Token&& token) {
+        return boost::asio::async_initiate<Token, void(boost::system::error_code)>(
+            [this](auto handler) { start_wait_readable(std::move(handler)); }, token);
+    }
 
     /// Frees the request's target, headers and body (the version stays):
     /// for a handler whose response outlives its need of the request.
@@ -68,6 +78,9 @@ public:
     [[nodiscard]] bool responded() const noexcept { return responded_; }
 
 private:
+    void start_wait_readable(
+        boost::asio::any_completion_handler<void(boost::system::error_code)> handler);
+
     // Runs one write under limits::write_timeout; a failure ends keep-alive.
     template <class WriteOp>
     coro::awaitable<bool> timed(WriteOp write);
