@@ -17,6 +17,7 @@
 
 #include <ssebridge/cli.hpp>
 #include <ssebridge/coro/task_group.hpp>
+#include <ssebridge/coro/timeout.hpp>
 #include <ssebridge/kafka/consumer.hpp>
 #include <ssebridge/redis/detail/connection.hpp>
 #include <ssebridge/redis/subscriber.hpp>
@@ -34,6 +35,7 @@
 #include <charconv>
 #include <cstdlib>
 #include <fstream>
+#include <functional>
 #include <iomanip>
 #include <iostream>
 #include <sstream>
@@ -84,16 +86,44 @@ std::int64_t sent_at(std::string_view data) {
     return t;
 }
 
+/// What has arrived, and a notifier that wakes whoever waits on it.
 struct results {
+    explicit results(coro::executor ex)
+        : progress(std::move(ex)) {}
+
     std::size_t delivered = 0;
+    std::size_t acked = 0;
     std::vector<std::uint32_t> latency_us;
+    coro::notifier progress;
+
     void record(std::string_view data) {
         std::int64_t t = sent_at(data);
         if (t >= 0)
             latency_us.push_back(static_cast<std::uint32_t>((now_ns() - t) / 1000));
         ++delivered;
+        progress.notify();
+    }
+    void record_ack() {
+        ++acked;
+        progress.notify();
+    }
+    void reset() {
+        delivered = acked = 0;
+        latency_us.clear();
     }
 };
+
+/// Waits until `done()` holds (true) or `limit` passes first (false),
+/// waking on every change `results` reports.
+coro::awaitable<bool> wait_for(results& r, std::function<bool()> done, steady::duration limit) {
+    auto deadline = steady::now() + limit;
+    while (!done()) {
+        bool woken = co_await r.progress.async_wait(deadline);
+        if (!woken)
+            co_return done();
+    }
+    co_return true;
+}
 
 /// Where a URL template points: `http://HOST:PORT/path/{id}`.
 struct url_template {
@@ -305,6 +335,9 @@ std::size_t rss_kib(std::size_t pid) {
 }
 
 struct run_state {
+    explicit run_state(coro::executor ex)
+        : got(std::move(ex)) {}
+
     settings s;
     redis::config redis_cfg;
     tcp::endpoint gateway;
@@ -342,21 +375,22 @@ coro::awaitable<void> open_stream(run_state& st, std::size_t index, stream* out)
 
 // Reads a stream until FinalAnswerStreamEnd or its end, recording every event
 // but the ack and the final one.
-coro::awaitable<void> read_stream(test::http_client* c, results* r, std::size_t* acked) {
+coro::awaitable<void> read_stream(test::http_client* c, results* r) {
     for (;;) {
         std::optional<sse::message> m = co_await c->next_message();
         if (!m)
-            co_return;
+            break;
         if (m->is_comment)
             continue;
         if (m->data.find("worker_ack") != std::string::npos) {
-            ++*acked;
+            r->record_ack();
             continue;
         }
         if (m->data.find("FinalAnswerStreamEnd") != std::string::npos)
-            co_return;
+            break;
         r->record(m->data);
     }
+    r->progress.notify(); // one stream fewer: a waiter may be counting them
 }
 
 coro::awaitable<void> connect_publishers(run_state& st) {
@@ -396,8 +430,12 @@ coro::awaitable<void> publish_all(run_state& st, const std::vector<std::string>&
     std::size_t counted = 0; // sent to channels that are read
     for (std::size_t round = 0; round < per_channel; ++round) {
         for (std::size_t c = 0; c < channels.size(); ++c, ++sent) {
-            while (counted - st.got.delivered >= st.s.in_flight)
-                co_await test::sleep_for(std::chrono::microseconds(200));
+            if (counted - st.got.delivered >= st.s.in_flight) {
+                bool room = co_await wait_for(
+                    st.got, [&] { return counted - st.got.delivered < st.s.in_flight; }, 60s);
+                if (!room)
+                    throw std::runtime_error("no event arrived for 60 s");
+            }
             if (rate > 0) {
                 auto due =
                     start + std::chrono::duration_cast<steady::duration>(
@@ -439,8 +477,8 @@ coro::awaitable<void> scenario_limit(run_state& st) {
     auto start = steady::now();
     co_await publish_all(st, channels, st.s.events, st.s.rate);
     std::size_t expected = st.s.sessions * st.s.events;
-    while (st.got.delivered < expected && steady::now() - start < 120s)
-        co_await test::sleep_for(1ms);
+    co_await wait_for(
+        st.got, [&] { return st.got.delivered >= expected; }, 120s);
     double secs = std::chrono::duration<double>(steady::now() - start).count();
     st.report["seconds"] = secs;
     st.report["events_per_second"] = static_cast<double>(st.got.delivered) / secs;
@@ -453,22 +491,18 @@ coro::awaitable<void> scenario_streams(run_state& st) {
     auto ex = co_await asio::this_coro::executor;
     // Open the sessions, a few hundred at a time.
     std::vector<stream> streams(st.s.sessions);
-    for (std::size_t i = 0; i < streams.size();) {
-        std::size_t batch_end = std::min(streams.size(), i + 200);
-        std::size_t done = 0;
-        std::exception_ptr failure;
-        for (std::size_t k = i; k < batch_end; ++k)
-            asio::co_spawn(ex, open_stream(st, k, &streams[k]), [&](std::exception_ptr e) {
-                ++done;
-                if (e)
-                    failure = e;
-            });
-        while (done < batch_end - i)
-            co_await test::sleep_for(1ms);
-        if (failure)
-            std::rethrow_exception(failure);
-        i = batch_end;
+    std::exception_ptr failure;
+    coro::task_group openers(ex, [&](std::exception_ptr e) {
+        if (!failure)
+            failure = e;
+    });
+    for (std::size_t i = 0; i < streams.size() && !failure; ++i) {
+        co_await openers.async_wait_fewer_than(200);
+        openers.spawn(open_stream(st, i, &streams[i]));
     }
+    co_await openers.async_wait();
+    if (failure)
+        std::rethrow_exception(failure);
     co_await connect_publishers(st);
 
     // The slow scenario: every k-th client reads its ack, then nothing more.
@@ -479,8 +513,8 @@ coro::awaitable<void> scenario_streams(run_state& st) {
         for (std::size_t i = 0; i < streams.size(); i += every, ++slow_count)
             unread[i] = true;
     }
-    std::size_t acked = 0;
-    std::size_t ended = 0;
+    // A reader that fails ends like one that finishes: the waits below count them.
+    coro::task_group readers(ex, [&](std::exception_ptr) { st.got.progress.notify(); });
     std::vector<std::string> channels;
     for (std::size_t i = 0; i < streams.size(); ++i) {
         channels.push_back(streams[i].channel);
@@ -490,15 +524,17 @@ coro::awaitable<void> scenario_streams(run_state& st) {
             std::optional<sse::message> m = co_await streams[i].client->next_message();
             while (m && m->is_comment)
                 m = co_await streams[i].client->next_message();
-            ++acked;
+            st.got.record_ack();
             continue;
         }
-        asio::co_spawn(ex, read_stream(streams[i].client.get(), &st.got, &acked),
-                       [&](std::exception_ptr) { ++ended; });
+        readers.spawn(read_stream(streams[i].client.get(), &st.got));
         co_await st.publishers[0]->publish(channels.back(), ack_event);
     }
-    while (acked < streams.size())
-        co_await test::sleep_for(1ms);
+    const std::size_t reading = streams.size() - slow_count;
+    bool all_acked = co_await wait_for(
+        st.got, [&] { return st.got.acked >= streams.size() || readers.size() < reading; }, 60s);
+    if (!all_acked || readers.size() < reading)
+        throw std::runtime_error("not every stream got its worker_ack");
 
     coro::task_group sampler(ex);
     if (st.s.gateway_pid)
@@ -519,11 +555,11 @@ coro::awaitable<void> scenario_streams(run_state& st) {
         }
         auto start = steady::now();
         co_await publish_all(st, channels, per_channel, rate, unread);
-        std::size_t expected = per_channel * (streams.size() - slow_count);
-        while (st.got.delivered < expected && ended == 0 && steady::now() - start < 300s)
-            co_await test::sleep_for(1ms);
-        if (ended > 0)
-            throw std::runtime_error(std::to_string(ended) +
+        std::size_t expected = per_channel * reading;
+        co_await wait_for(
+            st.got, [&] { return st.got.delivered >= expected || readers.size() < reading; }, 300s);
+        if (readers.size() < reading)
+            throw std::runtime_error(std::to_string(reading - readers.size()) +
                                      " streams ended early (see the gateway's log)");
         double secs = std::chrono::duration<double>(steady::now() - start).count();
         st.report["seconds"] = secs;
@@ -540,9 +576,11 @@ coro::awaitable<void> scenario_streams(run_state& st) {
     for (std::size_t i = 0; i < channels.size(); ++i)
         if (!unread[i])
             co_await st.publishers[0]->publish(channels[i], final_event);
-    auto deadline = steady::now() + 30s;
-    while (ended < streams.size() - slow_count && steady::now() < deadline)
-        co_await test::sleep_for(1ms);
+    bool ended = co_await coro::with_timeout(readers.async_wait(), 30s);
+    if (!ended) {
+        readers.cancel(); // the streams they read are about to go
+        co_await readers.async_wait();
+    }
 }
 
 // The built-in fast worker of the setup scenario: acknowledges and ends
@@ -606,7 +644,7 @@ coro::awaitable<void> scenario_setup(run_state& st) {
     // Warm up: the consumer joins its group before the clock starts.
     std::size_t warm = 1;
     co_await open_sessions(st, &warm, steady::now() + 60s);
-    st.got = {};
+    st.got.reset();
 
     std::size_t remaining = st.s.sessions;
     auto start = steady::now();
@@ -705,7 +743,7 @@ int main(int argc, char** argv) {
     }
     // First: it must outlive everything that holds its I/O objects (`st`).
     asio::io_context ioc(BOOST_ASIO_CONCURRENCY_HINT_UNSAFE_IO); // one thread, no locks on I/O
-    run_state st;
+    run_state st(ioc.get_executor());
     st.s = s;
     try {
         std::string error;
