@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Reruns the benchmarks of docs/benchmarks.md on this machine and rewrites
 # its results section and plots. Loopback only; every scenario is bounded.
-#   bench/run.sh                 # full run (about fifteen minutes)
+#   bench/run.sh                 # full run (about ten minutes)
 #   BENCH_QUICK=1 bench/run.sh   # a tenth of the load; prints, touches no doc
 set -euo pipefail
 cd "$(dirname "$0")/.."
