@@ -64,11 +64,7 @@ int main(int argc, char** argv) {
     int status = 0;
     asio::co_spawn(ioc, gw->async_run(), [&](std::exception_ptr e) {
         if (e) {
-            try {
-                std::rethrow_exception(e);
-            } catch (const std::exception& x) {
-                log::error("gateway failed: ", x.what());
-            }
+            log::failure(log::level::error, "gateway failed", e);
             status = 1;
         }
         ioc.stop(); // done: do not wait for the grace timer

@@ -1,5 +1,8 @@
 // ssebridge-publish: publish one event to a session from the shell.
 #include <ssebridge/cli.hpp>
+#include <ssebridge/log.hpp>
+#include <ssebridge/wire/event.hpp>
+#include <ssebridge/wire/names.hpp>
 #include <ssebridge/worker/publish.hpp>
 
 #include <boost/asio/co_spawn.hpp>
@@ -41,12 +44,12 @@ int main(int argc, char** argv) {
     if (problem.empty() && (parsed.positional[0].empty() || parsed.positional[1].empty()))
         problem = "SESSION_ID and EVENT_TYPE must not be empty";
     if (problem.empty()) {
-        try {
-            message = worker::event_message(
-                parsed.positional[1], parsed.positional.size() == 3 ? parsed.positional[2] : "{}");
-        } catch (const std::invalid_argument& e) {
-            problem = e.what();
-        }
+        auto built = wire::event_message(
+            parsed.positional[1], parsed.positional.size() == 3 ? parsed.positional[2] : "{}");
+        if (built)
+            message = std::move(*built);
+        else
+            problem = built.error().message();
     }
     if (!problem.empty()) {
         std::cerr << "ssebridge-publish: " << problem << " (see --help)\n";
@@ -66,15 +69,10 @@ int main(int argc, char** argv) {
             std::cout << receivers << "\n";
             *result = 0;
             c->close();
-        }(&client, worker::session_channel(parsed.positional[0]), message, &status),
+        }(&client, wire::session_channel(parsed.positional[0]), message, &status),
         [&](std::exception_ptr e) {
-            if (e) {
-                try {
-                    std::rethrow_exception(e);
-                } catch (const std::exception& x) {
-                    std::cerr << "ssebridge-publish: " << x.what() << "\n";
-                }
-            }
+            if (e)
+                std::cerr << "ssebridge-publish: " << log::describe(e) << "\n";
         });
     ioc.run();
     return status;

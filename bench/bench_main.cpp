@@ -21,7 +21,9 @@
 #include <ssebridge/kafka/consumer.hpp>
 #include <ssebridge/redis/detail/connection.hpp>
 #include <ssebridge/redis/subscriber.hpp>
-#include <ssebridge/worker/requests.hpp>
+#include <ssebridge/wire/event.hpp>
+#include <ssebridge/wire/names.hpp>
+#include <ssebridge/wire/request.hpp>
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -308,8 +310,14 @@ std::string event_json(std::string_view type, const std::string& pad) {
            std::to_string(now_ns()) + R"(,"pad":")" + pad + "\"}}";
 }
 
-constexpr std::string_view ack_event = R"({"event_type":"worker_ack","payload":{}})";
-constexpr std::string_view final_event = R"({"event_type":"FinalAnswerStreamEnd","payload":{}})";
+const std::string ack_event = wire::event_message(wire::event_type::worker_ack).value();
+const std::string final_event = wire::event_message(wire::event_type::final_answer_end).value();
+
+// The kind of a frame's event; `other` for anything that is not an event.
+wire::event_kind kind_of(std::string_view data) {
+    auto info = wire::inspect_event(data);
+    return info ? info->kind : wire::event_kind::other;
+}
 
 /// One stream held open by the bench: its connection and the channel its
 /// events are published to.
@@ -360,7 +368,7 @@ coro::awaitable<void> open_stream(run_state& st, std::size_t index, stream* out)
         test::http_head head = co_await out->client->read_head();
         if (head.status != 200)
             throw std::runtime_error("POST answered " + std::to_string(head.status));
-        out->channel = "sse_session:" + head.header("X-Session-Id").value_or("");
+        out->channel = wire::session_channel(head.header("X-Session-Id").value_or(""));
         co_return;
     }
     out->channel = "b" + st.run_id + "x" + std::to_string(index);
@@ -382,11 +390,12 @@ coro::awaitable<void> read_stream(test::http_client* c, results* r) {
             break;
         if (m->is_comment)
             continue;
-        if (m->data.find("worker_ack") != std::string::npos) {
+        wire::event_kind kind = kind_of(m->data);
+        if (kind == wire::event_kind::ack) {
             r->record_ack();
             continue;
         }
-        if (m->data.find("FinalAnswerStreamEnd") != std::string::npos)
+        if (wire::is_terminal(kind))
             break;
         r->record(m->data);
     }
@@ -588,11 +597,10 @@ coro::awaitable<void> scenario_streams(run_state& st) {
 coro::awaitable<void> ack_requests(run_state& st, kafka::consumer& consumer) {
     for (;;) {
         kafka::record r = co_await consumer.async_receive();
-        std::string error;
-        std::optional<worker::request> req = worker::parse_request(r.value, error);
+        auto req = wire::parse_kafka_record(r.value);
         if (!req)
             continue;
-        std::string channel = "sse_session:" + req->session_id;
+        std::string channel = wire::session_channel(req->session_id);
         co_await st.publishers[0]->publish(channel, ack_event);
         co_await st.publishers[0]->publish(channel, final_event);
     }
@@ -615,7 +623,7 @@ coro::awaitable<void> open_sessions(run_state& st, std::size_t* remaining, stead
             std::optional<sse::message> m = co_await client.next_message();
             if (!m)
                 break;
-            if (!acked && !m->is_comment && m->data.find("worker_ack") != std::string::npos) {
+            if (!acked && !m->is_comment && kind_of(m->data) == wire::event_kind::ack) {
                 acked = true;
                 st.got.latency_us.push_back(static_cast<std::uint32_t>(
                     std::chrono::duration_cast<std::chrono::microseconds>(steady::now() - start)

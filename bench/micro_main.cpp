@@ -3,10 +3,12 @@
 // An event on its way through the gateway is: RESP-parsed off the
 // subscriber connection, inspected for its event_type, appended to its
 // session's buffer as an SSE frame (and, at the client, SSE-decoded).
-#include <ssebridge/gateway/detail/event.hpp>
+#include <ssebridge/gateway/detail/frames.hpp>
 #include <ssebridge/redis/resp.hpp>
 #include <ssebridge/sse/decoder.hpp>
 #include <ssebridge/sse/encode.hpp>
+#include <ssebridge/wire/event.hpp>
+#include <ssebridge/wire/names.hpp>
 
 #include <benchmark/benchmark.h>
 #include <boost/json/monotonic_resource.hpp>
@@ -28,7 +30,8 @@ const std::string event_payload =
 std::string pubsub_messages(std::size_t count) {
     std::string wire;
     for (std::size_t i = 0; i < count; ++i) {
-        std::string channel = "sse_session:" + std::string(32, 'a' + static_cast<char>(i % 26));
+        std::string channel =
+            wire::session_channel(std::string(32, 'a' + static_cast<char>(i % 26)));
         wire += "*3\r\n$7\r\nmessage\r\n$" + std::to_string(channel.size()) + "\r\n" + channel +
                 "\r\n$" + std::to_string(event_payload.size()) + "\r\n" + event_payload + "\r\n";
     }
@@ -37,7 +40,7 @@ std::string pubsub_messages(std::size_t count) {
 
 void inspect_event(benchmark::State& state) {
     for (auto _ : state)
-        benchmark::DoNotOptimize(gateway::detail::inspect_event(event_payload));
+        benchmark::DoNotOptimize(wire::inspect_event(event_payload));
     state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations() * event_payload.size()));
 }
 BENCHMARK(inspect_event);

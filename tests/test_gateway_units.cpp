@@ -1,7 +1,8 @@
-// Gateway pieces without I/O: configuration, event frames, request checks, ids.
+// Gateway pieces without I/O: configuration and event frames.
 #include <ssebridge/gateway/config.hpp>
-#include <ssebridge/gateway/detail/event.hpp>
-#include <ssebridge/gateway/session_id.hpp>
+#include <ssebridge/gateway/detail/frames.hpp>
+#include <ssebridge/gateway/detail/stream_state.hpp>
+#include <ssebridge/wire/event.hpp>
 
 #define BOOST_TEST_MODULE gateway_units
 #include <boost/test/unit_test.hpp>
@@ -11,7 +12,6 @@
 #include <boost/json/parse.hpp>
 
 #include <map>
-#include <set>
 
 using namespace ssebridge;
 using namespace ssebridge::gateway;
@@ -83,7 +83,7 @@ namespace {
 // The frame the gateway writes for `payload`, or "" when it is malformed.
 std::string frame_of(std::string_view payload) {
     std::string out;
-    if (detail::inspect_event(payload))
+    if (wire::inspect_event(payload))
         detail::append_event_frame(out, payload);
     return out;
 }
@@ -92,44 +92,9 @@ std::string frame_of(std::string_view payload) {
 BOOST_AUTO_TEST_CASE(event_frames_are_verbatim_one_line_json) {
     std::string msg = R"({"event_type":"AgentThoughtStream","payload":{"char":"H"}})";
     BOOST_TEST(frame_of(msg) == "data: " + msg + "\n\n");
-    BOOST_TEST((detail::inspect_event(msg) == detail::event_kind::other));
-
     // Spacing is kept as the worker wrote it (Python's json.dumps style).
     std::string spaced = R"({"event_type": "worker_ack", "payload": {}})";
-    BOOST_TEST((detail::inspect_event(spaced) == detail::event_kind::ack));
     BOOST_TEST(frame_of(spaced) == "data: " + spaced + "\n\n");
-
-    BOOST_TEST((detail::inspect_event(R"({"event_type":"FinalAnswerStreamEnd"})") ==
-                detail::event_kind::final));
-    // unknown types pass through
-    BOOST_TEST((detail::inspect_event(R"({"event_type":"SomethingNew","payload":[1,2]})") ==
-                detail::event_kind::other));
-}
-
-BOOST_AUTO_TEST_CASE(the_event_type_is_read_as_a_parser_would) {
-    using detail::event_kind;
-    auto kind = [](std::string_view p) {
-        return detail::inspect_event(p);
-    };
-    // Escapes are decoded before comparing.
-    BOOST_TEST((kind(R"({"event_type":"worker\u005fack"})") == event_kind::ack));
-    BOOST_TEST((kind(R"({"event\u005ftype":"FinalAnswerStreamEnd"})") == event_kind::final));
-    // Only the top-level member counts, wherever it is among the others.
-    BOOST_TEST(
-        (kind(R"({"payload":{"event_type":"worker_ack"},"event_type":"x"})") == event_kind::other));
-    BOOST_TEST(
-        (kind(R"({"a":[{"event_type":"worker_ack"}],"event_type":"FinalAnswerStreamEnd"})") ==
-         event_kind::final));
-    // A repeated key: the last one wins, as in a parsed object.
-    BOOST_TEST((kind(R"({"event_type":"worker_ack","event_type":"FinalAnswerStreamEnd"})") ==
-                event_kind::final));
-    BOOST_TEST(!kind(R"({"event_type":"worker_ack","event_type":7})"));
-    // A long type is just another type.
-    BOOST_TEST(
-        (kind(R"({"event_type":"AVeryLongEventTypeNameThatGoesOnAndOn"})") == event_kind::other));
-    BOOST_TEST(
-        (kind(R"({"event_type":"worker_ack_but_longer_than_the_buffer"})") == event_kind::other));
-    BOOST_TEST((kind(" {\"event_type\":\"worker_ack\"} \n") == event_kind::ack));
 }
 
 BOOST_AUTO_TEST_CASE(raw_newlines_are_reserialised_onto_one_line) {
@@ -145,61 +110,221 @@ BOOST_AUTO_TEST_CASE(raw_newlines_are_reserialised_onto_one_line) {
     BOOST_TEST(v.at("payload").at("char").as_string() == "\n");
 }
 
-BOOST_AUTO_TEST_CASE(malformed_messages_are_recognised) {
-    for (auto bad : {"", "garbage", "[1,2]", "\"text\"", "{}", R"({"event_type":5})",
-                     R"({"payload":{}})", R"({"event_type":"x")", R"({"event_type":"x"} {})",
-                     R"({"event_type":"x"}])", R"({"event_type":null})", R"({"event_type":{}})",
-                     R"({"event_type":["worker_ack"]})", R"({"payload":{"event_type":"x"}})",
-                     "{\"event_type\":\"\xff\"}", R"({"event_type":"x",})"})
-        BOOST_TEST(!detail::inspect_event(bad).has_value(), bad);
-}
-
 BOOST_AUTO_TEST_CASE(error_frames_escape_their_reason) {
-    std::string f = detail::error_frame("quote \" and\nnewline");
+    std::string f;
+    detail::append_error_frame(f, wire::end_code::backend_lost, "quote \" and\nnewline");
     BOOST_TEST(f.rfind("data: ", 0) == 0u);
     BOOST_TEST(f.find('\n') == f.size() - 2);
     auto v = boost::json::parse(f.substr(6, f.size() - 8));
     BOOST_TEST(v.at("event_type").as_string() == "error");
     BOOST_TEST(v.at("payload").at("error").as_string() == "quote \" and\nnewline");
+    BOOST_TEST(v.at("payload").at("code").as_string() == "backend_lost");
+    BOOST_TEST(v.at("payload").at("retryable").as_bool() == true);
 }
 
-BOOST_AUTO_TEST_CASE(session_requests_are_checked_as_the_contract_says) {
-    BOOST_TEST(!detail::check_session_request(R"({"user_query":"hi","model_alias":"x"})"));
-    auto expect = [](std::string_view body, unsigned status) {
-        auto r = detail::check_session_request(body);
-        BOOST_TEST_REQUIRE(r.has_value(), body);
-        BOOST_TEST(r->status == status, body);
-        BOOST_TEST(!r->reason.empty());
-    };
-    expect("", 400);
-    expect("  \n", 400);
-    expect("{nope", 400);
-    expect("[1]", 422);
-    expect("\"text\"", 422);
-    expect("{}", 422);
-    expect(R"({"user_query":5})", 422);
-    expect(R"({"user_query":""})", 422);
-    BOOST_TEST(detail::is_json_media_type("application/json"));
-    BOOST_TEST(detail::is_json_media_type("Application/JSON; charset=utf-8"));
-    BOOST_TEST(!detail::is_json_media_type("text/plain"));
-    BOOST_TEST(!detail::is_json_media_type("application/jsonx"));
+// The stream's state machine, driven by messages and time points alone.
+namespace {
+using namespace std::chrono_literals;
+using detail::step;
+using detail::stream_state;
+
+std::string ev(std::string_view type, std::string_view id = "") {
+    std::string out = "{";
+    if (!id.empty())
+        out += R"("id":")" + std::string(id) + R"(",)";
+    out += R"("event_type":")" + std::string(type) + R"(","payload":{}})";
+    return out;
 }
 
-BOOST_AUTO_TEST_CASE(kafka_records_embed_the_request_verbatim) {
-    std::string body = "{\"user_query\": \"q\",\n \"n\": 1.50}";
-    auto v = boost::json::parse(detail::kafka_record("abc", body));
-    BOOST_TEST(v.at("session_id").as_string() == "abc");
-    BOOST_TEST(v.at("request").at("user_query").as_string() == "q");
-    BOOST_TEST(detail::kafka_record("abc", body).find(body) != std::string::npos);
-}
+struct stream_fixture {
+    detail::stream_limits limits{4, 10s, 300s, 15s, 10s};
+    coro::clock::time_point t0 = coro::clock::time_point{} + 1000s;
+    stream_state s{limits, t0};
+    std::string buffer;
 
-BOOST_AUTO_TEST_CASE(session_ids_are_128_random_bits_in_hex) {
-    std::set<std::string> seen;
-    for (int i = 0; i < 10000; ++i) {
-        std::string id = make_session_id();
-        BOOST_TEST_REQUIRE(id.size() == 32u);
-        BOOST_TEST_REQUIRE(id.find_first_not_of("0123456789abcdef") == std::string::npos);
-        seen.insert(id);
+    // Takes a chunk and says its frames, as the client would parse them.
+    std::vector<std::string> take(bool* last = nullptr, coro::clock::time_point at = {}) {
+        auto c = s.take(buffer, at == coro::clock::time_point{} ? t0 : at);
+        if (!c)
+            return {};
+        if (last)
+            *last = c->last;
+        std::vector<std::string> frames;
+        for (auto& m : sse::decoder{}.feed(buffer))
+            frames.push_back(m.is_comment ? ":" + m.data : m.data);
+        return frames;
     }
-    BOOST_TEST(seen.size() == 10000u);
+    std::string type_of(const std::string& data) {
+        return std::string(boost::json::parse(data).at("event_type").as_string());
+    }
+};
+} // namespace
+
+BOOST_FIXTURE_TEST_CASE(events_before_the_ack_are_held_and_follow_it_in_order, stream_fixture) {
+    BOOST_TEST((s.on_message(ev("a"), t0) == step::none));
+    BOOST_TEST((s.on_message(ev("b"), t0) == step::none));
+    BOOST_TEST(take().empty()); // nothing before the ack
+    BOOST_TEST((s.on_message(ev("worker_ack"), t0) == step::wake));
+    bool last = true;
+    auto frames = take(&last);
+    BOOST_TEST_REQUIRE(frames.size() == 3u);
+    BOOST_TEST(type_of(frames[0]) == "worker_ack");
+    BOOST_TEST(type_of(frames[1]) == "a");
+    BOOST_TEST(type_of(frames[2]) == "b");
+    BOOST_TEST(!last);
+    s.on_written(t0);
+    BOOST_TEST(!s.finished());
+}
+
+BOOST_FIXTURE_TEST_CASE(the_terminal_event_is_the_last_frame, stream_fixture) {
+    s.on_message(ev("worker_ack"), t0);
+    s.on_message(ev("FinalAnswerStreamEnd"), t0);
+    BOOST_TEST((s.on_message(ev("late"), t0) == step::none));
+    bool last = false;
+    auto frames = take(&last);
+    BOOST_TEST(frames.size() == 2u);
+    BOOST_TEST(last);
+    BOOST_TEST(s.finished());
+    BOOST_TEST(!s.completed()); // not until the write is done
+    s.on_written(t0);
+    BOOST_TEST(s.completed());
+    BOOST_TEST(!s.end_code());
+    BOOST_TEST(take().empty());
+}
+
+BOOST_FIXTURE_TEST_CASE(a_final_event_before_the_ack_waits_for_it, stream_fixture) {
+    s.on_message(ev("a"), t0);
+    s.on_message(ev("FinalAnswerStreamEnd"), t0);
+    s.on_message(ev("after_the_end"), t0);
+    s.on_message(ev("worker_ack"), t0);
+    bool last = false;
+    auto frames = take(&last);
+    BOOST_TEST_REQUIRE(frames.size() == 3u);
+    BOOST_TEST(type_of(frames[2]) == "FinalAnswerStreamEnd");
+    BOOST_TEST(last);
+}
+
+BOOST_FIXTURE_TEST_CASE(a_cancel_ends_the_stream_even_without_an_ack, stream_fixture) {
+    s.on_message(ev("a"), t0);
+    BOOST_TEST((s.on_message(ev("cancelled"), t0) == step::wake));
+    bool last = false;
+    auto frames = take(&last);
+    BOOST_TEST_REQUIRE(frames.size() == 2u);
+    BOOST_TEST(type_of(frames[1]) == "cancelled");
+    BOOST_TEST(last);
+}
+
+BOOST_FIXTURE_TEST_CASE(malformed_messages_are_skipped_and_reported, stream_fixture) {
+    BOOST_TEST((s.on_message("garbage", t0) == step::malformed));
+    BOOST_TEST((s.on_message(R"({"payload":{}})", t0) == step::malformed));
+    s.on_message(ev("worker_ack"), t0);
+    BOOST_TEST(take().size() == 1u);
+}
+
+BOOST_FIXTURE_TEST_CASE(recorded_events_already_queued_are_not_queued_twice, stream_fixture) {
+    s.on_message(ev("worker_ack", "1-1"), t0);
+    s.on_message(ev("a", "1-2"), t0);
+    BOOST_TEST((s.on_message(ev("a", "1-2"), t0) == step::none));
+    BOOST_TEST((s.on_message(ev("worker_ack", "1-1"), t0) == step::none));
+    s.on_message(ev("b", "2-0"), t0);
+    s.on_message(ev("plain"), t0); // unrecorded events always pass
+    auto frames = take();
+    BOOST_TEST_REQUIRE(frames.size() == 4u);
+    BOOST_TEST(type_of(frames[2]) == "b");
+    BOOST_TEST(type_of(frames[3]) == "plain");
+}
+
+BOOST_FIXTURE_TEST_CASE(a_client_that_falls_behind_gets_only_the_error, stream_fixture) {
+    s.on_message(ev("worker_ack"), t0);
+    for (int i = 0; i < 3; ++i)
+        BOOST_TEST((s.on_message(ev("x"), t0) == step::wake));
+    BOOST_TEST((s.on_message(ev("one_too_many"), t0) == step::wake));
+    BOOST_TEST((s.end_code() == wire::end_code::slow_client));
+    bool last = false;
+    auto frames = take(&last);
+    BOOST_TEST_REQUIRE(frames.size() == 1u);
+    BOOST_TEST(type_of(frames[0]) == "error");
+    BOOST_TEST(boost::json::parse(frames[0]).at("payload").at("code").as_string() == "slow_client");
+    BOOST_TEST(last);
+    BOOST_TEST((s.on_message(ev("x"), t0) == step::none));
+}
+
+BOOST_FIXTURE_TEST_CASE(too_many_events_before_the_ack_end_the_stream, stream_fixture) {
+    for (int i = 0; i < 4; ++i)
+        BOOST_TEST((s.on_message(ev("x"), t0) == step::none));
+    BOOST_TEST((s.on_message(ev("x"), t0) == step::wake));
+    BOOST_TEST((s.end_code() == wire::end_code::early_overflow));
+    auto frames = take();
+    BOOST_TEST_REQUIRE(frames.size() == 1u);
+    BOOST_TEST(type_of(frames[0]) == "error");
+}
+
+BOOST_FIXTURE_TEST_CASE(the_ack_deadline_runs_only_once_streaming, stream_fixture) {
+    BOOST_TEST((s.on_tick(t0 + 1h) == step::none)); // still opening: no clock
+    s.on_stream_started(t0, t0 + 10s);
+    BOOST_TEST((s.on_tick(t0 + 9s) == step::none));
+    BOOST_TEST((s.on_tick(t0 + 10s) == step::wake));
+    BOOST_TEST((s.end_code() == wire::end_code::ack_timeout));
+    auto frames = take();
+    BOOST_TEST_REQUIRE(frames.size() == 1u);
+    auto v = boost::json::parse(frames[0]);
+    BOOST_TEST(v.at("payload").at("error").as_string() == "worker did not acknowledge within 10 s");
+    BOOST_TEST(v.at("payload").at("retryable").as_bool() == false);
+}
+
+BOOST_FIXTURE_TEST_CASE(the_idle_timeout_counts_from_the_last_event, stream_fixture) {
+    s.on_stream_started(t0, t0 + 10s);
+    s.on_message(ev("worker_ack"), t0 + 1s);
+    take(nullptr, t0 + 1s);
+    s.on_written(t0 + 1s);
+    s.on_message(ev("a"), t0 + 200s);
+    take(nullptr, t0 + 200s);
+    s.on_written(t0 + 200s);
+    BOOST_TEST((s.on_tick(t0 + 499s) != step::wake || !s.end_code()));
+    BOOST_TEST(!s.end_code());
+    BOOST_TEST((s.on_tick(t0 + 500s) == step::wake));
+    BOOST_TEST((s.end_code() == wire::end_code::idle_timeout));
+}
+
+BOOST_FIXTURE_TEST_CASE(keepalives_follow_quiet_periods_from_the_last_write, stream_fixture) {
+    s.on_stream_started(t0, t0 + 100s);
+    BOOST_TEST((s.on_tick(t0 + 14s) == step::none));
+    BOOST_TEST((s.on_tick(t0 + 15s) == step::wake));
+    auto frames = take(nullptr, t0 + 15s);
+    BOOST_TEST_REQUIRE(frames.size() == 1u);
+    BOOST_TEST(buffer == ": keepalive\n\n");
+    BOOST_TEST((s.on_tick(t0 + 24s) == step::none)); // writing: nothing on top of a write
+    s.on_written(t0 + 16s);
+    BOOST_TEST((s.on_tick(t0 + 30s) == step::none)); // the clock restarts at every write
+    BOOST_TEST((s.on_tick(t0 + 31s) == step::wake));
+}
+
+BOOST_FIXTURE_TEST_CASE(a_write_that_waits_too_long_aborts_the_stream, stream_fixture) {
+    s.on_stream_started(t0, t0 + 10s);
+    s.on_message(ev("worker_ack"), t0);
+    take(nullptr, t0);
+    BOOST_TEST((s.on_tick(t0 + 9s) == step::none));
+    BOOST_TEST((s.on_tick(t0 + 10s) == step::abort));
+    BOOST_TEST((s.end_code() == wire::end_code::write_timeout));
+    BOOST_TEST((s.on_tick(t0 + 11s) == step::none)); // once
+    BOOST_TEST(s.finished());
+}
+
+BOOST_FIXTURE_TEST_CASE(a_lost_backend_ends_after_what_is_queued, stream_fixture) {
+    s.on_message(ev("worker_ack"), t0);
+    s.on_message(ev("a"), t0);
+    BOOST_TEST((s.on_lost() == step::wake));
+    BOOST_TEST((s.on_shutdown() == step::none)); // it ends once
+    bool last = true;
+    BOOST_TEST(take(&last).size() == 2u);
+    BOOST_TEST(!last);
+    s.on_written(t0);
+    auto frames = take(&last);
+    BOOST_TEST_REQUIRE(frames.size() == 1u);
+    BOOST_TEST(last);
+    BOOST_TEST(boost::json::parse(frames[0]).at("payload").at("code").as_string() ==
+               "backend_lost");
+    s.on_written(t0);
+    BOOST_TEST(!s.completed());
+    BOOST_TEST((s.end_code() == wire::end_code::backend_lost));
 }

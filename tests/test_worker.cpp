@@ -1,4 +1,4 @@
-// The worker library: publish_event, request parsing, the consumer loop.
+// The worker library: publish_event and the consumer loop.
 #include <ssebridge/worker/publish.hpp>
 #include <ssebridge/worker/requests.hpp>
 
@@ -18,33 +18,6 @@
 
 using namespace ssebridge;
 using namespace ssebridge::test;
-
-BOOST_AUTO_TEST_CASE(event_messages_are_the_seed_format) {
-    BOOST_TEST(worker::event_message("worker_ack") ==
-               R"({"event_type":"worker_ack","payload":{}})");
-    BOOST_TEST(worker::event_message("FinalAnswerStream", "{\n \"char\": \"\\n\"\n}") ==
-               R"({"event_type":"FinalAnswerStream","payload":{"char":"\n"}})");
-    BOOST_TEST(worker::event_message("odd\"type", "[1]") ==
-               R"({"event_type":"odd\"type","payload":[1]})");
-    BOOST_CHECK_THROW(worker::event_message("x", "{not json"), std::invalid_argument);
-    BOOST_TEST(worker::session_channel("abc") == "sse_session:abc");
-}
-
-BOOST_AUTO_TEST_CASE(requests_are_read_from_gateway_records) {
-    std::string error;
-    auto r =
-        worker::parse_request(R"({"session_id":"s1","request":{"user_query":"q","n":1}})", error);
-    BOOST_TEST_REQUIRE(r.has_value());
-    BOOST_TEST(r->session_id == "s1");
-    BOOST_TEST(r->user_query == "q");
-    BOOST_TEST(boost::json::parse(r->body).at("n").as_int64() == 1);
-    for (auto bad : {"", "nope", "[]", R"({"request":{}})", R"({"session_id":"s"})",
-                     R"({"session_id":"","request":{}})", R"({"session_id":"s","request":[1]})"}) {
-        error.clear();
-        BOOST_TEST(!worker::parse_request(bad, error).has_value(), bad);
-        BOOST_TEST(!error.empty());
-    }
-}
 
 BOOST_AUTO_TEST_CASE(serve_requests_runs_handlers_concurrently_within_the_bound) {
     redis_server redis;

@@ -1,13 +1,14 @@
 // The session pipeline: subscribe → produce → headers → ack → relay, with the
-// disconnect watch racing it; the gateway's clock keeps every session's time.
+// disconnect watch racing it. The stream's decisions are its `stream_state`;
+// this shell moves bytes, and the gateway's clock keeps every session's time.
 #include "state.hpp"
 
 #include <ssebridge/coro/event.hpp>
 #include <ssebridge/coro/timeout.hpp>
-#include <ssebridge/gateway/detail/event.hpp>
-#include <ssebridge/gateway/session_id.hpp>
+#include <ssebridge/gateway/detail/stream_state.hpp>
 #include <ssebridge/log.hpp>
-#include <ssebridge/sse/encode.hpp>
+#include <ssebridge/wire/names.hpp>
+#include <ssebridge/wire/request.hpp>
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/deferred.hpp>
@@ -16,28 +17,44 @@
 #include <boost/system/system_error.hpp>
 
 #include <algorithm>
-#include <sstream>
 
 namespace ssebridge::gateway {
 
 namespace asio = boost::asio;
-using detail::event_kind;
+using detail::step;
 
 namespace {
-std::string describe_seconds(double s) {
-    std::ostringstream out;
-    out << s << " s";
-    return out.str();
+detail::stream_limits stream_limits(const config& cfg) {
+    return {cfg.max_queue, coro::seconds(cfg.ack_timeout), coro::seconds(cfg.idle_timeout),
+            coro::seconds(cfg.keepalive), coro::seconds(cfg.write_timeout)};
+}
+
+void count_end(counters& c, wire::end_code code) {
+    switch (code) {
+    case wire::end_code::ack_timeout:
+        ++c.ack_timeouts;
+        break;
+    case wire::end_code::idle_timeout:
+        ++c.idle_timeouts;
+        break;
+    case wire::end_code::slow_client:
+        ++c.slow_clients;
+        break;
+    case wire::end_code::write_timeout:
+        ++c.write_timeouts;
+        break;
+    case wire::end_code::backend_lost:
+        ++c.backend_lost;
+        break;
+    case wire::end_code::early_overflow:
+    case wire::end_code::shutting_down:
+        break;
+    }
 }
 } // namespace
 
-/// One client's session: the sink of its Redis channel, and the bytes on
-/// their way from it to the client.
-///
-/// Frames are appended by the Redis reader straight into `pending` (one
-/// buffer, no object per event); the writer swaps it out and sends it as one
-/// chunk. A session has no timer of its own: the gateway's clock
-/// (`watch_sessions`) looks at every session a few times per second.
+/// One client's session: the sink of its Redis channel, its stream's state,
+/// and the connection the stream goes out on.
 class session final : public redis::subscriber::sink {
 public:
     session(gateway::state& st, std::string id, http::exchange& ex)
@@ -45,88 +62,38 @@ public:
         , id(std::move(id))
         , ex(ex)
         , wake(st.ex)
+        , stream(stream_limits(st.cfg), coro::clock::now())
         , self_(st.sessions.insert(st.sessions.end(), this)) {}
     ~session() { st.sessions.erase(self_); }
     session(const session&) = delete;
     session& operator=(const session&) = delete;
 
     void on_message(std::string_view payload) override {
-        std::optional<event_kind> kind = detail::inspect_event(payload);
-        if (!kind) {
+        act(stream.on_message(payload, coro::clock::now()));
+    }
+    void on_lost() override { act(stream.on_lost()); }
+    void on_tick(coro::clock::time_point now) { act(stream.on_tick(now)); }
+    void shutdown() { act(stream.on_shutdown()); }
+
+    /// Does what the stream's state asks, and counts how it ended: the one
+    /// place where a session touches the gateway's counters for its state.
+    void act(step s) {
+        switch (s) {
+        case step::none:
+            break;
+        case step::wake:
+            wake.notify();
+            break;
+        case step::malformed:
             ++st.stats.malformed_messages;
-            return;
+            break;
+        case step::abort:
+            ex.abort(); // the pending write fails, and with it the session
+            break;
         }
-        if (ended || final_queued)
-            return; // nothing goes out after FinalAnswerStreamEnd
-        last_event = coro::clock::now();
-        bool final = *kind == event_kind::final;
-        if (acked) {
-            queue(payload);
-            final_queued = final;
-        } else if (*kind == event_kind::ack) {
-            acked = true;
-            queue(payload);
-            pending += held; // events that came before the ack, in order
-            pending_events += held_events;
-            final_queued = final_held;
-            std::string().swap(held);
-        } else if (final_held) {
-            return; // held after a held FinalAnswerStreamEnd: never sent
-        } else if (held_events >= st.cfg.max_queue) {
-            end("more than " + std::to_string(st.cfg.max_queue) +
-                " events arrived before worker_ack");
-        } else {
-            detail::append_event_frame(held, payload);
-            ++held_events;
-            final_held = final;
-        }
-    }
-
-    void on_lost() override {
-        ++st.stats.backend_lost;
-        end("backend lost: the Redis connection closed");
-    }
-
-    /// Ends the stream with an error event once what is queued is written.
-    void end(std::string reason) {
-        if (!ended) {
-            ended = true;
-            end_reason = std::move(reason);
-            wake.notify();
-        }
-    }
-
-    /// Starts the clocks once the client has the headers.
-    void start_stream(coro::clock::time_point ack_by) {
-        ack_deadline = ack_by;
-        last_write = coro::clock::now();
-        streaming = true;
-    }
-
-    /// What the gateway's clock does at `now`: a keepalive comment after a
-    /// quiet period, the ack and idle timeouts, and dropping a client whose
-    /// write has waited longer than the write timeout.
-    void check_deadlines(coro::clock::time_point now) {
-        const config& cfg = st.cfg;
-        if (writing && !write_timed_out &&
-            now >= write_started + coro::seconds(cfg.write_timeout)) {
-            write_timed_out = true;
-            ex.abort(); // the write fails, and with it the session
-            return;
-        }
-        if (!streaming || ended)
-            return;
-        if (!acked && now >= ack_deadline) {
-            ++st.stats.ack_timeouts;
-            end("worker did not acknowledge within " + describe_seconds(cfg.ack_timeout));
-        } else if (acked && now >= last_event + coro::seconds(cfg.idle_timeout)) {
-            ++st.stats.idle_timeouts;
-            end("no event for " + describe_seconds(cfg.idle_timeout));
-        } else if (now >= last_write + coro::seconds(cfg.keepalive) && !writing &&
-                   pending.empty()) {
-            pending.append(sse::keepalive_frame);
-            last_write = now; // the next one a full period later
-            wake.notify();
+        if (!counted_ && stream.end_code()) {
+            counted_ = true;
+            count_end(st.stats, *stream.end_code());
         }
     }
 
@@ -134,83 +101,41 @@ public:
     const std::string id;
     http::exchange& ex;
     redis::subscriber::subscription subscription; ///< the session's channel
-    coro::notifier wake;                          ///< wakes the writer: bytes queued, or the end
-    std::string pending;                          ///< frames not yet written, in order
-    std::string held;                             ///< events that came before worker_ack
-    std::string end_reason;
-    std::size_t pending_events = 0;
-    std::size_t held_events = 0;
-    coro::clock::time_point ack_deadline{};
-    coro::clock::time_point last_event = coro::clock::now();
-    coro::clock::time_point last_write{};
-    coro::clock::time_point write_started{};
-    bool streaming = false;
-    bool acked = false;
-    bool final_held = false;   ///< FinalAnswerStreamEnd came before the ack
-    bool final_queued = false; ///< FinalAnswerStreamEnd is in `pending`
-    bool ended = false;
-    bool writing = false;
-    bool write_timed_out = false;
+    coro::notifier wake;                          ///< wakes the writer
+    detail::stream_state stream;
 
 private:
-    void queue(std::string_view payload) {
-        if (pending_events >= st.cfg.max_queue) {
-            ++st.stats.slow_clients;
-            std::string().swap(pending); // free the backlog now; the client gets only the error
-            pending_events = 0;
-            end("client too slow: more than " + std::to_string(st.cfg.max_queue) +
-                " events waiting");
-            return;
-        }
-        detail::append_event_frame(pending, payload);
-        ++pending_events;
-        wake.notify();
-    }
-
     std::list<session*>::iterator self_;
+    bool counted_ = false;
 };
 
 namespace {
 
-/// One write to the client, watched by the gateway's clock.
-coro::awaitable<bool> write(session& s, http::exchange& ex, std::string_view bytes, bool last) {
-    s.writing = true;
-    s.write_started = coro::clock::now();
-    bool ok = co_await ex.write(bytes, last);
-    s.writing = false;
-    s.last_write = coro::clock::now();
-    co_return ok;
-}
-
-/// Writes what the Redis reader queues, one chunk per wake-up, until
-/// FinalAnswerStreamEnd is out or the session ends (then an error event).
-coro::awaitable<void> relay(session& s, http::exchange& ex) {
-    std::string writing;
+/// Writes what the stream's state has ready, one chunk per wake-up, until
+/// its last chunk is out or the client is gone.
+coro::awaitable<void> relay(session& s) {
+    std::string buffer;
     for (;;) {
-        while (s.pending.empty() && !s.ended) {
+        std::optional<detail::chunk> c = s.stream.take(buffer, coro::clock::now());
+        if (!c) {
+            if (s.stream.finished())
+                co_return;
             co_await s.wake.async_wait();
+            continue;
         }
-        if (s.pending.empty())
-            break; // ended, and everything before the end is out
-        std::swap(s.pending, writing);
-        std::size_t events = s.pending_events;
-        s.pending_events = 0;
-        bool last = s.final_queued;
-        bool ok = co_await write(s, ex, writing, last);
+        bool ok = co_await s.ex.write(buffer, c->last);
         if (!ok)
             co_return; // the client is gone: nothing more to say
-        s.st.stats.events_relayed += events;
-        if (last) {
+        s.stream.on_written(coro::clock::now());
+        s.st.stats.events_relayed += c->events;
+        if (s.stream.completed())
             ++s.st.stats.sessions_completed;
+        if (c->last)
             co_return;
-        }
         // Keep a working buffer, but not one a burst has blown up.
-        if (writing.capacity() > 64 * 1024)
-            std::string().swap(writing);
-        writing.clear();
+        if (buffer.capacity() > 64 * 1024)
+            std::string().swap(buffer);
     }
-    std::string frame = detail::error_frame(s.end_reason);
-    co_await write(s, ex, frame, true);
 }
 
 /// Subscribes, hands the request to Kafka and sends the headers; true once
@@ -220,7 +145,7 @@ coro::awaitable<bool> open_stream(session& s, http::exchange& ex) {
     gateway::state& st = s.st;
     std::string failure;
     try {
-        s.subscription = co_await st.subscriber.async_subscribe("sse_session:" + s.id, s);
+        s.subscription = co_await st.subscriber.async_subscribe(wire::session_channel(s.id), s);
     } catch (const boost::system::system_error& e) {
         failure = e.code() == asio::error::not_connected ? "Redis unavailable"
                                                          : "Redis: " + e.code().message();
@@ -235,7 +160,7 @@ coro::awaitable<bool> open_stream(session& s, http::exchange& ex) {
     // The worker may answer at once: the subscription is confirmed first.
     std::optional<kafka::delivery> delivered;
     {
-        std::string record = detail::kafka_record(s.id, ex.req().body); // freed once delivered
+        std::string record = wire::kafka_record(s.id, ex.req().body); // freed once delivered
         delivered = co_await coro::with_timeout(
             st.producer.async_produce(st.cfg.kafka_topic, s.id, record),
             coro::seconds(st.cfg.kafka_timeout + 1)); // librdkafka's own limit comes first
@@ -255,20 +180,20 @@ coro::awaitable<bool> open_stream(session& s, http::exchange& ex) {
         co_return false;
     ex.drop_request();
     ++st.stats.sessions_started;
-    s.start_stream(ack_deadline);
+    s.stream.on_stream_started(coro::clock::now(), ack_deadline);
     co_return true;
 }
 
 coro::awaitable<void> run_session(session& s, http::exchange& ex) {
     bool streaming = co_await open_stream(s, ex);
     if (streaming)
-        co_await relay(s, ex);
+        co_await relay(s);
 }
 
 } // namespace
 
-void end_session(session& s, std::string reason) {
-    s.end(std::move(reason));
+void end_session(session& s) {
+    s.shutdown();
 }
 
 coro::clock::duration clock_period(const config& cfg) {
@@ -285,18 +210,18 @@ coro::awaitable<void> watch_sessions(gateway::state& st) {
         co_await tick.async_wait(asio::use_awaitable);
         auto now = coro::clock::now();
         for (session* s : st.sessions)
-            s->check_deadlines(now);
+            s->on_tick(now);
     }
 }
 
 coro::awaitable<void> serve_session(gateway::state& st, http::exchange& ex) {
     auto content_type = ex.req().find("Content-Type");
-    if (!content_type || !detail::is_json_media_type(*content_type)) {
+    if (!content_type || !wire::is_json_media_type(*content_type)) {
         co_await ex.respond_error(415, "Content-Type must be application/json");
         co_return;
     }
-    if (auto rejected = detail::check_session_request(ex.req().body)) {
-        co_await ex.respond_error(rejected->status, rejected->reason);
+    if (auto checked = wire::check_session_request(ex.req().body); !checked) {
+        co_await ex.respond_error(wire::http_status(checked.error()), checked.error().message());
         co_return;
     }
     if (st.stopping) {
@@ -310,7 +235,7 @@ coro::awaitable<void> serve_session(gateway::state& st, http::exchange& ex) {
         co_return;
     }
 
-    session s(st, make_session_id(), ex);
+    session s(st, wire::make_session_id(), ex);
     // Whichever ends first cancels the other: the pipeline finishing (or
     // failing its write, when the clock gives up on a client that stopped
     // reading), or the client hanging up.
@@ -319,8 +244,7 @@ coro::awaitable<void> serve_session(gateway::state& st, http::exchange& ex) {
             asio::co_spawn(st.ex, run_session(s, ex), asio::deferred),
             ex.async_wait_readable(asio::deferred))
             .async_wait(asio::experimental::wait_for_one(), asio::use_awaitable);
-    if (s.write_timed_out) {
-        ++st.stats.write_timeouts;
+    if (s.stream.end_code() == wire::end_code::write_timeout) {
         ex.close_after();
     } else if (order[0] == 1) {
         ++st.stats.client_disconnects;

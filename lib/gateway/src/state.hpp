@@ -29,8 +29,8 @@ struct gateway::state {
     bool stopping = false;
 };
 
-/// Ends a live session's stream with an error event carrying `reason`.
-void end_session(session& s, std::string reason);
+/// Ends a live session's stream with a `shutting_down` error event.
+void end_session(session& s);
 
 /// How often `watch_sessions` looks at the sessions: a quarter of the
 /// shortest configured period, between 10 ms and 250 ms.

@@ -23,11 +23,7 @@ struct server::state {
     state(coro::executor ex, const tcp::endpoint& listen)
         : acceptor(ex)
         , tasks(ex, [](std::exception_ptr e) {
-            try {
-                std::rethrow_exception(e);
-            } catch (const std::exception& x) {
-                log::error("connection ended by an exception: ", x.what());
-            }
+            log::failure(log::level::error, "connection ended by an exception", e);
         }) {
         acceptor.open(listen.protocol());
         acceptor.set_option(tcp::acceptor::reuse_address(true));
@@ -254,11 +250,7 @@ coro::awaitable<void> server::serve(std::shared_ptr<detail::connection> conn) {
         }
         co_await coro::throw_if_cancelled();
         if (failure) {
-            try {
-                std::rethrow_exception(failure);
-            } catch (const std::exception& e) {
-                log::error("handler for ", route->path, " failed: ", e.what());
-            }
+            log::failure(log::level::error, "handler for " + route->path + " failed", failure);
             ex.close_after();
             if (!ex.responded())
                 co_await ex.respond_error(500, "internal error");

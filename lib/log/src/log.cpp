@@ -5,6 +5,8 @@
 #include <cstdio>
 #include <ctime>
 
+#include <boost/system/system_error.hpp>
+
 namespace ssebridge::log {
 namespace {
 std::atomic<level> threshold{level::info};
@@ -40,6 +42,38 @@ void write(level l, std::string_view line) {
     std::strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%S", &tm);
     std::fprintf(stderr, "%s.%03dZ %s %.*s\n", stamp, static_cast<int>(ms.count()),
                  names[static_cast<int>(l)], static_cast<int>(line.size()), line.data());
+}
+
+} // namespace ssebridge::log
+
+namespace ssebridge::log {
+
+std::string describe(const std::exception_ptr& e) {
+    try {
+        std::rethrow_exception(e);
+    } catch (const boost::system::system_error& x) {
+        return x.code().message();
+    } catch (const std::exception& x) {
+        return x.what();
+    } catch (...) {
+        return "unknown exception";
+    }
+}
+
+bool is_cancellation(const std::exception_ptr& e) noexcept {
+    try {
+        std::rethrow_exception(e);
+    } catch (const boost::system::system_error& x) {
+        // Asio's operation_aborted is ECANCELED: no Asio needed to recognise it.
+        return x.code() == boost::system::errc::operation_canceled;
+    } catch (...) {
+        return false;
+    }
+}
+
+void failure(level l, std::string_view context, const std::exception_ptr& e) {
+    if (e && !is_cancellation(e))
+        print(l, context, ": ", describe(e));
 }
 
 } // namespace ssebridge::log

@@ -1,8 +1,8 @@
 // Uses the installed primitives: a mailbox, an SSE frame, the RESP parser.
 #include <ssebridge/coro/mailbox.hpp>
-#include <ssebridge/gateway/session_id.hpp>
 #include <ssebridge/redis/resp.hpp>
 #include <ssebridge/sse/encode.hpp>
+#include <ssebridge/wire/names.hpp>
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -28,7 +28,7 @@ int main() {
     boost::system::error_code ec;
     ssebridge::redis::parse(":1\r\n", nodes, ec);
     bool ok = got.size() == 1 && got[0] == "data: {}\n\n" && !ec && nodes.at(0).integer == 1 &&
-              ssebridge::gateway::make_session_id().size() == 32;
+              ssebridge::wire::is_session_id(ssebridge::wire::make_session_id());
     std::cout << (ok ? "ok" : "wrong") << "\n";
     return ok ? 0 : 1;
 }

@@ -1,7 +1,9 @@
 // Minimal leveled logging to stderr: one line per record, timestamped.
 #pragma once
 
+#include <exception>
 #include <sstream>
+#include <string>
 #include <string_view>
 
 namespace ssebridge::log {
@@ -41,5 +43,17 @@ template <class... Args>
 void error(const Args&... a) {
     print(level::error, a...);
 }
+
+/// What an exception says, for a log line: a `system_error`'s message
+/// (without the source location Boost adds to `what()`), another's `what()`.
+std::string describe(const std::exception_ptr& e);
+
+/// True when `e` is a `system_error` with `operation_aborted`: a
+/// cancellation, not a failure.
+bool is_cancellation(const std::exception_ptr& e) noexcept;
+
+/// Logs `context: <describe(e)>` at `l`, unless `e` is a cancellation: the
+/// one handler of "a task ended by an exception".
+void failure(level l, std::string_view context, const std::exception_ptr& e);
 
 } // namespace ssebridge::log

@@ -3,25 +3,15 @@
 
 #include <ssebridge/coro/core.hpp>
 #include <ssebridge/kafka/consumer.hpp>
+#include <ssebridge/wire/request.hpp>
 
 #include <cstddef>
 #include <functional>
-#include <optional>
-#include <string>
-#include <string_view>
 
 namespace ssebridge::worker {
 
-/// One session's request.
-struct request {
-    std::string session_id;
-    std::string body;       ///< the client's JSON object, as compact JSON
-    std::string user_query; ///< body.user_query, for convenience
-};
-
-/// Reads a record value `{"session_id": "...", "request": {...}}`.
-/// Returns nullopt and the reason in `error` when it is not one.
-std::optional<request> parse_request(std::string_view record_value, std::string& error);
+/// One session's request, as the gateway's Kafka record carries it.
+using request = wire::session_request;
 
 using request_handler = std::function<coro::awaitable<void>(request)>;
 

@@ -1,0 +1,22 @@
+#include <ssebridge/gateway/detail/frames.hpp>
+
+#include <ssebridge/sse/encode.hpp>
+
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
+
+namespace ssebridge::gateway::detail {
+
+void append_event_frame(std::string& out, std::string_view message) {
+    if (sse::find_line_break(message) == std::string_view::npos) {
+        sse::append_data_frame(out, message);
+        return;
+    }
+    sse::append_data_frame(out, boost::json::serialize(boost::json::parse(message)));
+}
+
+void append_error_frame(std::string& out, wire::end_code code, std::string_view text) {
+    sse::append_data_frame(out, wire::error_message(code, text));
+}
+
+} // namespace ssebridge::gateway::detail

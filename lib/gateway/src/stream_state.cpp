@@ -1,0 +1,165 @@
+#include <ssebridge/gateway/detail/stream_state.hpp>
+
+#include <ssebridge/gateway/detail/frames.hpp>
+#include <ssebridge/sse/encode.hpp>
+
+#include <sstream>
+
+namespace ssebridge::gateway::detail {
+
+namespace {
+std::string describe(coro::clock::duration d) {
+    std::ostringstream out;
+    out << std::chrono::duration<double>(d).count() << " s";
+    return out.str();
+}
+} // namespace
+
+stream_state::stream_state(const stream_limits& limits, coro::clock::time_point now)
+    : limits_(limits)
+    , last_event_(now) {}
+
+step stream_state::on_message(std::string_view message, coro::clock::time_point now) {
+    auto info = wire::inspect_event(message);
+    if (!info)
+        return step::malformed;
+    if (phase_ != phase::awaiting_ack && phase_ != phase::relaying)
+        return step::none; // nothing goes out after the terminal event or an error
+    if (info->id) {
+        if (last_id_ && *info->id <= *last_id_)
+            return step::none; // seen already (a replay overlapping the live channel)
+        last_id_ = info->id;
+    }
+    last_event_ = now;
+    bool terminal = wire::is_terminal(info->kind);
+    if (phase_ == phase::relaying) {
+        step s = queue(message);
+        if (terminal && phase_ == phase::relaying)
+            phase_ = phase::terminal;
+        return s;
+    }
+    // Awaiting the ack: a cancel ends the stream even without one.
+    if (info->kind == wire::event_kind::ack || info->kind == wire::event_kind::cancelled) {
+        std::string held = std::move(held_);
+        std::size_t held_events = held_events_;
+        bool held_terminal = held_terminal_;
+        held_events_ = 0;
+        phase_ = phase::relaying;
+        if (info->kind == wire::event_kind::ack)
+            queue(message);
+        pending_ += held; // events that came before the ack, in order
+        pending_events_ += held_events;
+        if (info->kind == wire::event_kind::cancelled && !held_terminal)
+            queue(message);
+        if (held_terminal || terminal)
+            phase_ = phase::terminal;
+        return step::wake;
+    }
+    if (held_terminal_)
+        return step::none; // after a held terminal event: never sent
+    if (held_events_ >= limits_.max_queue)
+        return end(wire::end_code::early_overflow, "more than " +
+                                                       std::to_string(limits_.max_queue) +
+                                                       " events arrived before worker_ack");
+    append_event_frame(held_, message);
+    ++held_events_;
+    held_terminal_ = terminal;
+    return step::none;
+}
+
+step stream_state::on_lost() {
+    return end(wire::end_code::backend_lost, "backend lost: the Redis connection closed");
+}
+
+step stream_state::on_shutdown() {
+    return end(wire::end_code::shutting_down, "server shutting down");
+}
+
+void stream_state::on_stream_started(coro::clock::time_point now,
+                                     coro::clock::time_point ack_deadline) {
+    streaming_ = true;
+    last_write_ = now;
+    ack_deadline_ = ack_deadline;
+}
+
+step stream_state::on_tick(coro::clock::time_point now) {
+    if (writing_ && end_code_ != wire::end_code::write_timeout &&
+        now >= write_started_ + limits_.write_timeout) {
+        end_code_ = wire::end_code::write_timeout;
+        phase_ = phase::done;
+        return step::abort; // the write fails, and with it the stream
+    }
+    if (!streaming_)
+        return step::none;
+    if (phase_ == phase::awaiting_ack && now >= ack_deadline_)
+        return end(wire::end_code::ack_timeout,
+                   "worker did not acknowledge within " + describe(limits_.ack_timeout));
+    if (phase_ == phase::relaying && now >= last_event_ + limits_.idle_timeout)
+        return end(wire::end_code::idle_timeout, "no event for " + describe(limits_.idle_timeout));
+    if (phase_ != phase::done && !writing_ && pending_.empty() &&
+        now >= last_write_ + limits_.keepalive) {
+        pending_.append(sse::keepalive_frame);
+        last_write_ = now; // the next one a full period later
+        return step::wake;
+    }
+    return step::none;
+}
+
+std::optional<chunk> stream_state::take(std::string& out, coro::clock::time_point now) {
+    if (phase_ == phase::done)
+        return std::nullopt;
+    chunk c;
+    out.clear();
+    if (!pending_.empty()) {
+        std::swap(pending_, out);
+        c.events = pending_events_;
+        pending_events_ = 0;
+        c.last = phase_ == phase::terminal;
+    } else if (phase_ == phase::ending) {
+        append_error_frame(out, *end_code_, end_text_);
+        std::string().swap(end_text_);
+        c.last = true;
+    } else {
+        return std::nullopt;
+    }
+    if (c.last) {
+        terminal_taken_ = phase_ == phase::terminal;
+        phase_ = phase::done;
+    }
+    writing_ = true;
+    write_started_ = now;
+    return c;
+}
+
+void stream_state::on_written(coro::clock::time_point now) {
+    writing_ = false;
+    last_write_ = now;
+    if (phase_ == phase::done && terminal_taken_ && !end_code_)
+        completed_ = true;
+}
+
+step stream_state::end(wire::end_code code, std::string text) {
+    if (phase_ != phase::awaiting_ack && phase_ != phase::relaying)
+        return step::none; // it ends already
+    phase_ = phase::ending;
+    end_code_ = code;
+    end_text_ = std::move(text);
+    std::string().swap(held_);
+    held_events_ = 0;
+    return step::wake;
+}
+
+step stream_state::queue(std::string_view message) {
+    if (pending_events_ >= limits_.max_queue) {
+        std::string().swap(pending_); // free the backlog now; the client gets only the error
+        pending_events_ = 0;
+        return end(wire::end_code::slow_client, "client too slow: more than " +
+                                                    std::to_string(limits_.max_queue) +
+                                                    " events waiting");
+    }
+    append_event_frame(pending_, message);
+    ++pending_events_;
+    return step::wake;
+}
+
+} // namespace ssebridge::gateway::detail

@@ -1,0 +1,36 @@
+// A client's request, and the Kafka record that carries it to a worker
+// (DESIGN.md §1): built by the gateway, read by the worker libraries.
+#pragma once
+
+#include <ssebridge/wire/error.hpp>
+
+#include <string>
+#include <string_view>
+
+namespace ssebridge::wire {
+
+/// Checks the body of POST /v1/react/sessions: a JSON object with a
+/// non-empty string `user_query`. `http_status` of the error gives 400/422.
+result<void> check_session_request(std::string_view body);
+
+/// True for `application/json`, with any parameters and in any case.
+bool is_json_media_type(std::string_view content_type) noexcept;
+
+/// The Kafka record value for a session:
+/// `{"session_id":"<id>","request":<body verbatim>}`. `session_id` must be
+/// a session id (nothing to escape) and `body` a checked request.
+std::string kafka_record(std::string_view session_id, std::string_view body);
+
+/// One session's request, as a worker reads it from the record.
+struct session_request {
+    std::string session_id;
+    std::string body;       ///< the client's JSON object, as compact JSON
+    std::string user_query; ///< body.user_query when it is a string, for convenience
+};
+
+/// Reads a record value made by `kafka_record` (or by any producer that
+/// follows the contract). Errors: `record_not_json`,
+/// `record_without_session_id`, `record_without_request`.
+result<session_request> parse_kafka_record(std::string_view value);
+
+} // namespace ssebridge::wire

@@ -1,0 +1,65 @@
+#include <ssebridge/wire/error.hpp>
+
+#include <string>
+
+namespace ssebridge::wire {
+
+namespace {
+class error_category final : public boost::system::error_category {
+public:
+    [[nodiscard]] const char* name() const noexcept override { return "ssebridge.wire"; }
+    [[nodiscard]] std::string message(int ev) const override {
+        switch (static_cast<error>(ev)) {
+        case error::empty_body:
+            return "request body is empty";
+        case error::body_not_json:
+            return "request body is not valid JSON";
+        case error::body_not_object:
+            return "request body must be a JSON object";
+        case error::user_query_missing:
+            return "user_query is required";
+        case error::user_query_not_string:
+            return "user_query must be a string";
+        case error::user_query_empty:
+            return "user_query must not be empty";
+        case error::record_not_json:
+            return "record is not JSON";
+        case error::record_without_session_id:
+            return "record has no session_id string";
+        case error::record_without_request:
+            return "record has no request object";
+        case error::event_not_json_object:
+            return "event is not a JSON object";
+        case error::event_without_type:
+            return "event has no event_type string";
+        case error::payload_not_json:
+            return "payload is not valid JSON";
+        }
+        return "unknown wire error";
+    }
+};
+} // namespace
+
+const boost::system::error_category& category() noexcept {
+    static const error_category instance;
+    return instance;
+}
+
+unsigned http_status(boost::system::error_code ec) noexcept {
+    if (ec.category() != category())
+        return 500;
+    switch (static_cast<error>(ec.value())) {
+    case error::empty_body:
+    case error::body_not_json:
+        return 400;
+    case error::body_not_object:
+    case error::user_query_missing:
+    case error::user_query_not_string:
+    case error::user_query_empty:
+        return 422;
+    default:
+        return 500;
+    }
+}
+
+} // namespace ssebridge::wire

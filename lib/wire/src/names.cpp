@@ -1,0 +1,79 @@
+#include <ssebridge/wire/names.hpp>
+
+#include <array>
+#include <cstddef>
+#include <stdexcept>
+#include <sys/random.h>
+
+namespace ssebridge::wire {
+
+namespace {
+constexpr std::size_t id_bytes = 16;
+constexpr std::string_view channel_prefix = "sse_session:";
+
+std::string tagged(std::string_view prefix, std::string_view session_id) {
+    std::string out;
+    out.reserve(prefix.size() + channel_prefix.size() + session_id.size() + 2);
+    out += prefix;
+    out += '{';
+    out += channel_prefix;
+    out += session_id;
+    out += '}';
+    return out;
+}
+} // namespace
+
+std::string make_session_id() {
+    // One getrandom call serves 256 ids.
+    thread_local std::array<unsigned char, 4096> pool;
+    thread_local std::size_t used = pool.size();
+    if (used == pool.size()) {
+        std::size_t filled = 0;
+        while (filled < pool.size()) {
+            ssize_t n = ::getrandom(pool.data() + filled, pool.size() - filled, 0);
+            if (n < 0)
+                throw std::runtime_error("getrandom failed");
+            filled += static_cast<std::size_t>(n);
+        }
+        used = 0;
+    }
+    static constexpr char hex[] = "0123456789abcdef";
+    std::string id(2 * id_bytes, '\0');
+    for (std::size_t i = 0; i < id_bytes; ++i) {
+        unsigned char b = pool[used + i];
+        id[2 * i] = hex[b >> 4];
+        id[2 * i + 1] = hex[b & 0xf];
+        pool[used + i] = 0; // do not keep used secrets around
+    }
+    used += id_bytes;
+    return id;
+}
+
+bool is_session_id(std::string_view id) noexcept {
+    if (id.size() != 2 * id_bytes)
+        return false;
+    for (char c : id)
+        if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f')))
+            return false;
+    return true;
+}
+
+std::string session_channel(std::string_view session_id) {
+    std::string out;
+    out.reserve(channel_prefix.size() + session_id.size());
+    out += channel_prefix;
+    out += session_id;
+    return out;
+}
+
+std::string log_key(std::string_view session_id) {
+    return tagged("sse_log:", session_id);
+}
+std::string cancel_key(std::string_view session_id) {
+    return tagged("sse_cancel:", session_id);
+}
+std::string control_channel(std::string_view session_id) {
+    return tagged("sse_control:", session_id);
+}
+
+} // namespace ssebridge::wire

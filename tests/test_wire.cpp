@@ -1,0 +1,188 @@
+// The wire contract without I/O: names, events, requests, Kafka records.
+#include <ssebridge/wire/event.hpp>
+#include <ssebridge/wire/names.hpp>
+#include <ssebridge/wire/request.hpp>
+
+#define BOOST_TEST_MODULE wire
+#include <boost/test/unit_test.hpp>
+
+#include <boost/json/parse.hpp>
+
+#include <set>
+
+using namespace ssebridge;
+using wire::event_kind;
+
+namespace {
+std::optional<event_kind> kind(std::string_view message) {
+    auto info = wire::inspect_event(message);
+    if (!info)
+        return std::nullopt;
+    return info->kind;
+}
+} // namespace
+
+BOOST_AUTO_TEST_CASE(names_carry_the_channel_as_a_cluster_hash_tag) {
+    BOOST_TEST(wire::session_channel("abc") == "sse_session:abc");
+    BOOST_TEST(wire::log_key("abc") == "sse_log:{sse_session:abc}");
+    BOOST_TEST(wire::cancel_key("abc") == "sse_cancel:{sse_session:abc}");
+    BOOST_TEST(wire::control_channel("abc") == "sse_control:{sse_session:abc}");
+}
+
+BOOST_AUTO_TEST_CASE(session_ids_are_128_random_bits_in_hex) {
+    std::set<std::string> seen;
+    for (int i = 0; i < 10000; ++i) {
+        std::string id = wire::make_session_id();
+        BOOST_TEST_REQUIRE(wire::is_session_id(id));
+        seen.insert(id);
+    }
+    BOOST_TEST(seen.size() == 10000u);
+    for (auto bad : {"", "abc", "0123456789abcdef0123456789abcdeF",
+                     "0123456789abcdef0123456789abcde", "0123456789abcdef0123456789abcdef0",
+                     "0123456789abcdef0123456789abcdeg", "../../../../../../../../etc/pass"})
+        BOOST_TEST(!wire::is_session_id(bad), bad);
+}
+
+BOOST_AUTO_TEST_CASE(event_kinds_are_read_from_the_top_level_type) {
+    BOOST_TEST((kind(R"({"event_type":"AgentThoughtStream","payload":{"char":"H"}})") ==
+                event_kind::other));
+    BOOST_TEST((kind(R"({"event_type": "worker_ack", "payload": {}})") == event_kind::ack));
+    BOOST_TEST((kind(R"({"event_type":"FinalAnswerStreamEnd"})") == event_kind::final));
+    BOOST_TEST((kind(R"({"event_type":"cancelled","payload":{}})") == event_kind::cancelled));
+    BOOST_TEST((kind(R"({"event_type":"SomethingNew","payload":[1,2]})") == event_kind::other));
+    BOOST_TEST(wire::is_terminal(event_kind::final));
+    BOOST_TEST(wire::is_terminal(event_kind::cancelled));
+    BOOST_TEST(!wire::is_terminal(event_kind::ack));
+}
+
+BOOST_AUTO_TEST_CASE(the_event_type_is_read_as_a_parser_would) {
+    // Escapes are decoded before comparing.
+    BOOST_TEST((kind(R"({"event_type":"worker\u005fack"})") == event_kind::ack));
+    BOOST_TEST((kind(R"({"event\u005ftype":"FinalAnswerStreamEnd"})") == event_kind::final));
+    // Only the top-level member counts, wherever it is among the others.
+    BOOST_TEST(
+        (kind(R"({"payload":{"event_type":"worker_ack"},"event_type":"x"})") == event_kind::other));
+    BOOST_TEST(
+        (kind(R"({"a":[{"event_type":"worker_ack"}],"event_type":"FinalAnswerStreamEnd"})") ==
+         event_kind::final));
+    // A repeated key: the last one wins, as in a parsed object.
+    BOOST_TEST((kind(R"({"event_type":"worker_ack","event_type":"FinalAnswerStreamEnd"})") ==
+                event_kind::final));
+    BOOST_TEST(!kind(R"({"event_type":"worker_ack","event_type":7})"));
+    // A long type is just another type.
+    BOOST_TEST((kind(R"({"event_type":"AVeryLongEventTypeNameThatGoesOnAndOnAndOnAndOnAndOn"})") ==
+                event_kind::other));
+    BOOST_TEST((kind(R"({"event_type":"worker_ack_but_longer_than_the_buffer_of_the_finder"})") ==
+                event_kind::other));
+    BOOST_TEST((kind(" {\"event_type\":\"worker_ack\"} \n") == event_kind::ack));
+}
+
+BOOST_AUTO_TEST_CASE(malformed_messages_are_recognised) {
+    for (auto bad :
+         {"", "garbage", "[1,2]", "\"text\"", R"({"event_type":"x")", R"({"event_type":"x"} {})",
+          R"({"event_type":"x"}])", "{\"event_type\":\"\xff\"}", R"({"event_type":"x",})"}) {
+        auto r = wire::inspect_event(bad);
+        BOOST_TEST_REQUIRE(!r.has_value(), bad);
+        BOOST_TEST((r.error() == wire::error::event_not_json_object), bad);
+    }
+    for (auto untyped : {"{}", R"({"event_type":5})", R"({"payload":{}})", R"({"event_type":null})",
+                         R"({"event_type":{}})", R"({"event_type":["worker_ack"]})",
+                         R"({"payload":{"event_type":"x"}})"}) {
+        auto r = wire::inspect_event(untyped);
+        BOOST_TEST_REQUIRE(!r.has_value(), untyped);
+        BOOST_TEST((r.error() == wire::error::event_without_type), untyped);
+    }
+}
+
+BOOST_AUTO_TEST_CASE(recorded_events_carry_their_stream_entry_id) {
+    auto info = wire::inspect_event(R"({"id":"1700000000000-7","event_type":"x","payload":{}})");
+    BOOST_TEST_REQUIRE(info.has_value());
+    BOOST_TEST_REQUIRE(info->id.has_value());
+    BOOST_TEST(info->id->ms == 1700000000000u);
+    BOOST_TEST(info->id->seq == 7u);
+    BOOST_TEST(info->id->to_string() == "1700000000000-7");
+    // Plain (seed) events have none; an id that is not an entry id is none.
+    BOOST_TEST(!wire::inspect_event(R"({"event_type":"x"})")->id);
+    BOOST_TEST(!wire::inspect_event(R"({"id":7,"event_type":"x"})")->id);
+    BOOST_TEST(!wire::inspect_event(R"({"id":"7","event_type":"x"})")->id);
+    BOOST_TEST(!wire::inspect_event(R"({"payload":{"id":"1-1"},"event_type":"x"})")->id);
+    // Ids order as Redis orders them.
+    auto a = wire::entry_id::parse("5-10");
+    auto b = wire::entry_id::parse("10-2");
+    BOOST_TEST_REQUIRE((a && b));
+    BOOST_TEST((*a < *b));
+    BOOST_TEST((*wire::entry_id::parse("5-10") == *a));
+    for (auto bad : {"", "-", "1-", "-1", "1-2-3", "a-1", "1 -2", "+1-2", "18446744073709551616-0"})
+        BOOST_TEST(!wire::entry_id::parse(bad), bad);
+}
+
+BOOST_AUTO_TEST_CASE(event_messages_are_the_seed_format) {
+    BOOST_TEST(wire::event_message("worker_ack").value() ==
+               R"({"event_type":"worker_ack","payload":{}})");
+    BOOST_TEST(wire::event_message("FinalAnswerStream", "{\n \"char\": \"\\n\"\n}").value() ==
+               R"({"event_type":"FinalAnswerStream","payload":{"char":"\n"}})");
+    BOOST_TEST(wire::event_message("odd\"type", "[1]").value() ==
+               R"({"event_type":"odd\"type","payload":[1]})");
+    auto bad = wire::event_message("x", "{not json");
+    BOOST_TEST_REQUIRE(!bad.has_value());
+    BOOST_TEST((bad.error() == wire::error::payload_not_json));
+    BOOST_TEST(bad.error().message() == "payload is not valid JSON");
+}
+
+BOOST_AUTO_TEST_CASE(error_events_carry_a_code_and_whether_to_retry) {
+    auto v = boost::json::parse(wire::error_message(wire::end_code::ack_timeout, "no \"ack\""));
+    BOOST_TEST(v.at("event_type").as_string() == "error");
+    BOOST_TEST(v.at("payload").at("error").as_string() == "no \"ack\"");
+    BOOST_TEST(v.at("payload").at("code").as_string() == "ack_timeout");
+    BOOST_TEST(v.at("payload").at("retryable").as_bool() == false);
+    for (auto code : {wire::end_code::backend_lost, wire::end_code::slow_client,
+                      wire::end_code::write_timeout, wire::end_code::shutting_down})
+        BOOST_TEST(wire::is_retryable(code), wire::code_name(code));
+    for (auto code : {wire::end_code::ack_timeout, wire::end_code::idle_timeout,
+                      wire::end_code::early_overflow})
+        BOOST_TEST(!wire::is_retryable(code), wire::code_name(code));
+}
+
+BOOST_AUTO_TEST_CASE(session_requests_are_checked_as_the_contract_says) {
+    BOOST_TEST(wire::check_session_request(R"({"user_query":"hi","model_alias":"x"})").has_value());
+    auto expect = [](std::string_view body, wire::error e, unsigned status) {
+        auto r = wire::check_session_request(body);
+        BOOST_TEST_REQUIRE(!r.has_value(), body);
+        BOOST_TEST((r.error() == e), body);
+        BOOST_TEST(wire::http_status(r.error()) == status, body);
+        BOOST_TEST(!r.error().message().empty());
+    };
+    expect("", wire::error::empty_body, 400);
+    expect("  \n", wire::error::empty_body, 400);
+    expect("{nope", wire::error::body_not_json, 400);
+    expect("[1]", wire::error::body_not_object, 422);
+    expect("\"text\"", wire::error::body_not_object, 422);
+    expect("{}", wire::error::user_query_missing, 422);
+    expect(R"({"user_query":5})", wire::error::user_query_not_string, 422);
+    expect(R"({"user_query":""})", wire::error::user_query_empty, 422);
+    BOOST_TEST(wire::http_status(wire::error::record_not_json) == 500u);
+    BOOST_TEST(wire::is_json_media_type("application/json"));
+    BOOST_TEST(wire::is_json_media_type("Application/JSON; charset=utf-8"));
+    BOOST_TEST(!wire::is_json_media_type("text/plain"));
+    BOOST_TEST(!wire::is_json_media_type("application/jsonx"));
+}
+
+BOOST_AUTO_TEST_CASE(kafka_records_carry_the_request_verbatim_and_read_back) {
+    std::string body = "{\"user_query\": \"q\",\n \"n\": 1.50}";
+    std::string record = wire::kafka_record("abc", body);
+    BOOST_TEST(record.find(body) != std::string::npos);
+    auto r = wire::parse_kafka_record(record);
+    BOOST_TEST_REQUIRE(r.has_value());
+    BOOST_TEST(r->session_id == "abc");
+    BOOST_TEST(r->user_query == "q");
+    BOOST_TEST(boost::json::parse(r->body).at("n").as_double() == 1.5);
+    for (auto bad : {"", "nope"})
+        BOOST_TEST((wire::parse_kafka_record(bad).error() == wire::error::record_not_json), bad);
+    for (auto bad : {"[]", R"({"request":{}})", R"({"session_id":"","request":{}})",
+                     R"({"session_id":5,"request":{}})"})
+        BOOST_TEST(
+            (wire::parse_kafka_record(bad).error() == wire::error::record_without_session_id), bad);
+    for (auto bad : {R"({"session_id":"s"})", R"({"session_id":"s","request":[1]})"})
+        BOOST_TEST((wire::parse_kafka_record(bad).error() == wire::error::record_without_request),
+                   bad);
+}
