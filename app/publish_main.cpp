@@ -2,13 +2,13 @@
 #include <ssebridge/cli.hpp>
 #include <ssebridge/log.hpp>
 #include <ssebridge/wire/event.hpp>
-#include <ssebridge/wire/names.hpp>
 #include <ssebridge/worker/publish.hpp>
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
 
+#include <cmath>
 #include <cstdlib>
 #include <iostream>
 
@@ -18,15 +18,23 @@ using namespace ssebridge;
 namespace {
 const char* usage =
     "Usage: ssebridge-publish [--redis URL] SESSION_ID EVENT_TYPE [PAYLOAD_JSON]\n\n"
-    "Publishes {\"event_type\": EVENT_TYPE, \"payload\": PAYLOAD_JSON} on sse_session:SESSION_ID,\n"
-    "as a worker does, and prints how many gateways received it. PAYLOAD_JSON defaults to {}.\n"
+    "Records {\"event_type\": EVENT_TYPE, \"payload\": PAYLOAD_JSON} in the session's log and\n"
+    "publishes it on sse_session:SESSION_ID with its id, as a worker does; prints how many\n"
+    "gateways received it, then id=<the event's id>. PAYLOAD_JSON defaults to {}.\n"
     "Exit status: 0 published, 1 Redis unreachable, 2 bad arguments.\n\n"
     "Options:\n";
 }
 
 int main(int argc, char** argv) {
     std::string redis_url = "redis://127.0.0.1:6379";
-    std::vector<cli::option> opts{cli::text("--redis", "SSEBRIDGE_REDIS", "Redis URL", redis_url)};
+    std::size_t log_max_len = worker::recording{}.max_len;
+    double log_ttl = static_cast<double>(worker::recording{}.ttl.count());
+    std::vector<cli::option> opts{cli::text("--redis", "SSEBRIDGE_REDIS", "Redis URL", redis_url),
+                                  cli::count("--log-max-len", "SSEBRIDGE_LOG_MAX_LEN",
+                                             "events kept in a session's log", log_max_len),
+                                  cli::seconds("--log-ttl", "SSEBRIDGE_LOG_TTL",
+                                               "seconds a session's log lives after its last event",
+                                               log_ttl)};
     cli::result parsed = cli::parse(
         opts, {argv + 1, argv + argc}, [](const char* n) { return std::getenv(n); }, true);
     if (parsed.help) {
@@ -36,40 +44,38 @@ int main(int argc, char** argv) {
     std::string problem = parsed.message;
     if (parsed.ok && (parsed.positional.size() < 2 || parsed.positional.size() > 3))
         problem = "expected SESSION_ID EVENT_TYPE [PAYLOAD_JSON]";
-    std::string message;
     std::string error;
     auto cfg = redis::config::from_url(redis_url, error);
     if (problem.empty() && !cfg)
         problem = "--redis: " + error;
     if (problem.empty() && (parsed.positional[0].empty() || parsed.positional[1].empty()))
         problem = "SESSION_ID and EVENT_TYPE must not be empty";
+    std::string payload = parsed.positional.size() == 3 ? parsed.positional[2] : "{}";
     if (problem.empty()) {
-        auto built = wire::event_message(
-            parsed.positional[1], parsed.positional.size() == 3 ? parsed.positional[2] : "{}");
-        if (built)
-            message = std::move(*built);
-        else
-            problem = built.error().message();
+        if (auto checked = wire::event_message(parsed.positional[1], payload); !checked)
+            problem = checked.error().message();
     }
     if (!problem.empty()) {
         std::cerr << "ssebridge-publish: " << problem << " (see --help)\n";
         return 2;
     }
+    worker::recording keep{log_max_len,
+                           std::chrono::seconds(static_cast<long>(std::ceil(log_ttl)))};
 
     asio::io_context ioc;
     redis::client client(ioc.get_executor(), *cfg);
     int status = 1;
     asio::co_spawn(
         ioc,
-        [](redis::client* c, std::string channel, std::string msg,
-           int* result) -> asio::awaitable<void> {
+        [](redis::client* c, std::string id, std::string type, std::string payload,
+           worker::recording log, int* result) -> asio::awaitable<void> {
             co_await c->async_connect();
             asio::co_spawn(co_await asio::this_coro::executor, c->async_run(), asio::detached);
-            std::int64_t receivers = co_await c->async_publish(channel, msg);
-            std::cout << receivers << "\n";
+            worker::published p = co_await worker::publish_event(*c, id, type, payload, log);
+            std::cout << p.receivers << "\nid=" << p.id << "\n";
             *result = 0;
             c->close();
-        }(&client, wire::session_channel(parsed.positional[0]), message, &status),
+        }(&client, parsed.positional[0], parsed.positional[1], payload, keep, &status),
         [&](std::exception_ptr e) {
             if (e)
                 std::cerr << "ssebridge-publish: " << log::describe(e) << "\n";

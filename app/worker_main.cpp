@@ -4,6 +4,7 @@
 #include <ssebridge/cli.hpp>
 #include <ssebridge/coro/signals.hpp>
 #include <ssebridge/log.hpp>
+#include <ssebridge/wire/event.hpp>
 #include <ssebridge/worker/publish.hpp>
 #include <ssebridge/worker/requests.hpp>
 
@@ -14,6 +15,7 @@
 #include <boost/json/serialize.hpp>
 #include <boost/json/value.hpp>
 
+#include <cmath>
 #include <csignal>
 #include <cstdlib>
 #include <iostream>
@@ -33,7 +35,13 @@ struct settings {
     std::string tool = "web_search";
     std::string answer = "Here is what I found about \"{query}\".";
     std::size_t max_in_flight = 1024;
+    std::size_t log_max_len = worker::recording{}.max_len;
+    double log_ttl = static_cast<double>(worker::recording{}.ttl.count());
     std::string log_level = "info";
+
+    [[nodiscard]] worker::recording log() const {
+        return {log_max_len, std::chrono::seconds(static_cast<long>(std::ceil(log_ttl)))};
+    }
 };
 
 std::vector<cli::option> options(settings& s) {
@@ -56,6 +64,10 @@ std::vector<cli::option> options(settings& s) {
                   s.answer),
         cli::count("--max-in-flight", "SSEBRIDGE_WORKER_MAX_IN_FLIGHT", "requests served at once",
                    s.max_in_flight),
+        cli::count("--log-max-len", "SSEBRIDGE_LOG_MAX_LEN", "events kept in a session's log",
+                   s.log_max_len),
+        cli::seconds("--log-ttl", "SSEBRIDGE_LOG_TTL",
+                     "seconds a session's log lives after its last event", s.log_ttl),
         cli::text("--log-level", "SSEBRIDGE_LOG_LEVEL", "debug, info, warn, error or off",
                   s.log_level),
     };
@@ -92,40 +104,29 @@ std::string fill_query(std::string text, const std::string& query) {
     return text;
 }
 
-// Streams `text` as `event_type` events; false once nobody listens any more.
-asio::awaitable<bool> stream_text(redis::client& r, const settings& s, const std::string& id,
-                                  std::string event_type, std::string text) {
+// Streams `text` as `event_type` events, one character each. Every event is
+// recorded: a client that left may come back and resume, so nobody listening
+// right now is no reason to stop (a cancel is).
+asio::awaitable<void> stream_text(redis::client& r, const settings& s, const std::string& id,
+                                  std::string_view event_type, std::string text) {
     asio::steady_timer pause(co_await asio::this_coro::executor);
     for (const std::string& c : characters(text)) {
         std::string body = payload("char", c);
-        std::int64_t listeners = co_await worker::publish_event(r, id, event_type, body);
-        if (listeners == 0)
-            co_return false;
+        co_await worker::publish_event(r, id, event_type, body, s.log());
         pause.expires_after(std::chrono::duration_cast<std::chrono::steady_clock::duration>(
             std::chrono::duration<double>(s.delay)));
         co_await pause.async_wait(asio::use_awaitable);
     }
-    co_return true;
 }
 
 asio::awaitable<void> play_agent(redis::client* r, const settings* s, worker::request req) {
     const std::string& id = req.session_id;
-    std::int64_t listeners = co_await worker::publish_event(*r, id, "worker_ack");
-    if (listeners == 0) {
-        log::info("session ", id, ": nobody listens, dropped");
-        co_return;
-    }
-    bool listening = co_await stream_text(*r, *s, id, "AgentThoughtStream", s->thought);
-    if (listening) {
-        std::string tool = payload("tool_name", s->tool);
-        co_await worker::publish_event(*r, id, "AgentToolCallStart", tool);
-        listening = co_await stream_text(*r, *s, id, "FinalAnswerStream",
-                                         fill_query(s->answer, req.user_query));
-    }
-    if (listening)
-        co_await worker::publish_event(*r, id, "FinalAnswerStreamEnd");
-    else
-        log::info("session ", id, ": the client left, stopped");
+    co_await worker::publish_event(*r, id, wire::event_type::worker_ack, "{}", s->log());
+    co_await stream_text(*r, *s, id, "AgentThoughtStream", s->thought);
+    std::string tool = payload("tool_name", s->tool);
+    co_await worker::publish_event(*r, id, "AgentToolCallStart", tool, s->log());
+    co_await stream_text(*r, *s, id, "FinalAnswerStream", fill_query(s->answer, req.user_query));
+    co_await worker::publish_event(*r, id, wire::event_type::final_answer_end, "{}", s->log());
 }
 
 asio::awaitable<void> run(redis::client* r, kafka::consumer* consumer, const settings* s) {

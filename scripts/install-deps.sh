@@ -9,7 +9,7 @@ set -euo pipefail
 packages=(
   cmake ninja-build g++ ccache clang-format pkg-config
   libboost1.81-dev libboost-json1.81-dev libboost-test1.81-dev
-  librdkafka-dev libhiredis-dev
+  librdkafka-dev libhiredis-dev libssl-dev
   redis-server redis-tools
   python3-redis
   chromium

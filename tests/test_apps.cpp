@@ -75,10 +75,12 @@ BOOST_AUTO_TEST_CASE(publish_cli_publishes_and_refuses_bad_input) {
     child_process ok({SSEBRIDGE_PUBLISH_BINARY, "--redis", redis.url(), "abc", "FinalAnswerStream",
                       R"({"char": "é"})"});
     BOOST_TEST(ok.wait_for_line("1", 10s) == "1"); // one subscriber received it
+    std::string id = ok.wait_for_line("id=", 10s).substr(3);
     BOOST_TEST(ok.wait(10s) == 0);
     run_until(
         ioc, [&] { return sink.messages.size() == 1; }, 5s);
-    BOOST_TEST(sink.messages[0] == R"({"event_type":"FinalAnswerStream","payload":{"char":"é"}})");
+    BOOST_TEST(sink.messages[0] ==
+               "{\"id\":\"" + id + R"(","event_type":"FinalAnswerStream","payload":{"char":"é"}})");
 
     child_process bad_json({SSEBRIDGE_PUBLISH_BINARY, "--redis", redis.url(), "abc", "x", "{oops"});
     BOOST_TEST(bad_json.wait(10s) == 2);

@@ -14,10 +14,119 @@
 #include <ssebridge/kafka/producer.hpp>
 #include <ssebridge/redis/subscriber.hpp>
 
+#include <ssebridge/wire/event.hpp>
+#include <ssebridge/wire/names.hpp>
+#include <ssebridge/wire/record.hpp>
+
 #include <boost/json/parse.hpp>
+#include <boost/system/system_error.hpp>
 
 using namespace ssebridge;
 using namespace ssebridge::test;
+
+namespace {
+// A connected client with its reader running, and the same server's subscriber.
+struct redis_fixture {
+    redis_server redis;
+    asio::io_context ioc;
+    redis::config cfg = config();
+    redis::client client{ioc.get_executor(), cfg};
+    redis::subscriber sub{ioc.get_executor(), cfg};
+    bool client_done = false;
+
+    redis_fixture() {
+        run(ioc, client.async_connect());
+        asio::co_spawn(
+            ioc, client.async_run(),
+            [this](std::exception_ptr, boost::system::error_code) { client_done = true; });
+        asio::co_spawn(ioc, sub.async_run(), asio::detached);
+        run(ioc, sub.async_wait_connected());
+    }
+    ~redis_fixture() {
+        client.close();
+        run_until(
+            ioc, [this] { return client_done; }, 5s);
+    }
+    redis::config config() const {
+        std::string error;
+        return *redis::config::from_url(redis.url(), error);
+    }
+    redis::reply exec(std::vector<std::string> args) {
+        std::string cmd;
+        std::vector<std::string_view> views(args.begin(), args.end());
+        redis::append_command(cmd, views);
+        return run(ioc, client.async_exec(std::move(cmd)));
+    }
+};
+
+coro::awaitable<worker::published> publish(redis::client& c, std::string id, std::string type,
+                                           std::string payload, worker::recording log = {}) {
+    co_return co_await worker::publish_event(c, id, type, payload, log);
+}
+} // namespace
+
+BOOST_FIXTURE_TEST_CASE(publish_event_records_then_publishes_with_the_id, redis_fixture) {
+    recording_sink sink;
+    auto subscription = run(ioc, subscribe(sub, wire::session_channel("s1"), sink));
+    std::vector<worker::published> sent;
+    for (auto type : {"worker_ack", "FinalAnswerStream", "FinalAnswerStreamEnd"})
+        sent.push_back(run(ioc, publish(client, "s1", type, R"({"char": "é"})")));
+    for (auto& p : sent)
+        BOOST_TEST(p.receivers == 1);
+    run_until(
+        ioc, [&] { return sink.messages.size() == 3; }, 5s);
+    BOOST_TEST_REQUIRE(sink.messages.size() == 3u);
+
+    // The log holds each event under the id the live message carries.
+    redis::reply log = exec({"XRANGE", wire::log_key("s1"), "-", "+"});
+    BOOST_TEST_REQUIRE(log.elements.size() == 3u);
+    for (std::size_t i = 0; i < 3; ++i) {
+        const redis::reply& entry = log.elements[i];
+        BOOST_TEST(entry.elements[0].value == sent[i].id);
+        BOOST_TEST(entry.elements[1].elements[0].value == wire::log_message_field);
+        const std::string& message = entry.elements[1].elements[1].value;
+        BOOST_TEST(sink.messages[i] == wire::recorded_message(sent[i].id, message));
+        auto v = boost::json::parse(sink.messages[i]).as_object();
+        BOOST_TEST(v.begin()->key() == "id"); // first, before event_type
+        BOOST_TEST(v.at("payload").at("char").as_string() == "é");
+    }
+    BOOST_TEST((wire::inspect_event(sink.messages[2])->kind == wire::event_kind::final));
+    // It expires a while after its last write.
+    std::int64_t ttl = exec({"TTL", wire::log_key("s1")}).integer;
+    BOOST_TEST(ttl > 3500);
+    BOOST_TEST(ttl <= 3600);
+}
+
+BOOST_FIXTURE_TEST_CASE(the_log_is_bounded_and_its_lifetime_configurable, redis_fixture) {
+    worker::recording keep{10, 7s};
+    for (int i = 0; i < 1000; ++i)
+        run(ioc, publish(client, "s2", "e", "{}", keep));
+    std::int64_t len = exec({"XLEN", wire::log_key("s2")}).integer;
+    BOOST_TEST(len >= 10);
+    BOOST_TEST(len < 200); // MAXLEN ~ trims whole nodes: about, never unbounded
+    BOOST_TEST(exec({"TTL", wire::log_key("s2")}).integer <= 7);
+}
+
+BOOST_FIXTURE_TEST_CASE(recording_survives_a_flushed_script_cache, redis_fixture) {
+    run(ioc, publish(client, "s3", "a", "{}"));
+    exec({"SCRIPT", "FLUSH"});
+    auto p = run(ioc, publish(client, "s3", "b", "{}")); // EVALSHA fails, EVAL runs it
+    BOOST_TEST(!p.id.empty());
+    BOOST_TEST(exec({"XLEN", wire::log_key("s3")}).integer == 2);
+    BOOST_TEST(exec({"SCRIPT", "EXISTS", std::string(wire::record_script_sha1())})
+                   .elements.at(0)
+                   .integer == 1);
+}
+
+BOOST_FIXTURE_TEST_CASE(a_bad_payload_is_refused_before_anything_is_sent, redis_fixture) {
+    try {
+        run(ioc, publish(client, "s4", "x", "{oops"));
+        BOOST_FAIL("a bad payload was published");
+    } catch (const boost::system::system_error& e) {
+        BOOST_TEST((e.code() == wire::error::payload_not_json));
+    }
+    BOOST_TEST(exec({"EXISTS", wire::log_key("s4")}).integer == 0);
+}
 
 BOOST_AUTO_TEST_CASE(serve_requests_runs_handlers_concurrently_within_the_bound) {
     redis_server redis;
@@ -69,7 +178,10 @@ BOOST_AUTO_TEST_CASE(serve_requests_runs_handlers_concurrently_within_the_bound)
                boost::test_tools::per_element());
     run_until(
         ioc, [&] { return sink.messages.size() == 1; }, 5s);
-    BOOST_TEST(sink.messages[0] == R"({"event_type":"worker_ack","payload":{}})");
+    auto ack = wire::inspect_event(sink.messages[0]);
+    BOOST_TEST_REQUIRE(ack.has_value());
+    BOOST_TEST((ack->kind == wire::event_kind::ack));
+    BOOST_TEST(ack->id.has_value()); // recorded
     consumer.close();
     publisher.close();
     run_until(

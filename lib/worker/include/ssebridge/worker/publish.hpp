@@ -1,21 +1,39 @@
-// publish_event for C++ workers: the seed's publisher as a co_await.
+// publish_event for C++ workers: record and publish an event as a co_await.
 #pragma once
 
 #include <ssebridge/coro/core.hpp>
 #include <ssebridge/redis/client.hpp>
 
+#include <chrono>
+#include <cstddef>
 #include <cstdint>
+#include <string>
 #include <string_view>
 
 namespace ssebridge::worker {
 
-/// Publishes one event (`wire::event_message`) to the session's channel and
-/// returns how many subscribers received it (0: no gateway holds the session
-/// any more — the client left, stop working for it). Throws
-/// `system_error`: `wire::error::payload_not_json` for a bad payload, a
-/// network error when Redis is unreachable.
-coro::awaitable<std::int64_t> publish_event(redis::client& redis, std::string_view session_id,
-                                            std::string_view event_type,
-                                            std::string_view payload_json = "{}");
+/// How a session's log is kept (DESIGN.md §7).
+struct recording {
+    std::size_t max_len = 10000;    ///< entries kept, about (`XADD MAXLEN ~`)
+    std::chrono::seconds ttl{3600}; ///< the log expires this long after its last event
+};
+
+/// What publishing an event did.
+struct published {
+    std::string id;             ///< the event's id: its entry id in the log, `<ms>-<seq>`
+    std::int64_t receivers = 0; ///< gateways that got it live (0: nobody listens now)
+};
+
+/// Records one event (`wire::event_message`) in the session's log and
+/// publishes it with its `"id"` first, in one atomic script call
+/// (`wire::record_script`), so that a client can resume from any event.
+/// `receivers` 0 means no gateway holds the session right now (a client
+/// may still come back and resume). Throws `system_error`:
+/// `wire::error::payload_not_json` for a bad payload, a network error when
+/// Redis is unreachable; `std::runtime_error` when Redis refuses the script.
+coro::awaitable<published> publish_event(redis::client& redis, std::string_view session_id,
+                                         std::string_view event_type,
+                                         std::string_view payload_json = "{}",
+                                         const recording& log = {});
 
 } // namespace ssebridge::worker

@@ -1,0 +1,29 @@
+// Recording (DESIGN.md §7): how a worker's event becomes an entry of the
+// session's log and a message on its channel, in one atomic script call.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+namespace ssebridge::wire {
+
+/// The Lua script that records and publishes one event, atomically:
+/// `XADD KEYS[1] MAXLEN ~ ARGV[2] * m ARGV[1]`, `EXPIRE KEYS[1] ARGV[3]`,
+/// then `PUBLISH KEYS[2]` of `recorded_message(id, ARGV[1])`. KEYS[1] is
+/// `log_key(id)`, KEYS[2] `session_channel(id)` (the same cluster slot);
+/// ARGV[1] an `event_message`. Returns `{entry id, receivers}`.
+/// The Python worker module (lib/worker/python) runs the same text.
+std::string_view record_script() noexcept;
+
+/// The script's SHA-1 in hex, for `EVALSHA`.
+std::string_view record_script_sha1() noexcept;
+
+/// Name of the log entry's field that holds the event message.
+inline constexpr std::string_view log_message_field = "m";
+
+/// The message of a recorded event, live and replayed: `message` (a JSON
+/// object, as `event_message` makes it) with `"id":"<id>"` as its first
+/// member.
+std::string recorded_message(std::string_view id, std::string_view message);
+
+} // namespace ssebridge::wire

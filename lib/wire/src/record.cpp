@@ -1,0 +1,50 @@
+#include <ssebridge/wire/record.hpp>
+
+#include <openssl/sha.h>
+
+#include <array>
+
+namespace ssebridge::wire {
+
+namespace {
+// Keep in step with lib/worker/python/ssebridge_worker.py (a test compares them).
+constexpr std::string_view script =
+    R"(local id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[2], '*', 'm', ARGV[1])
+redis.call('EXPIRE', KEYS[1], ARGV[3])
+local n = redis.call('PUBLISH', KEYS[2], '{"id":"' .. id .. '",' .. string.sub(ARGV[1], 2))
+return {id, n}
+)";
+
+std::string sha1_hex(std::string_view text) {
+    std::array<unsigned char, SHA_DIGEST_LENGTH> digest{};
+    SHA1(reinterpret_cast<const unsigned char*>(text.data()), text.size(), digest.data());
+    static constexpr char hex[] = "0123456789abcdef";
+    std::string out;
+    for (unsigned char b : digest) {
+        out += hex[b >> 4];
+        out += hex[b & 0xf];
+    }
+    return out;
+}
+} // namespace
+
+std::string_view record_script() noexcept {
+    return script;
+}
+
+std::string_view record_script_sha1() noexcept {
+    static const std::string sha = sha1_hex(script);
+    return sha;
+}
+
+std::string recorded_message(std::string_view id, std::string_view message) {
+    std::string out;
+    out.reserve(message.size() + id.size() + 8);
+    out += R"({"id":")";
+    out += id;
+    out += "\",";
+    out += message.substr(1);
+    return out;
+}
+
+} // namespace ssebridge::wire

@@ -1,0 +1,92 @@
+#!/usr/bin/python3
+"""The Python worker module (lib/worker/python/ssebridge_worker.py) records
+and publishes exactly as the C++ worker library does.
+
+Usage: test_worker_module.py PATH/TO/ssebridge-publish
+Starts its own redis-server on a free port; exits non-zero on failure.
+"""
+import hashlib
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+
+import redis
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "lib", "worker", "python"))
+import ssebridge_worker  # noqa: E402
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def main():
+    publish_binary = sys.argv[1]
+    port = free_port()
+    workdir = tempfile.mkdtemp(prefix="ssebridge-pymod-")
+    server = subprocess.Popen(
+        ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "",
+         "--appendonly", "no", "--dir", workdir],
+        stdout=subprocess.DEVNULL)
+    try:
+        r = redis.Redis(port=port)
+        deadline = time.time() + 10
+        while True:
+            try:
+                r.ping()
+                break
+            except redis.ConnectionError:
+                if time.time() > deadline:
+                    raise
+                time.sleep(0.05)
+
+        session = "0123456789abcdef0123456789abcdef"
+        pubsub = r.pubsub()
+        pubsub.subscribe(ssebridge_worker.session_channel(session))
+        assert pubsub.get_message(timeout=5)["type"] == "subscribe"
+
+        sent = [ssebridge_worker.publish_event(r, session, "worker_ack"),
+                ssebridge_worker.publish_event(r, session, "FinalAnswerStream", {"char": "é"}),
+                ssebridge_worker.publish_event(r, session, "FinalAnswerStreamEnd", ttl=60)]
+        assert all(receivers == 1 for _, receivers in sent), sent
+
+        live = []
+        while len(live) < 3:
+            m = pubsub.get_message(timeout=5)
+            assert m is not None, "a live message is missing"
+            if m["type"] == "message":
+                live.append(m["data"].decode())
+        log = r.xrange(f"sse_log:{{sse_session:{session}}}")
+        assert [entry_id.decode() for entry_id, _ in log] == [i for i, _ in sent], log
+        for (entry_id, fields), message, (event_id, _) in zip(log, live, sent):
+            recorded = fields[b"m"].decode()
+            # The live message is the recorded one with "id" first.
+            assert message == '{"id":"%s",%s' % (event_id, recorded[1:]), (message, recorded)
+            parsed = json.loads(message)
+            assert list(parsed)[0] == "id", parsed
+        assert json.loads(live[1])["payload"]["char"] == "é"
+        assert 0 < r.ttl(f"sse_log:{{sse_session:{session}}}") <= 60
+
+        # The C++ library runs the same script: after ssebridge-publish has
+        # cached its script, the Python text's SHA-1 is known to Redis.
+        r.script_flush()
+        subprocess.run([publish_binary, "--redis", f"redis://127.0.0.1:{port}", session, "x"],
+                       check=True, stdout=subprocess.DEVNULL)
+        sha = hashlib.sha1(ssebridge_worker.RECORD_SCRIPT.encode()).hexdigest()
+        assert r.script_exists(sha) == [True], "the Python and C++ scripts differ"
+        print("ok")
+    finally:
+        server.terminate()
+        server.wait()
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
