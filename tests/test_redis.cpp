@@ -126,17 +126,55 @@ BOOST_AUTO_TEST_CASE(a_cancelled_subscribe_leaves_nothing_behind) {
     BOOST_TEST(h.numsub("sse_session:gone") == 1);
 }
 
-BOOST_AUTO_TEST_CASE(subscribing_twice_or_while_disconnected_fails_clearly) {
+BOOST_AUTO_TEST_CASE(many_sinks_share_one_channel_and_one_redis_subscription) {
     redis_server server;
     harness h(server);
-    recording_sink sink;
-    auto first = run(h.ioc, subscribe(h.sub, "dup", sink));
-    BOOST_CHECK_EXCEPTION(run(h.ioc, subscribe(h.sub, "dup", sink)), boost::system::system_error,
-                          [](const auto& e) { return e.code() == asio::error::already_started; });
+    recording_sink a, b, c;
+    // Two subscribe at once (the second joins the pending SUBSCRIBE), one later.
+    std::optional<redis::subscriber::subscription> sub_a, sub_b;
+    asio::co_spawn(
+        h.ioc, subscribe(h.sub, "shared", a),
+        [&](std::exception_ptr, redis::subscriber::subscription s) { sub_a = std::move(s); });
+    asio::co_spawn(
+        h.ioc, subscribe(h.sub, "shared", b),
+        [&](std::exception_ptr, redis::subscriber::subscription s) { sub_b = std::move(s); });
+    run_until(
+        h.ioc, [&] { return sub_a && sub_b; }, 5s);
+    BOOST_TEST_REQUIRE((sub_a && sub_b));
+    auto sub_c = run(h.ioc, subscribe(h.sub, "shared", c));
+    BOOST_TEST(h.numsub("shared") == 1); // one connection, one subscription
+    BOOST_TEST(h.sub.size() == 1u);
+    BOOST_TEST(run(h.ioc, h.cli.async_publish("shared", "one")) == 1);
+    run_until(
+        h.ioc, [&] { return c.messages.size() == 1; }, 5s);
+    BOOST_TEST(a.messages == std::vector<std::string>{"one"});
+    BOOST_TEST(b.messages == std::vector<std::string>{"one"});
+    // Leaving in any order keeps the others; the last one unsubscribes.
+    sub_a->reset();
+    run(h.ioc, h.cli.async_publish("shared", "two"));
+    run_until(
+        h.ioc, [&] { return c.messages.size() == 2; }, 5s);
+    BOOST_TEST(a.messages.size() == 1u);
+    BOOST_TEST(b.messages.size() == 2u);
+    sub_c.reset();
+    BOOST_TEST(h.numsub("shared") == 1);
+    sub_b->reset();
+    BOOST_TEST(h.sub.size() == 0u);
+    BOOST_TEST(eventually(h.ioc, [&] { return h.numsub("shared") == 0; }));
+}
+
+BOOST_AUTO_TEST_CASE(every_sink_of_a_channel_hears_of_a_lost_connection) {
+    redis_server server;
+    harness h(server);
+    recording_sink a, b;
+    auto sub_a = run(h.ioc, subscribe(h.sub, "dup", a));
+    auto sub_b = run(h.ioc, subscribe(h.sub, "dup", b));
     server.stop();
     run_until(
-        h.ioc, [&] { return !h.sub.connected(); }, 5s);
-    BOOST_CHECK_EXCEPTION(run(h.ioc, subscribe(h.sub, "other", sink)), boost::system::system_error,
+        h.ioc, [&] { return a.lost == 1 && b.lost == 1; }, 5s);
+    BOOST_TEST(a.lost == 1);
+    BOOST_TEST(b.lost == 1);
+    BOOST_CHECK_EXCEPTION(run(h.ioc, subscribe(h.sub, "other", a)), boost::system::system_error,
                           [](const auto& e) { return e.code() == asio::error::not_connected; });
 }
 

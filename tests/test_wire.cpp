@@ -2,6 +2,7 @@
 #include <ssebridge/wire/event.hpp>
 #include <ssebridge/wire/names.hpp>
 #include <ssebridge/wire/request.hpp>
+#include <ssebridge/wire/token.hpp>
 
 #define BOOST_TEST_MODULE wire
 #include <boost/test/unit_test.hpp>
@@ -185,4 +186,37 @@ BOOST_AUTO_TEST_CASE(kafka_records_carry_the_request_verbatim_and_read_back) {
     for (auto bad : {R"({"session_id":"s"})", R"({"session_id":"s","request":[1]})"})
         BOOST_TEST((wire::parse_kafka_record(bad).error() == wire::error::record_without_request),
                    bad);
+}
+
+BOOST_AUTO_TEST_CASE(tokens_open_one_session_until_they_expire) {
+    const std::string secret = "s3cret";
+    const std::string id = wire::make_session_id();
+    std::string token = wire::make_token(secret, id, wire::session_scope, 2000);
+    BOOST_TEST(token.rfind("session.2000.", 0) == 0u);
+    BOOST_TEST(token.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                                       "0123456789-_.") == std::string::npos); // URL-safe
+    BOOST_TEST(wire::check_token(secret, token, id, wire::session_scope, 1999).has_value());
+    auto check = [&](std::string_view t, std::string_view session, std::string_view scope,
+                     std::int64_t now, wire::error expected) {
+        auto r = wire::check_token(secret, t, session, scope, now);
+        BOOST_TEST_REQUIRE(!r.has_value(), t);
+        BOOST_TEST((r.error() == expected), t);
+        BOOST_TEST(wire::http_status(r.error()) == 401u);
+    };
+    check(token, id, wire::session_scope, 2000, wire::error::token_expired);
+    check(token, wire::make_session_id(), wire::session_scope, 1000, wire::error::token_invalid);
+    check(token, id, "other", 1000, wire::error::token_invalid);
+    BOOST_TEST(!wire::check_token("other secret", token, id, wire::session_scope, 1000));
+    // A later expiry with the old MAC does not pass.
+    std::string extended = token;
+    extended.replace(8, 4, "9999");
+    check(extended, id, wire::session_scope, 1000, wire::error::token_invalid);
+    std::string flipped = token;
+    flipped.back() = flipped.back() == 'A' ? 'B' : 'A';
+    check(flipped, id, wire::session_scope, 1000, wire::error::token_invalid);
+    for (auto bad :
+         {"", "x", "session.2000", "session..abc", "session.20x0.abc", "session.2000.tooshort"})
+        check(bad, id, wire::session_scope, 1000, wire::error::token_malformed);
+    BOOST_TEST(wire::make_token_secret() != wire::make_token_secret());
+    BOOST_TEST(wire::make_token_secret().size() == 64u);
 }

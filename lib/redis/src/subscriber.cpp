@@ -8,6 +8,8 @@
 #include <boost/asio/this_coro.hpp>
 #include <boost/system/system_error.hpp>
 
+#include <algorithm>
+
 namespace ssebridge::redis {
 
 namespace asio = boost::asio;
@@ -96,32 +98,61 @@ coro::awaitable<void> subscriber::async_wait_connected() {
     return connected_event_->async_wait();
 }
 
+subscriber::listener* subscriber::find_listener(entry& e, std::uint64_t id) noexcept {
+    if (e.first.id == id)
+        return &e.first;
+    for (listener& l : e.more)
+        if (l.id == id)
+            return &l;
+    return nullptr;
+}
+
 coro::awaitable<subscriber::subscription> subscriber::async_subscribe(std::string channel,
                                                                       sink& target) {
     if (!connected_)
         throw system_error(asio::error::not_connected, "Redis unavailable");
+    coro::event confirmed(ex_); // outlives `sub`, which withdraws the listener pointing here
     auto [it, inserted] = channels_.try_emplace(channel);
-    if (!inserted)
-        throw system_error(asio::error::already_started, "channel already subscribed");
-    coro::event confirmed(ex_); // outlives `sub`, which withdraws the entry pointing here
-    it->second = entry{&target, &confirmed, ++next_id_};
+    entry& e = it->second;
+    listener l{&target, e.subscribed ? nullptr : &confirmed, ++next_id_};
+    if (inserted)
+        e.first = l;
+    else
+        e.more.push_back(l);
     subscription sub(this, std::move(channel), next_id_);
-    append_command(conn_->outbox(), {"SUBSCRIBE", sub.channel()});
-    conn_->flush();
+    if (inserted) {
+        append_command(conn_->outbox(), {"SUBSCRIBE", sub.channel()});
+        conn_->flush();
+    }
+    if (!l.confirmed)
+        co_return sub; // the channel is subscribed already
     co_await confirmed.async_wait();
     auto found = channels_.find(sub.channel());
-    if (found == channels_.end() || found->second.id != sub.id_) {
+    if (found == channels_.end() || !find_listener(found->second, sub.id_)) {
         sub.owner_ = nullptr; // already gone with the connection
         throw system_error(asio::error::connection_reset, "Redis connection lost");
     }
-    found->second.confirmed = nullptr;
     co_return sub;
 }
 
 void subscriber::unsubscribe(const std::string& channel, std::uint64_t id) {
     auto it = channels_.find(channel);
-    if (it == channels_.end() || it->second.id != id)
+    if (it == channels_.end())
         return;
+    entry& e = it->second;
+    if (e.first.id == id) {
+        if (!e.more.empty()) {
+            e.first = e.more.front(); // keep the order the sinks came in
+            e.more.erase(e.more.begin());
+            return;
+        }
+    } else {
+        auto l = std::find_if(e.more.begin(), e.more.end(),
+                              [id](const listener& x) { return x.id == id; });
+        if (l != e.more.end())
+            e.more.erase(l);
+        return;
+    }
     channels_.erase(it);
     if (connected_) {
         append_command(conn_->outbox(), {"UNSUBSCRIBE", channel});
@@ -145,22 +176,40 @@ void subscriber::on_reply(std::span<const node> n) {
             return;
         }
         ++stats_.messages;
-        it->second.target->on_message(n[3].value);
+        // Sinks only note the message (no sink unsubscribes from within).
+        entry& e = it->second;
+        e.first.target->on_message(n[3].value);
+        for (listener& l : e.more)
+            l.target->on_message(n[3].value);
     } else if (kind == "subscribe") {
         auto it = channels_.find(channel);
-        if (it != channels_.end() && it->second.confirmed)
-            it->second.confirmed->set();
+        if (it == channels_.end() || it->second.subscribed)
+            return;
+        entry& e = it->second;
+        e.subscribed = true;
+        auto confirm = [](listener& l) {
+            if (l.confirmed)
+                std::exchange(l.confirmed, nullptr)->set();
+        };
+        confirm(e.first);
+        for (listener& l : e.more)
+            confirm(l);
     }
 }
 
 void subscriber::lose_all() {
     channel_map lost;
     std::swap(lost, channels_);
-    for (auto& [channel, e] : lost) {
-        if (e.confirmed)
-            e.confirmed->set(); // the subscriber finds its entry gone and fails
+    auto lose = [](listener& l) {
+        if (l.confirmed)
+            l.confirmed->set(); // the subscriber finds its listener gone and fails
         else
-            e.target->on_lost();
+            l.target->on_lost();
+    };
+    for (auto& [channel, e] : lost) {
+        lose(e.first);
+        for (listener& l : e.more)
+            lose(l);
     }
 }
 

@@ -34,6 +34,14 @@ public:
             return "event has no event_type string";
         case error::payload_not_json:
             return "payload is not valid JSON";
+        case error::token_missing:
+            return "a session token is required (Authorization: Bearer … or ?token=)";
+        case error::token_malformed:
+            return "the session token is malformed";
+        case error::token_invalid:
+            return "the session token is not valid for this session";
+        case error::token_expired:
+            return "the session token has expired";
         }
         return "unknown wire error";
     }
@@ -57,6 +65,11 @@ unsigned http_status(boost::system::error_code ec) noexcept {
     case error::user_query_not_string:
     case error::user_query_empty:
         return 422;
+    case error::token_missing:
+    case error::token_malformed:
+    case error::token_invalid:
+    case error::token_expired:
+        return 401;
     default:
         return 500;
     }

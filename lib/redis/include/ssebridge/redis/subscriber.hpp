@@ -11,6 +11,7 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <vector>
 
 namespace ssebridge::coro {
 class event;
@@ -22,7 +23,9 @@ class connection;
 namespace ssebridge::redis {
 
 /// Multiplexes exact-channel subscriptions of many sessions over one
-/// connection and routes each message to its channel's sink.
+/// connection and routes each message to its channel's sinks. Any number of
+/// sinks may hold one channel (two tabs on one session): Redis sees one
+/// SUBSCRIBE, and one UNSUBSCRIBE when the last of them leaves.
 ///
 /// `async_run()` connects, serves, and reconnects with backoff (50 ms
 /// doubling to 2 s) until cancelled. When the connection is lost every
@@ -79,11 +82,12 @@ public:
     /// Runs the connection until cancelled (then throws `operation_aborted`).
     coro::awaitable<void> async_run();
 
-    /// Subscribes `channel` and completes once Redis has confirmed it; from
-    /// then on its messages go to `target` until the subscription dies.
+    /// Subscribes `channel` and completes once Redis has confirmed it (at
+    /// once when another sink holds it already); from then on its messages
+    /// go to `target` until the subscription dies. Sinks of one channel get
+    /// each message in the order they subscribed.
     /// Throws `system_error`: `not_connected` while Redis is unreachable,
-    /// `connection_reset` if the connection dies before the confirmation,
-    /// `already_started` if the channel is subscribed already.
+    /// `connection_reset` if the connection dies before the confirmation.
     /// Cancellation: terminal; the pending subscription is withdrawn.
     coro::awaitable<subscription> async_subscribe(std::string channel, sink& target);
 
@@ -96,10 +100,15 @@ public:
     coro::awaitable<void> async_wait_connected();
 
 private:
-    struct entry {
+    struct listener {
         sink* target = nullptr;
         coro::event* confirmed = nullptr; ///< set while SUBSCRIBE awaits its reply
         std::uint64_t id = 0;
+    };
+    struct entry {
+        listener first;             ///< the common case, one listener: no allocation
+        std::vector<listener> more; ///< the others, in the order they came
+        bool subscribed = false;    ///< Redis confirmed the channel
     };
     struct string_hash {
         using is_transparent = void;
@@ -112,6 +121,7 @@ private:
     void on_reply(std::span<const node> nodes);
     void unsubscribe(const std::string& channel, std::uint64_t id);
     void lose_all();
+    static listener* find_listener(entry& e, std::uint64_t id) noexcept;
 
     coro::executor ex_;
     config cfg_;

@@ -26,6 +26,11 @@ enum class error {
     event_not_json_object,
     event_without_type,
     payload_not_json,
+    // session tokens
+    token_missing,
+    token_malformed,
+    token_invalid,
+    token_expired,
 };
 
 const boost::system::error_category& category() noexcept;
@@ -34,7 +39,8 @@ inline boost::system::error_code make_error_code(error e) noexcept {
     return {static_cast<int>(e), category()};
 }
 
-/// The HTTP status of a request error (400 or 422); 500 for other codes.
+/// The HTTP status of a request error (400, 422) or a token error (401);
+/// 500 for other codes.
 unsigned http_status(boost::system::error_code ec) noexcept;
 
 } // namespace ssebridge::wire
