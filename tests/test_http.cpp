@@ -191,3 +191,32 @@ BOOST_AUTO_TEST_CASE(idle_connections_time_out_and_stop_closes_them) {
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_CASE(paths_match_patterns_segment_by_segment) {
+    using http::path_matches;
+    BOOST_TEST(path_matches("/v1/react/sessions", "/v1/react/sessions"));
+    BOOST_TEST(!path_matches("/v1/react/sessions", "/v1/react/sessions/"));
+    BOOST_TEST(!path_matches("/v1/react/sessions", "/v1/react"));
+    BOOST_TEST(path_matches("/v1/react/sessions/*/events", "/v1/react/sessions/abc/events"));
+    BOOST_TEST(!path_matches("/v1/react/sessions/*/events", "/v1/react/sessions//events"));
+    BOOST_TEST(!path_matches("/v1/react/sessions/*/events", "/v1/react/sessions/a/b/events"));
+    BOOST_TEST(!path_matches("/v1/react/sessions/*/events", "/v1/react/sessions/abc/events/"));
+    BOOST_TEST(!path_matches("/v1/react/sessions/*/events", "/v1/react/sessions/abc"));
+    BOOST_TEST(path_matches("/", "/"));
+    BOOST_TEST(http::path_segment("/v1/react/sessions/abc/events", 3) == "abc");
+    BOOST_TEST(http::path_segment("/v1/react", 5) == "");
+}
+
+BOOST_AUTO_TEST_CASE(query_parameters_are_found_and_decoded) {
+    http::request r;
+    r.target = "/x/y?a=1&token=ab%2Ecd-_&empty=&plus=a+b&last_event_id=17-0";
+    BOOST_TEST(r.path() == "/x/y");
+    BOOST_TEST(r.query("token").value_or("?") == "ab.cd-_");
+    BOOST_TEST(r.query("empty").value_or("?") == "");
+    BOOST_TEST(r.query("plus").value_or("?") == "a b");
+    BOOST_TEST(r.query("last_event_id").value_or("?") == "17-0");
+    BOOST_TEST(!r.query("missing"));
+    r.target = "/x";
+    BOOST_TEST(!r.query("a"));
+    BOOST_TEST(r.path() == "/x");
+}

@@ -215,3 +215,24 @@ BOOST_AUTO_TEST_CASE(client_returns_error_replies_and_fails_pending_commands_on_
     run_until(
         h.ioc, [&] { return failed; }, 5s);
 }
+
+BOOST_AUTO_TEST_CASE(a_client_kept_connected_comes_back_after_a_restart) {
+    redis_server server;
+    asio::io_context ioc;
+    redis::client c(ioc.get_executor(), config_for(server));
+    bool stopped = false;
+    asio::co_spawn(ioc, c.async_keep_connected(), [&](std::exception_ptr) { stopped = true; });
+    run_until(
+        ioc, [&] { return c.connected(); }, 5s);
+    BOOST_TEST(run(ioc, c.async_publish("x", "1")) == 0);
+    server.stop();
+    run_until(
+        ioc, [&] { return !c.connected(); }, 5s);
+    BOOST_CHECK_EXCEPTION(run(ioc, c.async_publish("x", "2")), boost::system::system_error,
+                          [](const auto& e) { return e.code() == asio::error::not_connected; });
+    server.start();
+    run_until(
+        ioc, [&] { return c.connected(); }, 10s);
+    BOOST_TEST(run(ioc, c.async_publish("x", "3")) == 0);
+    BOOST_TEST(!stopped);
+}

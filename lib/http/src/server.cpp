@@ -94,7 +94,7 @@ std::size_t server::connections() const noexcept {
 const server::route_entry* server::find_route(std::string_view method, std::string_view path,
                                               std::string& allow) const {
     for (const auto& r : routes_) {
-        if (r.path != path)
+        if (!path_matches(r.path, path))
             continue;
         if (r.method == method)
             return &r;

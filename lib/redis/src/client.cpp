@@ -67,6 +67,10 @@ coro::awaitable<boost::system::error_code> client::async_run() {
     co_return ec;
 }
 
+coro::awaitable<void> client::async_keep_connected() {
+    return detail::keep_connected(cfg_, "client", conn_, [this] { return async_run(); });
+}
+
 coro::awaitable<reply> client::async_exec(std::string command) {
     if (!connected())
         throw system_error(asio::error::not_connected, "Redis client not connected");

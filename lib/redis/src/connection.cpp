@@ -1,9 +1,11 @@
 #include <ssebridge/redis/detail/connection.hpp>
 
 #include <ssebridge/coro/timeout.hpp>
+#include <ssebridge/log.hpp>
 
 #include <boost/asio/connect.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/system/system_error.hpp>
@@ -141,6 +143,42 @@ coro::awaitable<boost::system::error_code> connection::async_run(reply_handler o
     std::variant<error_code, error_code> ended = co_await (read_loop(on_reply) || write_loop());
     close();
     co_return ended.index() == 0 ? std::get<0>(ended) : std::get<1>(ended);
+}
+
+coro::awaitable<void> keep_connected(const config& cfg, std::string_view who,
+                                     std::unique_ptr<connection>& conn,
+                                     std::function<coro::awaitable<error_code>()> serve) {
+    using namespace std::chrono_literals;
+    constexpr auto min_backoff = 50ms;
+    constexpr auto max_backoff = 2000ms;
+    auto ex = co_await asio::this_coro::executor;
+    auto backoff = std::chrono::steady_clock::duration(min_backoff);
+    asio::steady_timer timer(ex);
+    for (;;) {
+        conn = std::make_unique<connection>(ex);
+        std::string failure;
+        try {
+            co_await conn->async_connect(cfg);
+        } catch (const std::exception&) {
+            failure = log::describe(std::current_exception());
+        }
+        co_await coro::throw_if_cancelled();
+        if (failure.empty()) {
+            backoff = min_backoff;
+            log::info("redis ", who, " connected to ", cfg.host, ":", cfg.port);
+            error_code ec = co_await serve();
+            co_await coro::throw_if_cancelled();
+            log::warn("redis ", who, " connection lost: ", ec.message());
+        } else {
+            log::warn("redis ", who, " cannot connect to ", cfg.host, ":", cfg.port, ": ", failure,
+                      " (retrying in ",
+                      std::chrono::duration_cast<std::chrono::milliseconds>(backoff).count(),
+                      " ms)");
+        }
+        timer.expires_after(backoff);
+        co_await timer.async_wait(asio::use_awaitable);
+        backoff = std::min<std::chrono::steady_clock::duration>(backoff * 2, max_backoff);
+    }
 }
 
 } // namespace ssebridge::redis::detail

@@ -4,7 +4,6 @@
 #include <ssebridge/log.hpp>
 #include <ssebridge/redis/detail/connection.hpp>
 
-#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/system/system_error.hpp>
 
@@ -52,46 +51,20 @@ subscriber::subscriber(coro::executor ex, config cfg)
 subscriber::~subscriber() = default;
 
 coro::awaitable<void> subscriber::async_run() {
-    using namespace std::chrono_literals;
-    constexpr auto min_backoff = 50ms;
-    constexpr auto max_backoff = 2000ms;
-    auto backoff = std::chrono::steady_clock::duration(min_backoff);
-    asio::steady_timer timer(ex_);
-    for (;;) {
-        conn_ = std::make_unique<detail::connection>(ex_);
-        std::string failure;
-        try {
-            co_await conn_->async_connect(cfg_);
-        } catch (const boost::system::system_error& e) {
-            failure = e.code().message(); // what() carries a source location: too long for a log
-        } catch (const std::exception& e) {
-            failure = e.what();
-        }
-        co_await coro::throw_if_cancelled();
-        if (failure.empty()) {
-            connected_ = true;
-            ++stats_.connects;
-            connected_event_->set();
-            backoff = min_backoff;
-            log::info("redis subscriber connected to ", cfg_.host, ":", cfg_.port);
-            boost::system::error_code ec =
-                co_await conn_->async_run([this](std::span<const node> nodes) { on_reply(nodes); });
-            connected_ = false;
-            connected_event_->reset();
-            ++stats_.losses;
-            lose_all();
-            co_await coro::throw_if_cancelled();
-            log::warn("redis subscriber connection lost: ", ec.message());
-        } else {
-            log::warn("redis subscriber cannot connect to ", cfg_.host, ":", cfg_.port, ": ",
-                      failure, " (retrying in ",
-                      std::chrono::duration_cast<std::chrono::milliseconds>(backoff).count(),
-                      " ms)");
-        }
-        timer.expires_after(backoff);
-        co_await timer.async_wait(asio::use_awaitable);
-        backoff = std::min<std::chrono::steady_clock::duration>(backoff * 2, max_backoff);
-    }
+    return detail::keep_connected(cfg_, "subscriber", conn_, [this] { return serve(); });
+}
+
+coro::awaitable<boost::system::error_code> subscriber::serve() {
+    connected_ = true;
+    ++stats_.connects;
+    connected_event_->set();
+    boost::system::error_code ec =
+        co_await conn_->async_run([this](std::span<const node> nodes) { on_reply(nodes); });
+    connected_ = false;
+    connected_event_->reset();
+    ++stats_.losses;
+    lose_all();
+    co_return ec;
 }
 
 coro::awaitable<void> subscriber::async_wait_connected() {

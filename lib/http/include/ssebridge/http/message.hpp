@@ -26,7 +26,18 @@ struct request {
 
     /// The first header called `name` (case-insensitive), if any.
     [[nodiscard]] std::optional<std::string_view> find(std::string_view name) const;
+    /// The target's path, without the query.
+    [[nodiscard]] std::string_view path() const noexcept;
+    /// The first query parameter called `name`, percent-decoded, if any.
+    [[nodiscard]] std::optional<std::string> query(std::string_view name) const;
 };
+
+/// True when `path` matches `pattern` segment by segment, where a `*`
+/// segment of the pattern matches any one non-empty segment.
+bool path_matches(std::string_view pattern, std::string_view path) noexcept;
+
+/// Segment `index` of `path` (`/a/b` has `a` at 0), or "" past the end.
+std::string_view path_segment(std::string_view path, std::size_t index) noexcept;
 
 struct response {
     unsigned status = 200;

@@ -29,7 +29,8 @@ public:
     server(coro::executor ex, const boost::asio::ip::tcp::endpoint& listen, limits lim);
     ~server();
 
-    /// Routes `method` + exact `path` to `h`.
+    /// Routes `method` + `path` to `h`; a `*` segment in `path` matches any
+    /// one segment (`/v1/react/sessions/*/events`).
     void route(std::string method, std::string path, handler h);
 
     [[nodiscard]] boost::asio::ip::tcp::endpoint local_endpoint() const;

@@ -28,9 +28,11 @@ std::string make_command(std::initializer_list<std::string_view> args);
 ///     co_spawn(ex, c.async_run(), detached);   // reads the replies
 ///     reply r = co_await c.async_exec(make_command({"PUBLISH", ch, msg}));
 ///
-/// There is no reconnection: when the connection fails every pending and
-/// later command throws `system_error`. Single-threaded. `async_run` must
-/// have returned (after `close()` or a failure) before the client is destroyed.
+/// With `async_run` there is no reconnection: when the connection fails
+/// every pending and later command throws `system_error`. A long-lived owner
+/// (the gateway) runs `async_keep_connected` instead. Single-threaded.
+/// `async_run` must have returned (after `close()` or a failure) before the
+/// client is destroyed.
 class client {
 public:
     client(coro::executor ex, config cfg);
@@ -43,6 +45,12 @@ public:
 
     /// Reads replies until the connection fails or `close()`; returns the reason.
     coro::awaitable<boost::system::error_code> async_run();
+
+    /// Connects, serves, and reconnects with backoff until cancelled (then
+    /// throws `operation_aborted`). While the connection is down commands
+    /// throw `not_connected`; a connection lost under pending commands fails
+    /// them with `connection_reset`.
+    coro::awaitable<void> async_keep_connected();
 
     /// Sends `command` (see make_command) and returns its reply. A Redis
     /// error reply is returned, not thrown. Cancellation: terminal; the

@@ -118,6 +118,7 @@ private:
     };
     using channel_map = std::unordered_map<std::string, entry, string_hash, std::equal_to<>>;
 
+    coro::awaitable<boost::system::error_code> serve(); // one connection's life
     void on_reply(std::span<const node> nodes);
     void unsubscribe(const std::string& channel, std::uint64_t id);
     void lose_all();

@@ -9,6 +9,7 @@
 #include <boost/asio/ip/tcp.hpp>
 
 #include <functional>
+#include <memory>
 #include <span>
 #include <string>
 #include <vector>
@@ -56,5 +57,14 @@ private:
     std::size_t in_end_ = 0;
     std::vector<node> nodes_;
 };
+
+/// Keeps a connection to `cfg`'s server: connects into `conn` (a new
+/// connection each time), runs `serve` while it is up, and reconnects with
+/// backoff (50 ms doubling to 2 s) until cancelled (then throws
+/// `operation_aborted`). `who` names the owner in the log. Every argument
+/// but `serve` must outlive the coroutine.
+coro::awaitable<void>
+keep_connected(const config& cfg, std::string_view who, std::unique_ptr<connection>& conn,
+               std::function<coro::awaitable<boost::system::error_code>()> serve);
 
 } // namespace ssebridge::redis::detail
