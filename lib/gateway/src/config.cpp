@@ -35,6 +35,16 @@ std::vector<cli::option> options(config& c) {
                    c.max_body),
         cli::count("--max-queue", "SSEBRIDGE_MAX_QUEUE",
                    "events waiting for one client before it is cut off as too slow", c.max_queue),
+        cli::text("--token-secret", "SSEBRIDGE_TOKEN_SECRET",
+                  "key of the session tokens, shared by every gateway of a deployment "
+                  "(default: a random one per process)",
+                  c.token_secret),
+        cli::seconds("--token-ttl", "SSEBRIDGE_TOKEN_TTL",
+                     "seconds a session token (X-Session-Token) stays valid", c.token_ttl),
+        cli::seconds("--log-ttl", "SSEBRIDGE_LOG_TTL",
+                     "seconds a new session's log lives before the worker's first event "
+                     "(each recorded event extends it)",
+                     c.log_ttl),
         cli::text("--log-level", "SSEBRIDGE_LOG_LEVEL", "debug, info, warn, error or off",
                   c.log_level),
         cli::text("--static-dir", "SSEBRIDGE_STATIC_DIR",
@@ -49,7 +59,9 @@ std::string usage() {
     return "Usage: ssebridge-gateway [OPTIONS]\n\n"
            "Streams the events of background workers to HTTP clients as Server-Sent Events.\n"
            "POST /v1/react/sessions produces the request to Kafka and relays the session's\n"
-           "Redis channel sse_session:{id} until FinalAnswerStreamEnd.\n\n"
+           "Redis channel sse_session:{id} until FinalAnswerStreamEnd; its X-Session-Token\n"
+           "opens GET /v1/react/sessions/{id}/events (EventSource: replay from\n"
+           "Last-Event-ID, then live) from any gateway sharing --token-secret.\n\n"
            "Options (each also read from the environment variable shown; flags win):\n" +
            cli::describe(options(defaults)) +
            "\nDurations are in seconds, fractions allowed (--keepalive 0.5).\n"

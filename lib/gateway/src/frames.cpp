@@ -7,7 +7,9 @@
 
 namespace ssebridge::gateway::detail {
 
-void append_event_frame(std::string& out, std::string_view message) {
+void append_event_frame(std::string& out, std::string_view message, std::string_view id) {
+    if (!id.empty())
+        out.append("id: ").append(id).push_back('\n'); // an entry id: digits and a dash
     if (sse::find_line_break(message) == std::string_view::npos) {
         sse::append_data_frame(out, message);
         return;

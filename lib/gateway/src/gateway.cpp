@@ -1,9 +1,11 @@
 #include "state.hpp"
 
 #include <ssebridge/coro/task_group.hpp>
+#include <ssebridge/coro/timeout.hpp>
 #include <ssebridge/http/files.hpp>
 #include <ssebridge/http/message.hpp>
 #include <ssebridge/log.hpp>
+#include <ssebridge/wire/token.hpp>
 
 #include <boost/asio/ip/address.hpp>
 
@@ -86,8 +88,15 @@ gateway::state::state(coro::executor ex, const config& c)
     , mock(make_mock(c))
     , kafka_bootstrap(mock ? mock->bootstrap_servers() : c.kafka_brokers)
     , subscriber(ex, parse_redis(c.redis))
+    , commands(ex, parse_redis(c.redis))
     , producer(ex, producer_settings(kafka_bootstrap, c))
-    , server(ex, parse_listen(ex, c.listen), http_limits(c)) {}
+    , server(ex, parse_listen(ex, c.listen), http_limits(c))
+    , token_secret(c.token_secret.empty() ? wire::make_token_secret() : c.token_secret)
+    , background(ex,
+                 [](std::exception_ptr e) {
+                     log::failure(log::level::error, "gateway background task failed", e);
+                 })
+    , records(ex) {}
 
 gateway::gateway(coro::executor ex, const config& cfg)
     : state_(std::make_unique<state>(ex, cfg)) {
@@ -96,6 +105,8 @@ gateway::gateway(coro::executor ex, const config& cfg)
         http::serve_files(st.server, cfg.static_dir);
     st.server.route("POST", "/v1/react/sessions",
                     [&st](http::exchange& ex) { return serve_session(st, ex); });
+    st.server.route("GET", "/v1/react/sessions/*/events",
+                    [&st](http::exchange& ex) { return serve_events(st, ex); });
     // Plain functions returning the awaitable: no coroutine lambdas (their
     // captures and g++ 12's handling of temporaries in them are traps).
     st.server.route("GET", "/metrics", [this](http::exchange& ex) {
@@ -124,15 +135,15 @@ std::optional<std::string> gateway::embedded_kafka_bootstrap() const {
 
 coro::awaitable<void> gateway::async_run() {
     state& st = *state_;
-    coro::task_group background(st.ex, [](std::exception_ptr e) {
-        log::failure(log::level::error, "gateway background task failed", e);
-    });
-    background.spawn(st.subscriber.async_run());
-    background.spawn(st.producer.async_run());
-    background.spawn(watch_sessions(st));
+    st.background.spawn(st.subscriber.async_run());
+    st.background.spawn(st.commands.async_keep_connected());
+    st.background.spawn(st.producer.async_run());
+    st.background.spawn(watch_sessions(st));
     co_await st.server.async_run();
-    background.cancel();
-    co_await background.async_wait();
+    // What sessions decided before the drain still reaches the log.
+    co_await coro::with_timeout(st.records.async_wait(), std::chrono::seconds(2));
+    st.background.cancel();
+    co_await st.background.async_wait();
 }
 
 void gateway::stop() {

@@ -1,6 +1,7 @@
-// The session pipeline: subscribe → produce → headers → ack → relay, with the
-// disconnect watch racing it. The stream's decisions are its `stream_state`;
-// this shell moves bytes, and the gateway's clock keeps every session's time.
+// The session pipelines: POST (subscribe → open the log → produce → headers →
+// ack → relay) and GET …/events (subscribe → headers → replay → relay), each
+// with the disconnect watch racing it. A stream's decisions are its
+// `stream_state`; this shell moves bytes, and the gateway's clock keeps time.
 #include "state.hpp"
 
 #include <ssebridge/coro/event.hpp>
@@ -8,7 +9,10 @@
 #include <ssebridge/gateway/detail/stream_state.hpp>
 #include <ssebridge/log.hpp>
 #include <ssebridge/wire/names.hpp>
+#include <ssebridge/wire/record.hpp>
 #include <ssebridge/wire/request.hpp>
+#include <ssebridge/wire/token.hpp>
+#include <ssebridge/worker/publish.hpp>
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/deferred.hpp>
@@ -17,6 +21,7 @@
 #include <boost/system/system_error.hpp>
 
 #include <algorithm>
+#include <chrono>
 
 namespace ssebridge::gateway {
 
@@ -53,16 +58,17 @@ void count_end(counters& c, wire::end_code code) {
 }
 } // namespace
 
-/// One client's session: the sink of its Redis channel, its stream's state,
-/// and the connection the stream goes out on.
+/// One client's stream of a session: the sink of the session's Redis
+/// channel, the stream's state, and the connection it goes out on.
 class session final : public redis::subscriber::sink {
 public:
-    session(gateway::state& st, std::string id, http::exchange& ex)
+    session(gateway::state& st, std::string id, http::exchange& ex, detail::stream_kind kind)
         : st(st)
         , id(std::move(id))
         , ex(ex)
+        , kind(kind)
         , wake(st.ex)
-        , stream(stream_limits(st.cfg), coro::clock::now())
+        , stream(stream_limits(st.cfg), coro::clock::now(), kind)
         , self_(st.sessions.insert(st.sessions.end(), this)) {}
     ~session() { st.sessions.erase(self_); }
     session(const session&) = delete;
@@ -76,7 +82,7 @@ public:
     void shutdown() { act(stream.on_shutdown()); }
 
     /// Does what the stream's state asks, and counts how it ended: the one
-    /// place where a session touches the gateway's counters for its state.
+    /// place where a stream touches the gateway's counters for its state.
     void act(step s) {
         switch (s) {
         case step::none:
@@ -94,47 +100,120 @@ public:
         if (!counted_ && stream.end_code()) {
             counted_ = true;
             count_end(st.stats, *stream.end_code());
+            record_session_end(*stream.end_code());
         }
     }
 
     gateway::state& st;
     const std::string id;
     http::exchange& ex;
+    const detail::stream_kind kind;
     redis::subscriber::subscription subscription; ///< the session's channel
     coro::notifier wake;                          ///< wakes the writer
     detail::stream_state stream;
 
 private:
+    /// The creator's gateway decides the session-level ends (no ack, no
+    /// event for too long, a flood before the ack) and records them, so that
+    /// every subscriber, now or later, sees the same end.
+    void record_session_end(wire::end_code code) {
+        bool session_level = code == wire::end_code::ack_timeout ||
+                             code == wire::end_code::idle_timeout ||
+                             code == wire::end_code::early_overflow;
+        if (kind != detail::stream_kind::creator || !session_level)
+            return;
+        st.records.spawn(record_end(st, id, wire::error_message(code, stream.end_text())));
+    }
+
+    static coro::awaitable<void> record_end(gateway::state& st, std::string id,
+                                            std::string message) {
+        worker::recording keep;
+        keep.ttl = std::chrono::seconds(static_cast<long>(std::ceil(st.cfg.log_ttl)));
+        std::exception_ptr failure;
+        try {
+            co_await worker::record_message(st.commands, id, std::move(message), keep);
+        } catch (...) {
+            failure = std::current_exception();
+        }
+        log::failure(log::level::warn, "session " + id + ": its end was not recorded", failure);
+    }
+
     std::list<session*>::iterator self_;
     bool counted_ = false;
 };
 
 namespace {
 
+/// Writes what the stream's state has ready. False once the client is gone
+/// or the last chunk is out.
+coro::awaitable<bool> write_ready(session& s, std::string& buffer) {
+    for (;;) {
+        std::optional<detail::chunk> c = s.stream.take(buffer, coro::clock::now());
+        if (!c)
+            co_return !s.stream.finished();
+        bool ok = co_await s.ex.write(buffer, c->last);
+        if (!ok)
+            co_return false; // the client is gone: nothing more to say
+        s.stream.on_written(coro::clock::now());
+        s.st.stats.events_relayed += c->events;
+        if (s.stream.completed() && s.kind == detail::stream_kind::creator)
+            ++s.st.stats.sessions_completed;
+        if (c->last)
+            co_return false;
+    }
+}
+
 /// Writes what the stream's state has ready, one chunk per wake-up, until
 /// its last chunk is out or the client is gone.
 coro::awaitable<void> relay(session& s) {
     std::string buffer;
     for (;;) {
-        std::optional<detail::chunk> c = s.stream.take(buffer, coro::clock::now());
-        if (!c) {
-            if (s.stream.finished())
-                co_return;
-            co_await s.wake.async_wait();
-            continue;
-        }
-        bool ok = co_await s.ex.write(buffer, c->last);
-        if (!ok)
-            co_return; // the client is gone: nothing more to say
-        s.stream.on_written(coro::clock::now());
-        s.st.stats.events_relayed += c->events;
-        if (s.stream.completed())
-            ++s.st.stats.sessions_completed;
-        if (c->last)
+        bool more = co_await write_ready(s, buffer);
+        if (!more)
             co_return;
         // Keep a working buffer, but not one a burst has blown up.
         if (buffer.capacity() > 64 * 1024)
             std::string().swap(buffer);
+        co_await s.wake.async_wait();
+    }
+}
+
+// Not a coroutine: no braced lists in a coroutine frame (g++ 12).
+coro::awaitable<redis::reply> open_log(gateway::state& st, const std::string& id,
+                                       const std::string& ttl) {
+    return st.commands.async_eval({wire::open_script(), wire::open_script_sha1()},
+                                  {wire::log_key(id)}, {ttl});
+}
+
+// Commands on a session's log, built outside the coroutines (braced lists).
+std::string log_exists_command(const std::string& id) {
+    return redis::make_command({"EXISTS", wire::log_key(id)});
+}
+std::string log_range_command(const std::string& id, std::string_view from, std::string_view to,
+                              std::string_view count = {}) {
+    std::string key = wire::log_key(id);
+    if (count.empty())
+        return redis::make_command({"XRANGE", key, from, to});
+    return redis::make_command({"XRANGE", key, from, to, "COUNT", count});
+}
+
+/// Subscribes `s` to its session's channel; the failure's text when it cannot.
+coro::awaitable<std::string> subscribe(session& s) {
+    try {
+        s.subscription = co_await s.st.subscriber.async_subscribe(wire::session_channel(s.id), s);
+    } catch (const boost::system::system_error& e) {
+        co_return e.code() == asio::error::not_connected ? "Redis unavailable"
+                                                         : "Redis: " + e.code().message();
+    }
+    co_return std::string();
+}
+
+/// Runs one command for `s`; nullopt (and the session lost) when Redis fails.
+coro::awaitable<std::optional<redis::reply>> command(session& s, std::string cmd) {
+    try {
+        co_return co_await s.st.commands.async_exec(std::move(cmd));
+    } catch (const boost::system::system_error&) {
+        co_return std::nullopt;
     }
 }
 
@@ -143,14 +222,20 @@ coro::awaitable<void> relay(session& s) {
 /// freed before the relay runs for as long as the stream lasts.
 coro::awaitable<bool> open_stream(session& s, http::exchange& ex) {
     gateway::state& st = s.st;
-    std::string failure;
-    try {
-        s.subscription = co_await st.subscriber.async_subscribe(wire::session_channel(s.id), s);
-    } catch (const boost::system::system_error& e) {
-        failure = e.code() == asio::error::not_connected ? "Redis unavailable"
-                                                         : "Redis: " + e.code().message();
-    }
+    std::string failure = co_await subscribe(s);
     co_await coro::throw_if_cancelled();
+    if (failure.empty()) {
+        // The empty log tells every gateway that the session exists.
+        std::string ttl = std::to_string(std::llround(std::ceil(st.cfg.log_ttl)));
+        try {
+            redis::reply r = co_await open_log(st, s.id, ttl);
+            if (r.is_error())
+                failure = "Redis: " + r.value;
+        } catch (const boost::system::system_error& e) {
+            failure = e.code() == asio::error::not_connected ? "Redis unavailable"
+                                                             : "Redis: " + e.code().message();
+        }
+    }
     if (!failure.empty()) {
         ++st.stats.rejected;
         co_await ex.respond_error(503, failure);
@@ -173,8 +258,15 @@ coro::awaitable<bool> open_stream(session& s, http::exchange& ex) {
     }
     auto ack_deadline = coro::clock::now() + coro::seconds(st.cfg.ack_timeout);
 
+    auto expires = std::chrono::duration_cast<std::chrono::seconds>(
+                       std::chrono::system_clock::now().time_since_epoch())
+                       .count() +
+                   std::llround(st.cfg.token_ttl);
     const http::header headers[] = {
-        {"Cache-Control", "no-cache"}, {"X-Accel-Buffering", "no"}, {"X-Session-Id", s.id}};
+        {"Cache-Control", "no-cache"},
+        {"X-Accel-Buffering", "no"},
+        {"X-Session-Id", s.id},
+        {"X-Session-Token", wire::make_token(st.token_secret, s.id, wire::session_scope, expires)}};
     bool ok = co_await ex.start_stream("text/event-stream; charset=utf-8", headers);
     if (!ok)
         co_return false;
@@ -188,6 +280,160 @@ coro::awaitable<void> run_session(session& s, http::exchange& ex) {
     bool streaming = co_await open_stream(s, ex);
     if (streaming)
         co_await relay(s);
+}
+
+/// GET …/events after the checks: subscribe, make sure the session exists,
+/// send the headers; true once the stream is open.
+coro::awaitable<bool> open_events(session& s, http::exchange& ex) {
+    gateway::state& st = s.st;
+    s.stream.begin_replay(); // live events wait for the replay: no gap, no duplicate
+    std::string failure = co_await subscribe(s);
+    co_await coro::throw_if_cancelled();
+    std::optional<redis::reply> exists;
+    if (failure.empty()) {
+        exists = co_await command(s, log_exists_command(s.id));
+        if (!exists || exists->is_error())
+            failure = "Redis unavailable";
+    }
+    if (!failure.empty()) {
+        ++st.stats.rejected;
+        co_await ex.respond_error(503, failure);
+        co_return false;
+    }
+    if (exists->integer == 0) {
+        co_await ex.respond_error(404, "no such session, or its log has expired");
+        co_return false;
+    }
+    const http::header headers[] = {
+        {"Cache-Control", "no-cache"}, {"X-Accel-Buffering", "no"}, {"X-Session-Id", s.id}};
+    bool ok = co_await ex.start_stream("text/event-stream; charset=utf-8", headers);
+    if (!ok)
+        co_return false;
+    ex.drop_request();
+    ++st.stats.event_streams_started;
+    s.stream.on_stream_started(coro::clock::now());
+    co_return true;
+}
+
+/// Where the replay starts: after the cursor when the log holds it, else
+/// (with a reset event) at the oldest retained entry. Nullopt: Redis failed.
+coro::awaitable<std::optional<std::string>> replay_start(session& s, const std::string& cursor) {
+    if (cursor.empty())
+        co_return "-";
+    if (wire::entry_id::parse(cursor)) {
+        std::optional<redis::reply> r =
+            co_await command(s, log_range_command(s.id, cursor, cursor));
+        if (!r || r->is_error())
+            co_return std::nullopt;
+        if (r->elements.size() == 1) {
+            const redis::reply& fields = r->elements[0].elements.at(1);
+            if (fields.elements.size() >= 2)
+                s.act(s.stream.on_cursor(wire::recorded_message(cursor, fields.elements[1].value)));
+            co_return "(" + cursor;
+        }
+    }
+    ++s.st.stats.resets;
+    s.act(s.stream.on_reset("event " + cursor +
+                            " is not in the session's log (trimmed, expired or never recorded)"));
+    co_return "-";
+}
+
+/// Streams the log after `cursor` in pages, each written before the next is
+/// read (a replay never holds the whole log, and a slow client slows only
+/// its own replay), then releases the live events held meanwhile. False
+/// once the client is gone.
+coro::awaitable<bool> replay(session& s, std::string cursor) {
+    std::string buffer;
+    std::optional<std::string> start = co_await replay_start(s, cursor);
+    const std::size_t page = std::min<std::size_t>(256, s.st.cfg.max_queue);
+    const std::string count = std::to_string(page);
+    while (start && s.stream.open()) {
+        std::optional<redis::reply> r =
+            co_await command(s, log_range_command(s.id, *start, "+", count));
+        if (!r || r->is_error()) {
+            start.reset();
+            break;
+        }
+        for (const redis::reply& entry : r->elements) {
+            if (entry.elements.size() != 2 || entry.elements[1].elements.size() < 2 ||
+                entry.elements[1].elements[0].value != wire::log_message_field)
+                continue; // not an entry a recorder wrote
+            const std::string& entry_id = entry.elements[0].value;
+            s.act(s.stream.on_replayed(
+                wire::recorded_message(entry_id, entry.elements[1].elements[1].value),
+                coro::clock::now()));
+            start = "(" + entry_id;
+        }
+        bool more = co_await write_ready(s, buffer);
+        if (!more)
+            co_return false;
+        if (r->elements.size() < page && !s.stream.take_replay_overflow())
+            break; // the log is read; what came meanwhile is held
+    }
+    if (!start)
+        s.act(s.stream.on_lost());
+    s.act(s.stream.end_replay(coro::clock::now()));
+    co_return true;
+}
+
+coro::awaitable<void> run_events(session& s, http::exchange& ex, std::string cursor) {
+    bool streaming = co_await open_events(s, ex);
+    if (!streaming)
+        co_return;
+    bool live = co_await replay(s, std::move(cursor));
+    if (live)
+        co_await relay(s);
+}
+
+/// Runs `pipeline` for `s`, raced by the client hanging up: whichever ends
+/// first cancels the other.
+coro::awaitable<void> race_disconnect(session& s, coro::awaitable<void> pipeline) {
+    gateway::state& st = s.st;
+    http::exchange& ex = s.ex;
+    auto [order, pipeline_error, watch_error] =
+        co_await asio::experimental::make_parallel_group(
+            asio::co_spawn(st.ex, std::move(pipeline), asio::deferred),
+            ex.async_wait_readable(asio::deferred))
+            .async_wait(asio::experimental::wait_for_one(), asio::use_awaitable);
+    if (s.stream.end_code() == wire::end_code::write_timeout) {
+        ex.close_after();
+    } else if (order[0] == 1) {
+        ++st.stats.client_disconnects;
+        ex.close_after();
+    } else if (pipeline_error) {
+        std::rethrow_exception(pipeline_error);
+    }
+}
+
+/// Room for one more stream: not draining, not at --max-sessions (else 503).
+coro::awaitable<bool> admit(gateway::state& st, http::exchange& ex) {
+    if (st.stopping) {
+        co_await ex.respond_error(503, "server shutting down");
+        co_return false;
+    }
+    if (st.sessions.size() >= st.cfg.max_sessions) {
+        ++st.stats.rejected;
+        co_await ex.respond_error(503, "too many sessions (" + std::to_string(st.cfg.max_sessions) +
+                                           ")");
+        co_return false;
+    }
+    co_return true;
+}
+
+/// The token of a request: `Authorization: Bearer …`, else `?token=`.
+std::string token_of(const http::request& req) {
+    constexpr std::string_view bearer = "Bearer ";
+    if (auto auth = req.find("Authorization"); auth && auth->starts_with(bearer))
+        return std::string(auth->substr(bearer.size()));
+    return req.query("token").value_or("");
+}
+
+/// The resume cursor: `Last-Event-ID` (EventSource sends it when it
+/// reconnects), else `?last_event_id=` (a page's first connection).
+std::string cursor_of(const http::request& req) {
+    if (auto header = req.find("Last-Event-ID"))
+        return std::string(*header);
+    return req.query("last_event_id").value_or("");
 }
 
 } // namespace
@@ -224,34 +470,37 @@ coro::awaitable<void> serve_session(gateway::state& st, http::exchange& ex) {
         co_await ex.respond_error(wire::http_status(checked.error()), checked.error().message());
         co_return;
     }
-    if (st.stopping) {
-        co_await ex.respond_error(503, "server shutting down");
+    bool admitted = co_await admit(st, ex);
+    if (!admitted)
         co_return;
-    }
-    if (st.sessions.size() >= st.cfg.max_sessions) {
-        ++st.stats.rejected;
-        co_await ex.respond_error(503, "too many sessions (" + std::to_string(st.cfg.max_sessions) +
-                                           ")");
-        co_return;
-    }
 
-    session s(st, wire::make_session_id(), ex);
-    // Whichever ends first cancels the other: the pipeline finishing (or
-    // failing its write, when the clock gives up on a client that stopped
-    // reading), or the client hanging up.
-    auto [order, pipeline_error, watch_error] =
-        co_await asio::experimental::make_parallel_group(
-            asio::co_spawn(st.ex, run_session(s, ex), asio::deferred),
-            ex.async_wait_readable(asio::deferred))
-            .async_wait(asio::experimental::wait_for_one(), asio::use_awaitable);
-    if (s.stream.end_code() == wire::end_code::write_timeout) {
-        ex.close_after();
-    } else if (order[0] == 1) {
-        ++st.stats.client_disconnects;
-        ex.close_after();
-    } else if (pipeline_error) {
-        std::rethrow_exception(pipeline_error);
+    session s(st, wire::make_session_id(), ex, detail::stream_kind::creator);
+    co_await race_disconnect(s, run_session(s, ex));
+}
+
+coro::awaitable<void> serve_events(gateway::state& st, http::exchange& ex) {
+    std::string id(http::path_segment(ex.req().path(), 3));
+    if (!wire::is_session_id(id)) {
+        co_await ex.respond_error(404, "no such session");
+        co_return;
     }
+    std::string token = token_of(ex.req());
+    auto now = std::chrono::duration_cast<std::chrono::seconds>(
+                   std::chrono::system_clock::now().time_since_epoch())
+                   .count();
+    wire::result<void> allowed = wire::error::token_missing;
+    if (!token.empty())
+        allowed = wire::check_token(st.token_secret, token, id, wire::session_scope, now);
+    if (!allowed) {
+        co_await ex.respond_error(401, allowed.error().message());
+        co_return;
+    }
+    bool admitted = co_await admit(st, ex);
+    if (!admitted)
+        co_return;
+    std::string cursor = cursor_of(ex.req());
+    session s(st, std::move(id), ex, detail::stream_kind::subscriber);
+    co_await race_disconnect(s, run_events(s, ex, std::move(cursor)));
 }
 
 } // namespace ssebridge::gateway

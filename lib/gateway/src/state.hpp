@@ -1,10 +1,12 @@
 // What every session of a gateway shares.
 #pragma once
 
+#include <ssebridge/coro/task_group.hpp>
 #include <ssebridge/gateway/gateway.hpp>
 #include <ssebridge/http/server.hpp>
 #include <ssebridge/kafka/mock_cluster.hpp>
 #include <ssebridge/kafka/producer.hpp>
+#include <ssebridge/redis/client.hpp>
 #include <ssebridge/redis/subscriber.hpp>
 
 #include <list>
@@ -22,10 +24,14 @@ struct gateway::state {
     std::unique_ptr<kafka::mock_cluster> mock; ///< with --kafka-brokers embedded
     std::string kafka_bootstrap;
     redis::subscriber subscriber;
+    redis::client commands; ///< logs, tokens' sessions, the gateway's own records
     kafka::producer producer;
     http::server server;
-    std::list<session*> sessions; ///< live sessions, for shutdown
+    std::list<session*> sessions; ///< live streams (POST and GET), for the clock and shutdown
+    std::string token_secret;
     counters stats;
+    coro::task_group background; ///< the gateway's own tasks: connections, producer, clock
+    coro::task_group records;    ///< session ends being recorded: awaited before the connections go
     bool stopping = false;
 };
 
@@ -43,5 +49,8 @@ coro::awaitable<void> watch_sessions(gateway::state& st);
 
 /// POST /v1/react/sessions: the whole session pipeline (DESIGN.md §2).
 coro::awaitable<void> serve_session(gateway::state& st, http::exchange& ex);
+
+/// GET /v1/react/sessions/{id}/events: replay from the cursor, then live (§7).
+coro::awaitable<void> serve_events(gateway::state& st, http::exchange& ex);
 
 } // namespace ssebridge::gateway

@@ -3,7 +3,9 @@
 #include <ssebridge/gateway/detail/frames.hpp>
 #include <ssebridge/sse/encode.hpp>
 
+#include <charconv>
 #include <sstream>
+#include <utility>
 
 namespace ssebridge::gateway::detail {
 
@@ -15,42 +17,60 @@ std::string describe(coro::clock::duration d) {
 }
 } // namespace
 
-stream_state::stream_state(const stream_limits& limits, coro::clock::time_point now)
+stream_state::stream_state(const stream_limits& limits, coro::clock::time_point now,
+                           stream_kind kind)
     : limits_(limits)
+    , kind_(kind)
+    , phase_(kind == stream_kind::creator ? phase::awaiting_ack : phase::relaying)
     , last_event_(now) {}
 
 step stream_state::on_message(std::string_view message, coro::clock::time_point now) {
     auto info = wire::inspect_event(message);
     if (!info)
         return step::malformed;
-    if (phase_ != phase::awaiting_ack && phase_ != phase::relaying)
-        return step::none; // nothing goes out after the terminal event or an error
-    if (info->id) {
-        if (last_id_ && *info->id <= *last_id_)
+    if (!open())
+        return step::none; // nothing goes out after the end
+    if (replaying_) {
+        if (live_held_.size() >= limits_.max_queue) {
+            // Recorded ones are in the log: the replay reads them again.
+            std::vector<std::string>().swap(live_held_);
+            live_overflow_ = true;
+        } else if (!live_overflow_) {
+            live_held_.emplace_back(message);
+        }
+        return step::none;
+    }
+    return relay(message, *info, now);
+}
+
+step stream_state::relay(std::string_view message, const wire::event_info& info,
+                         coro::clock::time_point now) {
+    if (info.id) {
+        if (last_id_ && *info.id <= *last_id_)
             return step::none; // seen already (a replay overlapping the live channel)
-        last_id_ = info->id;
+        last_id_ = info.id;
     }
     last_event_ = now;
-    bool terminal = wire::is_terminal(info->kind);
+    bool terminal = wire::ends_session(info);
     if (phase_ == phase::relaying) {
-        step s = queue(message);
+        step s = queue(message, info.id);
         if (terminal && phase_ == phase::relaying)
             phase_ = phase::terminal;
         return s;
     }
     // Awaiting the ack: a cancel ends the stream even without one.
-    if (info->kind == wire::event_kind::ack || info->kind == wire::event_kind::cancelled) {
+    if (info.kind == wire::event_kind::ack || info.kind == wire::event_kind::cancelled) {
         std::string held = std::move(held_);
         std::size_t held_events = held_events_;
         bool held_terminal = held_terminal_;
         held_events_ = 0;
         phase_ = phase::relaying;
-        if (info->kind == wire::event_kind::ack)
-            queue(message);
+        if (info.kind == wire::event_kind::ack)
+            queue(message, info.id);
         pending_ += held; // events that came before the ack, in order
         pending_events_ += held_events;
-        if (info->kind == wire::event_kind::cancelled && !held_terminal)
-            queue(message);
+        if (info.kind == wire::event_kind::cancelled && !held_terminal)
+            queue(message, info.id);
         if (held_terminal || terminal)
             phase_ = phase::terminal;
         return step::wake;
@@ -65,6 +85,55 @@ step stream_state::on_message(std::string_view message, coro::clock::time_point 
     ++held_events_;
     held_terminal_ = terminal;
     return step::none;
+}
+
+void stream_state::begin_replay() {
+    replaying_ = true;
+}
+
+step stream_state::on_replayed(std::string_view message, coro::clock::time_point now) {
+    auto info = wire::inspect_event(message);
+    if (!info)
+        return step::malformed;
+    if (!open())
+        return step::none;
+    return relay(message, *info, now);
+}
+
+step stream_state::on_reset(std::string_view reason) {
+    if (!open())
+        return step::none;
+    append_event_frame(pending_, wire::reset_message(reason));
+    ++pending_events_;
+    return step::wake;
+}
+
+step stream_state::on_cursor(std::string_view message) {
+    auto info = wire::inspect_event(message);
+    if (!info || !open())
+        return step::none;
+    if (info->id)
+        last_id_ = info->id;
+    if (!wire::ends_session(*info))
+        return step::none;
+    phase_ = phase::terminal; // the client has the end already
+    return step::wake;
+}
+
+bool stream_state::take_replay_overflow() noexcept {
+    return std::exchange(live_overflow_, false);
+}
+
+step stream_state::end_replay(coro::clock::time_point now) {
+    replaying_ = false;
+    std::vector<std::string> held = std::move(live_held_);
+    step result = step::none;
+    for (const std::string& message : held) {
+        step s = on_message(message, now);
+        if (s != step::none && s != step::malformed)
+            result = s;
+    }
+    return result;
 }
 
 step stream_state::on_lost() {
@@ -115,6 +184,8 @@ std::optional<chunk> stream_state::take(std::string& out, coro::clock::time_poin
         c.events = pending_events_;
         pending_events_ = 0;
         c.last = phase_ == phase::terminal;
+    } else if (phase_ == phase::terminal) {
+        c.last = true; // the end the client has seen already: only close the response
     } else if (phase_ == phase::ending) {
         append_error_frame(out, *end_code_, end_text_);
         std::string().swap(end_text_);
@@ -149,7 +220,7 @@ step stream_state::end(wire::end_code code, std::string text) {
     return step::wake;
 }
 
-step stream_state::queue(std::string_view message) {
+step stream_state::queue(std::string_view message, const std::optional<wire::entry_id>& id) {
     if (pending_events_ >= limits_.max_queue) {
         std::string().swap(pending_); // free the backlog now; the client gets only the error
         pending_events_ = 0;
@@ -157,7 +228,15 @@ step stream_state::queue(std::string_view message) {
                                                     std::to_string(limits_.max_queue) +
                                                     " events waiting");
     }
-    append_event_frame(pending_, message);
+    if (kind_ == stream_kind::subscriber && id) {
+        char text[48];
+        char* end = std::to_chars(text, text + sizeof text, id->ms).ptr;
+        *end++ = '-';
+        end = std::to_chars(end, text + sizeof text, id->seq).ptr;
+        append_event_frame(pending_, message, std::string_view(text, end - text));
+    } else {
+        append_event_frame(pending_, message);
+    }
     ++pending_events_;
     return step::wake;
 }

@@ -83,6 +83,28 @@ coro::awaitable<reply> client::async_exec(std::string command) {
     co_return std::move(p->result);
 }
 
+namespace {
+std::string eval_command(std::string_view verb, std::string_view script,
+                         const std::vector<std::string>& keys,
+                         const std::vector<std::string>& args) {
+    std::string numkeys = std::to_string(keys.size());
+    std::vector<std::string_view> words{verb, script, numkeys};
+    words.insert(words.end(), keys.begin(), keys.end());
+    words.insert(words.end(), args.begin(), args.end());
+    std::string out;
+    append_command(out, words);
+    return out;
+}
+} // namespace
+
+coro::awaitable<reply> client::async_eval(script s, std::vector<std::string> keys,
+                                          std::vector<std::string> args) {
+    reply r = co_await async_exec(eval_command("EVALSHA", s.sha1, keys, args));
+    if (r.is_error() && r.value.starts_with("NOSCRIPT"))
+        r = co_await async_exec(eval_command("EVAL", s.text, keys, args)); // caches it
+    co_return r;
+}
+
 coro::awaitable<std::int64_t> client::async_publish(std::string channel, std::string message) {
     reply r = co_await async_exec(publish_command(channel, message));
     if (r.type != resp_type::integer)

@@ -90,6 +90,8 @@ struct event_finder {
                 info.kind = event_kind::final;
             else if (t == event_type::cancelled)
                 info.kind = event_kind::cancelled;
+            else if (t == event_type::error)
+                info.kind = event_kind::error;
         } else {
             info.id = entry_id::parse(t);
         }
@@ -226,6 +228,13 @@ std::string error_message(end_code code, std::string_view text) {
     out += code_name(code);
     out += R"(","retryable":)";
     out += is_retryable(code) ? "true" : "false";
+    out += "}}";
+    return out;
+}
+
+std::string reset_message(std::string_view reason) {
+    std::string out = R"({"event_type":"reset","payload":{"reason":)";
+    out += json::serialize(json::string(reason));
     out += "}}";
     return out;
 }

@@ -15,6 +15,13 @@ local n = redis.call('PUBLISH', KEYS[2], '{"id":"' .. id .. '",' .. string.sub(A
 return {id, n}
 )";
 
+// XADD then trim to nothing: an empty stream (XGROUP's MKSTREAM would leave a group).
+constexpr std::string_view open = R"(if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+redis.call('XADD', KEYS[1], 'MAXLEN', '0', '*', 'm', '{}')
+redis.call('EXPIRE', KEYS[1], ARGV[1])
+return 1
+)";
+
 std::string sha1_hex(std::string_view text) {
     std::array<unsigned char, SHA_DIGEST_LENGTH> digest{};
     SHA1(reinterpret_cast<const unsigned char*>(text.data()), text.size(), digest.data());
@@ -34,6 +41,15 @@ std::string_view record_script() noexcept {
 
 std::string_view record_script_sha1() noexcept {
     static const std::string sha = sha1_hex(script);
+    return sha;
+}
+
+std::string_view open_script() noexcept {
+    return open;
+}
+
+std::string_view open_script_sha1() noexcept {
+    static const std::string sha = sha1_hex(open);
     return sha;
 }
 

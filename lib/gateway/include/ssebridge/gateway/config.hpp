@@ -23,6 +23,9 @@ struct config {
     std::size_t max_sessions = 10000;
     std::size_t max_body = 1024 * 1024;
     std::size_t max_queue = 1024; ///< events waiting per session before "client too slow"
+    std::string token_secret;     ///< HMAC key of session tokens; empty: a random one per process
+    double token_ttl = 86400;     ///< seconds a session token stays valid
+    double log_ttl = 3600; ///< seconds a new session's (empty) log lives before its first event
     std::string log_level = "info";
     std::string static_dir; ///< files served under / (the demo page); empty: none
 };

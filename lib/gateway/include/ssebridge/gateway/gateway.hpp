@@ -15,9 +15,11 @@ namespace ssebridge::gateway {
 
 /// What happened to sessions since start (monotonic counters).
 struct counters {
-    std::uint64_t sessions_started = 0;   ///< streams whose headers were sent
-    std::uint64_t sessions_completed = 0; ///< ended after FinalAnswerStreamEnd
-    std::uint64_t client_disconnects = 0; ///< ended because the client went away
+    std::uint64_t sessions_started = 0;      ///< streams whose headers were sent
+    std::uint64_t event_streams_started = 0; ///< GET …/events streams whose headers were sent
+    std::uint64_t resets = 0;                ///< resumes from a cursor the log no longer held
+    std::uint64_t sessions_completed = 0;    ///< ended after FinalAnswerStreamEnd
+    std::uint64_t client_disconnects = 0;    ///< ended because the client went away
     std::uint64_t ack_timeouts = 0;
     std::uint64_t idle_timeouts = 0;
     std::uint64_t slow_clients = 0;       ///< cut off: too many events waiting

@@ -10,12 +10,19 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace ssebridge::redis::detail {
 class connection;
 }
 
 namespace ssebridge::redis {
+
+/// A Lua script, known by its text and its SHA-1 (hex) for `EVALSHA`.
+struct script {
+    std::string_view text;
+    std::string_view sha1;
+};
 
 /// Encodes a command for `client::async_exec`.
 std::string make_command(std::initializer_list<std::string_view> args);
@@ -56,6 +63,12 @@ public:
     /// error reply is returned, not thrown. Cancellation: terminal; the
     /// command may still run on the server.
     coro::awaitable<reply> async_exec(std::string command);
+
+    /// Runs `s` on `keys` and `args`: `EVALSHA`, then `EVAL` when the server
+    /// has not cached the script (first use, restart, `SCRIPT FLUSH`). An
+    /// error reply is returned, not thrown.
+    coro::awaitable<reply> async_eval(script s, std::vector<std::string> keys,
+                                      std::vector<std::string> args);
 
     /// PUBLISH, returning how many subscribers received the message.
     coro::awaitable<std::int64_t> async_publish(std::string channel, std::string message);

@@ -21,7 +21,7 @@ inline constexpr std::string_view error = "error";
 inline constexpr std::string_view reset = "reset";
 } // namespace event_type
 
-enum class event_kind : std::uint8_t { other, ack, final, cancelled };
+enum class event_kind : std::uint8_t { other, ack, final, cancelled, error };
 
 /// Ends the stream of every subscriber: `FinalAnswerStreamEnd` or `cancelled`.
 constexpr bool is_terminal(event_kind k) noexcept {
@@ -44,6 +44,14 @@ struct event_info {
     event_kind kind = event_kind::other;
     std::optional<entry_id> id; ///< the top-level `"id"` of a recorded event
 };
+
+/// True for the event that ends a session for every subscriber: a terminal
+/// kind, or a recorded `error` (the owning gateway's ack or idle timeout, a
+/// worker's failure). A plain, unrecorded `error` passes through, as the
+/// seed's clients expect.
+constexpr bool ends_session(const event_info& e) noexcept {
+    return is_terminal(e.kind) || (e.kind == event_kind::error && e.id);
+}
 
 /// Checks that `message` is a JSON object whose `event_type` is a string,
 /// without building it (a validating SAX pass), and reads its kind and its
@@ -75,5 +83,10 @@ bool is_retryable(end_code code) noexcept;
 
 /// `{"event_type":"error","payload":{"error":<text>,"code":<code>,"retryable":<bool>}}`.
 std::string error_message(end_code code, std::string_view text);
+
+/// `{"event_type":"reset","payload":{"reason":<reason>}}`: the cursor a
+/// client resumes from is not in the log any more (trimmed, expired, never
+/// recorded); what follows starts from the oldest retained event.
+std::string reset_message(std::string_view reason);
 
 } // namespace ssebridge::wire

@@ -18,6 +18,13 @@ std::string_view record_script() noexcept;
 /// The script's SHA-1 in hex, for `EVALSHA`.
 std::string_view record_script_sha1() noexcept;
 
+/// The Lua script a gateway runs when it creates a session: the session's
+/// log `KEYS[1]`, empty, expiring after `ARGV[1]` seconds — unless it exists
+/// already. From then on the log tells that the session exists: a GET of its
+/// events before the worker's first one waits instead of answering 404.
+std::string_view open_script() noexcept;
+std::string_view open_script_sha1() noexcept;
+
 /// Name of the log entry's field that holds the event message.
 inline constexpr std::string_view log_message_field = "m";
 

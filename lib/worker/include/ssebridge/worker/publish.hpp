@@ -36,4 +36,10 @@ coro::awaitable<published> publish_event(redis::client& redis, std::string_view 
                                          std::string_view payload_json = "{}",
                                          const recording& log = {});
 
+/// Records and publishes `message`, a complete event message
+/// (`wire::event_message`, `wire::error_message`), as `publish_event` does.
+/// For those who decide events themselves, like a gateway ending a session.
+coro::awaitable<published> record_message(redis::client& redis, std::string_view session_id,
+                                          std::string message, const recording& log = {});
+
 } // namespace ssebridge::worker

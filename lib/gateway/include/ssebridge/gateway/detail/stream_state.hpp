@@ -11,15 +11,22 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace ssebridge::gateway::detail {
 
 struct stream_limits {
-    std::size_t max_queue = 1024; ///< events waiting (or held before the ack) per stream
+    std::size_t max_queue = 1024; ///< events waiting (or held) per stream
     coro::clock::duration ack_timeout = std::chrono::seconds(10);
     coro::clock::duration idle_timeout = std::chrono::seconds(300);
     coro::clock::duration keepalive = std::chrono::seconds(15);
     coro::clock::duration write_timeout = std::chrono::seconds(10);
+};
+
+/// Which stream of a session this is.
+enum class stream_kind : std::uint8_t {
+    creator,    ///< the POST that created the session: waits for worker_ack, `data:` frames only
+    subscriber, ///< a GET of its events: replay then live, frames with `id:` lines
 };
 
 /// What the caller does after feeding the machine.
@@ -39,14 +46,17 @@ struct chunk {
 /// The state of one stream, from subscription to its end.
 ///
 /// Events are appended as SSE frames to one buffer (no object per event)
-/// that the writer takes whole. Before `worker_ack` events are held
-/// (bounded) and released after it in order; a terminal event
-/// (`FinalAnswerStreamEnd`, `cancelled`) is the last frame; a recorded
-/// event not newer than the last one queued is a duplicate and dropped.
+/// that the writer takes whole. A creator's stream holds events until
+/// `worker_ack` (bounded) and releases them after it in order. The event
+/// that ends the session (`wire::ends_session`) is the last frame; a
+/// recorded event not newer than the last one queued is a duplicate and
+/// dropped. While a subscriber replays the log, live messages are held
+/// (bounded) and released through the same duplicate check afterwards.
 /// Every stream ends exactly once: completed, or with one error event.
 class stream_state {
 public:
-    explicit stream_state(const stream_limits& limits, coro::clock::time_point now);
+    stream_state(const stream_limits& limits, coro::clock::time_point now,
+                 stream_kind kind = stream_kind::creator);
 
     /// A message from the session's channel.
     step on_message(std::string_view message, coro::clock::time_point now);
@@ -55,9 +65,24 @@ public:
     /// The gateway is draining.
     step on_shutdown();
     /// The headers are out: keepalives and the ack deadline start.
-    void on_stream_started(coro::clock::time_point now, coro::clock::time_point ack_deadline);
+    void on_stream_started(coro::clock::time_point now,
+                           coro::clock::time_point ack_deadline = coro::clock::time_point::max());
     /// The gateway's clock: keepalive, ack and idle timeouts, the write timeout.
     step on_tick(coro::clock::time_point now);
+
+    /// Replay (subscribers): from `begin_replay` on, live messages are held;
+    /// log entries come through `on_replayed`, a cursor the log does not
+    /// cover through `on_reset`; `end_replay` releases the held messages.
+    void begin_replay();
+    step on_replayed(std::string_view message, coro::clock::time_point now);
+    step on_reset(std::string_view reason);
+    /// The logged event the client resumes after (it has it): nothing up to
+    /// it goes out again, and when it ended the session the stream ends now.
+    step on_cursor(std::string_view message);
+    /// True (once) when live messages were dropped during the replay: they
+    /// are in the log, so read it again from the last entry before ending.
+    bool take_replay_overflow() noexcept;
+    step end_replay(coro::clock::time_point now);
 
     /// Takes what is ready to write into `out` (its previous content is
     /// dropped): queued frames, else the error event once the stream ends
@@ -66,10 +91,18 @@ public:
     /// The write of the last taken chunk finished.
     void on_written(coro::clock::time_point now);
 
+    /// True while events still go out (the stream has not begun to end).
+    [[nodiscard]] bool open() const noexcept {
+        return phase_ == phase::awaiting_ack || phase_ == phase::relaying;
+    }
+    /// True when nothing waits to be taken.
+    [[nodiscard]] bool drained() const noexcept { return pending_.empty(); }
     /// True once the last chunk has been taken.
     [[nodiscard]] bool finished() const noexcept { return phase_ == phase::done; }
     /// Why the stream ended with an error, when it did.
     [[nodiscard]] std::optional<wire::end_code> end_code() const noexcept { return end_code_; }
+    /// The error event's text while it waits to be taken.
+    [[nodiscard]] const std::string& end_text() const noexcept { return end_text_; }
     /// True when the stream ended with its terminal event (not an error).
     [[nodiscard]] bool completed() const noexcept { return completed_; }
 
@@ -82,14 +115,17 @@ private:
         done,         ///< the last chunk is taken
     };
 
+    step relay(std::string_view message, const wire::event_info& info, coro::clock::time_point now);
     step end(wire::end_code code, std::string text);
-    step queue(std::string_view message);
+    step queue(std::string_view message, const std::optional<wire::entry_id>& id);
 
     stream_limits limits_;
-    phase phase_ = phase::awaiting_ack;
+    stream_kind kind_;
+    phase phase_;
     std::string pending_; ///< frames not yet taken, in order
     std::string held_;    ///< frames that came before worker_ack
     std::string end_text_;
+    std::vector<std::string> live_held_; ///< live messages that came during a replay
     std::size_t pending_events_ = 0;
     std::size_t held_events_ = 0;
     std::optional<wire::entry_id> last_id_; ///< of the last recorded event queued or held
@@ -100,6 +136,8 @@ private:
     coro::clock::time_point write_started_{};
     bool streaming_ = false;
     bool writing_ = false;
+    bool replaying_ = false;
+    bool live_overflow_ = false;  ///< live messages were dropped during the replay
     bool held_terminal_ = false;  ///< a terminal event is among the held ones
     bool terminal_taken_ = false; ///< the last chunk taken ends with the terminal event
     bool completed_ = false;

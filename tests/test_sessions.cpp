@@ -1,0 +1,324 @@
+// The durable session (DESIGN.md §7) end to end: recorded events, tokens,
+// GET …/events replay + live, resume from any point, many subscribers,
+// reset for a cursor the log lost. Real redis-server, embedded Kafka mock.
+#include <ssebridge/gateway/gateway.hpp>
+
+#define BOOST_TEST_MODULE sessions
+#include <boost/test/unit_test.hpp>
+
+#include "support/gateway_harness.hpp"
+
+#include <ssebridge/wire/names.hpp>
+#include <ssebridge/wire/token.hpp>
+#include <ssebridge/worker/publish.hpp>
+
+#include <boost/json/parse.hpp>
+
+using namespace ssebridge;
+using namespace ssebridge::test;
+
+namespace {
+
+struct shared_redis {
+    shared_redis() { server = std::make_unique<redis_server>(); }
+    ~shared_redis() { server.reset(); }
+    static inline std::unique_ptr<redis_server> server;
+};
+BOOST_TEST_GLOBAL_FIXTURE(shared_redis);
+
+const std::string secret = "a shared test secret";
+
+void tweak(gateway::config& c) {
+    c.token_secret = secret;
+}
+
+std::string type_of(const sse::message& m) {
+    return std::string(boost::json::parse(m.data).at("event_type").as_string());
+}
+
+std::string json_id(const sse::message& m) {
+    auto v = boost::json::parse(m.data).as_object();
+    auto* id = v.if_contains("id");
+    return id ? std::string(id->as_string()) : "";
+}
+
+std::vector<sse::message> events_only(std::vector<sse::message> all) {
+    std::erase_if(all, [](const sse::message& m) { return m.is_comment; });
+    return all;
+}
+
+struct fixture {
+    gateway_harness h{*shared_redis::server, tweak};
+
+    /// Records one event as a worker does; returns its id.
+    std::string record(const std::string& id, std::string type, std::string payload = "{}") {
+        return run(h.ioc, publish(*h.publisher, id, std::move(type), std::move(payload))).id;
+    }
+    static coro::awaitable<worker::published> publish(redis::client& c, std::string id,
+                                                      std::string type, std::string payload) {
+        co_return co_await worker::publish_event(c, id, type, payload);
+    }
+
+    /// Opens GET …/events; `extra` holds extra header lines.
+    std::unique_ptr<http_client> get_events(const std::string& target, std::string extra,
+                                            http_head& head) {
+        auto c = std::make_unique<http_client>(h.ioc.get_executor());
+        run(h.ioc, c->connect(h.gw->local_endpoint()));
+        run(h.ioc,
+            c->send("GET " + target + " HTTP/1.1\r\nHost: test\r\nAccept: text/event-stream\r\n" +
+                    extra + "\r\n"));
+        head = run(h.ioc, c->read_head());
+        return c;
+    }
+    std::unique_ptr<http_client> events(const std::string& id, const std::string& token,
+                                        const std::string& cursor = "") {
+        http_head head;
+        std::string extra = "Authorization: Bearer " + token + "\r\n";
+        if (!cursor.empty())
+            extra += "Last-Event-ID: " + cursor + "\r\n";
+        auto c = get_events("/v1/react/sessions/" + id + "/events", extra, head);
+        if (head.status != 200)
+            throw std::runtime_error("GET events answered " + std::to_string(head.status));
+        return c;
+    }
+    /// The answer of a GET …/events that is refused: status and detail.
+    std::pair<unsigned, std::string> refused(const std::string& target, std::string extra = "") {
+        http_head head;
+        auto c = get_events(target, std::move(extra), head);
+        std::string body = run(h.ioc, c->read_body());
+        return {head.status, std::string(boost::json::parse(body).at("detail").as_string())};
+    }
+    /// The ids of every event of a stream until it ends.
+    std::vector<std::string> ids_until_end(http_client& c) {
+        std::vector<std::string> ids;
+        for (auto& m : events_only(h.read_all(c)))
+            ids.push_back(json_id(m));
+        return ids;
+    }
+};
+
+std::string token_of(const open_stream& s) {
+    return s.head.header("X-Session-Token").value_or("");
+}
+
+} // namespace
+
+BOOST_FIXTURE_TEST_CASE(the_post_stream_carries_a_token_and_recorded_ids_in_the_seed_format,
+                        fixture) {
+    open_stream s = h.open_ok();
+    std::string token = token_of(s);
+    BOOST_TEST(wire::check_token(secret, token, s.id, wire::session_scope, std::time(nullptr))
+                   .has_value());
+    std::string ack = record(s.id, "worker_ack");
+    std::string one = record(s.id, "FinalAnswerStream", R"({"char":"P"})");
+    std::string end = record(s.id, "FinalAnswerStreamEnd");
+    std::string body = run(h.ioc, s.client->read_body());
+    // data: frames only, each JSON with its id first: the seed's client parses it.
+    BOOST_TEST(body == "data: {\"id\":\"" + ack + R"(","event_type":"worker_ack","payload":{}})" +
+                           "\n\ndata: {\"id\":\"" + one +
+                           R"(","event_type":"FinalAnswerStream","payload":{"char":"P"}})" +
+                           "\n\ndata: {\"id\":\"" + end +
+                           R"(","event_type":"FinalAnswerStreamEnd","payload":{}})" + "\n\n");
+}
+
+BOOST_FIXTURE_TEST_CASE(events_replays_the_log_then_goes_live_until_the_end, fixture) {
+    open_stream s = h.open_ok();
+    std::vector<std::string> ids{record(s.id, "worker_ack"), record(s.id, "A"), record(s.id, "B")};
+    auto c = events(s.id, token_of(s));
+    for (std::size_t i = 0; i < 3; ++i) {
+        sse::message m = h.next_event(*c);
+        BOOST_TEST(m.id == ids[i]); // the id: line, for EventSource
+        BOOST_TEST(json_id(m) == ids[i]);
+    }
+    ids.push_back(record(s.id, "C"));
+    ids.push_back(record(s.id, "FinalAnswerStreamEnd"));
+    std::vector<std::string> rest = ids_until_end(*c);
+    BOOST_TEST(rest == (std::vector<std::string>{ids[3], ids[4]}),
+               boost::test_tools::per_element());
+    BOOST_TEST(h.gw->stats().event_streams_started == 1u);
+}
+
+BOOST_FIXTURE_TEST_CASE(a_finished_session_resumes_from_any_event_exactly, fixture) {
+    open_stream s = h.open_ok();
+    std::vector<std::string> ids{record(s.id, "worker_ack")};
+    for (int i = 0; i < 18; ++i)
+        ids.push_back(record(s.id, "FinalAnswerStream", R"({"char":"x"})"));
+    ids.push_back(record(s.id, "FinalAnswerStreamEnd"));
+    for (std::size_t k = 0; k <= ids.size(); ++k) {
+        // A reader cut after k events comes back with the last id it saw.
+        std::string cursor = k == 0 ? "" : ids[k - 1];
+        auto c = events(s.id, token_of(s), cursor);
+        std::vector<std::string> got = ids_until_end(*c);
+        std::vector<std::string> expected(ids.begin() + static_cast<long>(k), ids.end());
+        if (k == ids.size()) {
+            // After the end nothing is left: the stream ends at once.
+            BOOST_TEST(got.empty(), "k=" << k);
+        } else {
+            BOOST_TEST(got == expected, "k=" << k);
+        }
+    }
+    // The cursor may also come as ?last_event_id= with ?token= (EventSource).
+    http_head head;
+    auto c = get_events("/v1/react/sessions/" + s.id + "/events?token=" + token_of(s) +
+                            "&last_event_id=" + ids[15],
+                        "", head);
+    BOOST_TEST(head.status == 200u);
+    BOOST_TEST(ids_until_end(*c) == std::vector<std::string>(ids.begin() + 16, ids.end()),
+               boost::test_tools::per_element());
+}
+
+BOOST_FIXTURE_TEST_CASE(readers_cut_at_any_point_of_a_live_answer_lose_and_repeat_nothing,
+                        fixture) {
+    open_stream s = h.open_ok();
+    std::string token = token_of(s);
+    // The worker publishes while readers come and go.
+    std::vector<std::string> published;
+    bool done = false;
+    asio::co_spawn(
+        h.ioc,
+        [](redis::client& c, std::string id, std::vector<std::string>& out,
+           bool& finished) -> coro::awaitable<void> {
+            asio::steady_timer pause(co_await asio::this_coro::executor);
+            out.push_back((co_await worker::publish_event(c, id, "worker_ack")).id);
+            for (int i = 0; i < 150; ++i) {
+                out.push_back((co_await worker::publish_event(c, id, "T", "{}")).id);
+                pause.expires_after(std::chrono::milliseconds(2));
+                co_await pause.async_wait(asio::use_awaitable);
+            }
+            out.push_back((co_await worker::publish_event(c, id, "FinalAnswerStreamEnd")).id);
+            finished = true;
+        }(*h.publisher, s.id, published, done),
+        asio::detached);
+
+    // Each reader takes k events, hangs up, and resumes from its last id.
+    for (std::size_t k : {0u, 1u, 7u, 40u, 90u}) {
+        std::vector<std::string> seen;
+        auto first = events(s.id, token);
+        for (std::size_t i = 0; i < k; ++i)
+            seen.push_back(json_id(h.next_event(*first)));
+        first->close();
+        auto second = events(s.id, token, seen.empty() ? "" : seen.back());
+        for (auto& id : ids_until_end(*second))
+            seen.push_back(id);
+        run_until(
+            h.ioc, [&] { return done; }, 20s);
+        BOOST_TEST(seen == published, "k=" << k);
+    }
+}
+
+BOOST_FIXTURE_TEST_CASE(every_subscriber_sees_the_same_sequence, fixture) {
+    open_stream s = h.open_ok();
+    std::string token = token_of(s);
+    std::vector<std::string> ids{record(s.id, "worker_ack")};
+    auto a = events(s.id, token);
+    ids.push_back(record(s.id, "A"));
+    auto b = events(s.id, token);
+    auto c = events(s.id, token, ids[0]);
+    BOOST_TEST(h.numsub(s.id) == 1); // the POST stream and three readers: one subscription
+    for (int i = 0; i < 5; ++i)
+        ids.push_back(record(s.id, "T"));
+    ids.push_back(record(s.id, "FinalAnswerStreamEnd"));
+    std::vector<std::string> from_a = ids_until_end(*a);
+    BOOST_TEST(from_a == ids, boost::test_tools::per_element());
+    BOOST_TEST(ids_until_end(*b) == ids, boost::test_tools::per_element());
+    BOOST_TEST(ids_until_end(*c) == std::vector<std::string>(ids.begin() + 1, ids.end()),
+               boost::test_tools::per_element());
+    std::vector<std::string> post_ids;
+    for (auto& m : events_only(h.read_all(*s.client)))
+        post_ids.push_back(json_id(m));
+    BOOST_TEST(post_ids == ids, boost::test_tools::per_element());
+}
+
+BOOST_FIXTURE_TEST_CASE(a_cursor_the_log_lost_gives_a_reset_then_what_it_kept, fixture) {
+    open_stream s = h.open_ok();
+    std::vector<std::string> ids;
+    for (int i = 0; i < 10; ++i)
+        ids.push_back(record(s.id, i == 0 ? "worker_ack" : "T"));
+    run(h.ioc, h.publisher->async_exec(
+                   redis::make_command({"XTRIM", wire::log_key(s.id), "MAXLEN", "3"})));
+    for (std::string cursor : {ids[2], std::string("1-1"), std::string("not-an-id")}) {
+        auto c = events(s.id, token_of(s), cursor);
+        sse::message reset = h.next_event(*c);
+        BOOST_TEST(type_of(reset) == "reset");
+        BOOST_TEST(!boost::json::parse(reset.data).at("payload").at("reason").as_string().empty());
+        for (std::size_t i = 7; i < 10; ++i)
+            BOOST_TEST(json_id(h.next_event(*c)) == ids[i]);
+    }
+    BOOST_TEST(h.gw->stats().resets == 3u);
+}
+
+BOOST_FIXTURE_TEST_CASE(a_reader_before_the_first_event_waits_for_it, fixture) {
+    open_stream s = h.open_ok();
+    auto c = events(s.id, token_of(s)); // the log exists (empty) since the POST
+    std::string ack = record(s.id, "worker_ack");
+    std::string end = record(s.id, "FinalAnswerStreamEnd");
+    BOOST_TEST(ids_until_end(*c) == (std::vector<std::string>{ack, end}),
+               boost::test_tools::per_element());
+}
+
+BOOST_FIXTURE_TEST_CASE(tokens_and_ids_are_checked_before_anything_streams, fixture) {
+    open_stream s = h.open_ok();
+    open_stream other = h.open_ok();
+    std::string path = "/v1/react/sessions/" + s.id + "/events";
+    auto [missing, why_missing] = refused(path);
+    BOOST_TEST(missing == 401u);
+    BOOST_TEST(why_missing.find("token") != std::string::npos);
+    BOOST_TEST(refused(path, "Authorization: Bearer " + token_of(other) + "\r\n").first == 401u);
+    BOOST_TEST(refused(path + "?token=garbage").first == 401u);
+    std::string expired =
+        wire::make_token(secret, s.id, wire::session_scope, std::time(nullptr) - 1);
+    auto [status, why] = refused(path + "?token=" + expired);
+    BOOST_TEST(status == 401u);
+    BOOST_TEST(why.find("expired") != std::string::npos);
+    // Not an id, or an id without a session (the token is genuine): 404.
+    BOOST_TEST(refused("/v1/react/sessions/..%2F..%2Fetc/events?token=x").first == 404u);
+    std::string unknown = wire::make_session_id();
+    std::string genuine =
+        wire::make_token(secret, unknown, wire::session_scope, std::time(nullptr) + 60);
+    auto [gone, why_gone] = refused("/v1/react/sessions/" + unknown + "/events?token=" + genuine);
+    BOOST_TEST(gone == 404u);
+    BOOST_TEST(!why_gone.empty());
+    h.wait_idle();
+}
+
+BOOST_FIXTURE_TEST_CASE(the_creators_timeout_is_recorded_for_every_reader, fixture) {
+    gateway_harness quick(*shared_redis::server, [](gateway::config& c) {
+        tweak(c);
+        c.ack_timeout = 0.3;
+    });
+    open_stream s = quick.open_ok();
+    auto post = events_only(quick.read_all(*s.client));
+    BOOST_TEST_REQUIRE(post.size() == 1u);
+    auto error = boost::json::parse(post[0].data);
+    BOOST_TEST(error.at("payload").at("code").as_string() == "ack_timeout");
+    // A reader that comes later replays the same end (recorded, with an id).
+    run_until(
+        quick.ioc,
+        [&] {
+            auto r = run(quick.ioc, quick.publisher->async_exec(
+                                        redis::make_command({"XLEN", wire::log_key(s.id)})));
+            return r.integer == 1;
+        },
+        5s);
+    auto c = std::make_unique<http_client>(quick.ioc.get_executor());
+    run(quick.ioc, c->connect(quick.gw->local_endpoint()));
+    run(quick.ioc, c->send("GET /v1/react/sessions/" + s.id + "/events?token=" + token_of(s) +
+                           " HTTP/1.1\r\nHost: t\r\n\r\n"));
+    BOOST_TEST(run(quick.ioc, c->read_head()).status == 200u);
+    auto replayed = events_only(quick.read_all(*c));
+    BOOST_TEST_REQUIRE(replayed.size() == 1u);
+    BOOST_TEST(boost::json::parse(replayed[0].data).at("payload").at("code").as_string() ==
+               "ack_timeout");
+    BOOST_TEST(!replayed[0].id.empty());
+}
+
+BOOST_FIXTURE_TEST_CASE(plain_seed_events_stream_live_without_ids, fixture) {
+    open_stream s = h.open_ok();
+    auto c = events(s.id, token_of(s));
+    h.publish(s.id, event("worker_ack"));
+    sse::message m = h.next_event(*c);
+    BOOST_TEST(m.data == event("worker_ack"));
+    BOOST_TEST(m.id.empty());
+    h.publish(s.id, event("FinalAnswerStreamEnd"));
+    BOOST_TEST(events_only(h.read_all(*c)).size() == 1u);
+}
