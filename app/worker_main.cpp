@@ -4,6 +4,7 @@
 #include <ssebridge/cli.hpp>
 #include <ssebridge/coro/signals.hpp>
 #include <ssebridge/log.hpp>
+#include <ssebridge/redis/subscriber.hpp>
 #include <ssebridge/wire/event.hpp>
 #include <ssebridge/worker/publish.hpp>
 #include <ssebridge/worker/requests.hpp>
@@ -129,10 +130,12 @@ asio::awaitable<void> play_agent(redis::client* r, const settings* s, worker::re
     co_await worker::publish_event(*r, id, wire::event_type::final_answer_end, "{}", s->log());
 }
 
-asio::awaitable<void> run(redis::client* r, kafka::consumer* consumer, const settings* s) {
+asio::awaitable<void> run(redis::client* r, redis::subscriber* control, kafka::consumer* consumer,
+                          const settings* s) {
     co_await worker::serve_requests(
-        *consumer, [r, s](worker::request req) { return play_agent(r, s, std::move(req)); },
-        s->max_in_flight);
+        *consumer, *r, *control,
+        [r, s](worker::request req) { return play_agent(r, s, std::move(req)); },
+        {s->max_in_flight, s->log()});
 }
 
 } // namespace
@@ -179,9 +182,12 @@ int main(int argc, char** argv) {
     }
 
     int status = 0;
+    // Cancels come on the control channels of the sessions in flight.
+    redis::subscriber control(ioc.get_executor(), *redis_cfg);
+    asio::co_spawn(ioc, control.async_run(), asio::detached);
     asio::co_spawn(
         ioc,
-        [](redis::client* r, kafka::consumer* c, const settings* st,
+        [](redis::client* r, redis::subscriber* ctl, kafka::consumer* c, const settings* st,
            int* result) -> asio::awaitable<void> {
             try {
                 co_await r->async_connect();
@@ -191,9 +197,10 @@ int main(int argc, char** argv) {
                 co_return;
             }
             asio::co_spawn(co_await asio::this_coro::executor, r->async_run(), asio::detached);
+            co_await ctl->async_wait_connected();
             std::cout << "worker ready" << std::endl;
-            co_await run(r, c, st);
-        }(&publisher, consumer.get(), &s, &status),
+            co_await run(r, ctl, c, st);
+        }(&publisher, &control, consumer.get(), &s, &status),
         [&](std::exception_ptr) { ioc.stop(); });
     asio::co_spawn(
         ioc,

@@ -8,9 +8,16 @@
 
 #include "support/gateway_harness.hpp"
 
+#include <ssebridge/coro/task_group.hpp>
+#include <ssebridge/coro/timeout.hpp>
+#include <ssebridge/kafka/consumer.hpp>
+#include <ssebridge/redis/subscriber.hpp>
 #include <ssebridge/wire/names.hpp>
 #include <ssebridge/wire/token.hpp>
 #include <ssebridge/worker/publish.hpp>
+#include <ssebridge/worker/requests.hpp>
+
+#include <boost/system/system_error.hpp>
 
 #include <boost/json/parse.hpp>
 
@@ -321,4 +328,129 @@ BOOST_FIXTURE_TEST_CASE(plain_seed_events_stream_live_without_ids, fixture) {
     BOOST_TEST(m.id.empty());
     h.publish(s.id, event("FinalAnswerStreamEnd"));
     BOOST_TEST(events_only(h.read_all(*c)).size() == 1u);
+}
+
+namespace {
+/// POST …/cancel; returns the status and the JSON body.
+std::pair<unsigned, boost::json::value> cancel(gateway_harness& h, const open_stream& s,
+                                               std::string query = "?wait=5") {
+    http_client c(h.ioc.get_executor());
+    run(h.ioc, c.connect(h.gw->local_endpoint()));
+    auto [head, body] =
+        run(h.ioc,
+            c.exchange(post_request("", "", "/v1/react/sessions/" + s.id + "/cancel" + query,
+                                    "Authorization: Bearer " + token_of(s) + "\r\n")),
+            20s);
+    return {head.status, boost::json::parse(body)};
+}
+
+bool exists(gateway_harness& h, const std::string& key) {
+    return run(h.ioc, h.publisher->async_exec(redis::make_command({"EXISTS", key}))).integer == 1;
+}
+
+coro::awaitable<worker::published> confirm_cancel(redis::client& c, std::string id) {
+    co_return co_await worker::record_cancelled(c, id);
+}
+} // namespace
+
+BOOST_FIXTURE_TEST_CASE(a_cancel_sets_the_tombstone_and_answers_whether_the_worker_confirmed,
+                        fixture) {
+    open_stream s = h.open_ok();
+    record(s.id, "worker_ack");
+    auto started = std::chrono::steady_clock::now();
+    auto [status, body] = cancel(h, s, "?wait=0.3");
+    BOOST_TEST(status == 202u); // nobody confirmed within the wait
+    BOOST_TEST(body.at("cancelled").as_bool() == false);
+    BOOST_TEST((std::chrono::steady_clock::now() - started < 2s));
+    BOOST_TEST(exists(h, wire::cancel_key(s.id)));
+    // A worker's publish is refused from now on; its confirmation ends every stream.
+    BOOST_CHECK_THROW(record(s.id, "T"), boost::system::system_error);
+    run(h.ioc, confirm_cancel(*h.publisher, s.id));
+    auto post = events_only(h.read_all(*s.client));
+    BOOST_TEST_REQUIRE(post.size() == 2u);
+    BOOST_TEST(type_of(post[1]) == "cancelled");
+    // Asked again: the log holds the confirmation.
+    BOOST_TEST(cancel(h, s).first == 200u);
+    BOOST_TEST(h.gw->stats().cancels == 1u);
+
+    open_stream done = h.open_ok();
+    record(done.id, "worker_ack");
+    record(done.id, "FinalAnswerStreamEnd");
+    auto [late, why] = cancel(h, done);
+    BOOST_TEST(late == 409u);
+    BOOST_TEST(std::string(why.at("detail").as_string()).find("FinalAnswerStreamEnd") !=
+               std::string::npos);
+    BOOST_TEST(!exists(h, wire::cancel_key(done.id))); // nothing to cancel: no tombstone
+    BOOST_TEST(cancel(h, done, "?wait=soon").first == 400u);
+    BOOST_TEST(cancel(h, done, "?wait=61").first == 400u);
+}
+
+BOOST_FIXTURE_TEST_CASE(stop_really_stops_the_worker_and_every_reader_sees_it, fixture) {
+    // A real worker on the gateway's embedded Kafka, through the worker library.
+    redis::subscriber control(h.ioc.get_executor(), h.publisher_config());
+    coro::task_group background(h.ioc.get_executor()); // stopped before `control` goes
+    background.spawn(control.async_run());
+    run(h.ioc, control.async_wait_connected());
+    kafka::consumer consumer(h.ioc.get_executor(),
+                             kafka::group_settings(*h.gw->embedded_kafka_bootstrap(), "workers"),
+                             {"react_requests"});
+    bool unwound = false;
+    auto handler = [&](worker::request r) -> coro::awaitable<void> {
+        struct guard {
+            bool& flag;
+            ~guard() { flag = true; }
+        } unwinding{unwound};
+        co_await worker::publish_event(*h.publisher, r.session_id, "worker_ack");
+        for (int i = 0; i < 2000; ++i) {
+            co_await worker::publish_event(*h.publisher, r.session_id, "T");
+            co_await sleep_for(5ms);
+        }
+        co_await worker::publish_event(*h.publisher, r.session_id, "FinalAnswerStreamEnd");
+    };
+    background.spawn(worker::serve_requests(consumer, *h.publisher, control, handler));
+
+    open_stream s = h.open_ok();
+    BOOST_TEST(type_of(h.next_event(*s.client)) == "worker_ack");
+    auto reader = events(s.id, token_of(s));
+    for (int i = 0; i < 3; ++i)
+        h.next_event(*reader);
+    auto [status, body] = cancel(h, s);
+    BOOST_TEST(status == 200u);
+    BOOST_TEST(body.at("cancelled").as_bool() == true);
+    BOOST_TEST(unwound); // the handler's coroutine was cancelled
+    auto post = events_only(h.read_all(*s.client));
+    auto read = events_only(h.read_all(*reader));
+    BOOST_TEST_REQUIRE(!post.empty());
+    BOOST_TEST_REQUIRE(!read.empty());
+    BOOST_TEST(type_of(post.back()) == "cancelled");
+    BOOST_TEST(type_of(read.back()) == "cancelled");
+    BOOST_TEST(json_id(post.back()) == json_id(read.back()));
+    BOOST_TEST(h.gw->stats().cancels_confirmed == 1u);
+    background.cancel();
+    run(h.ioc, background.async_wait());
+    consumer.close();
+}
+
+BOOST_AUTO_TEST_CASE(a_session_nobody_watches_any_more_is_cancelled) {
+    gateway_harness h(*shared_redis::server, [](gateway::config& c) {
+        tweak(c);
+        c.cancel_after_disconnect = 0.3;
+    });
+    open_stream left = h.open_ok();
+    open_stream watched = h.open_ok();
+    for (auto* s : {&left, &watched})
+        run(h.ioc, fixture::publish(*h.publisher, s->id, "worker_ack", "{}"));
+    // Another reader keeps `watched` alive when its creator goes.
+    http_client reader(h.ioc.get_executor());
+    run(h.ioc, reader.connect(h.gw->local_endpoint()));
+    run(h.ioc, reader.send("GET /v1/react/sessions/" + watched.id +
+                           "/events?token=" + token_of(watched) + " HTTP/1.1\r\nHost: t\r\n\r\n"));
+    BOOST_TEST(run(h.ioc, reader.read_head()).status == 200u);
+    left.client->close();
+    watched.client->close();
+    run_until(
+        h.ioc, [&] { return exists(h, wire::cancel_key(left.id)); }, 5s);
+    run(h.ioc, sleep_for(700ms));
+    BOOST_TEST(!exists(h, wire::cancel_key(watched.id)));
+    BOOST_TEST(h.gw->stats().abandoned_cancels == 1u);
 }

@@ -9,6 +9,7 @@
 #include "support/redis_sink.hpp"
 #include "support/run.hpp"
 
+#include <ssebridge/coro/task_group.hpp>
 #include <ssebridge/coro/timeout.hpp>
 #include <ssebridge/kafka/mock_cluster.hpp>
 #include <ssebridge/kafka/producer.hpp>
@@ -18,8 +19,12 @@
 #include <ssebridge/wire/names.hpp>
 #include <ssebridge/wire/record.hpp>
 
+#include <ssebridge/wire/request.hpp>
+
 #include <boost/json/parse.hpp>
+
 #include <boost/system/system_error.hpp>
+#include <set>
 
 using namespace ssebridge;
 using namespace ssebridge::test;
@@ -168,8 +173,10 @@ BOOST_AUTO_TEST_CASE(serve_requests_runs_handlers_concurrently_within_the_bound)
         --running;
     };
     bool stopped = false;
-    asio::co_spawn(ioc, coro::with_timeout(worker::serve_requests(consumer, handler, 2), 60s),
-                   [&](std::exception_ptr, bool) { stopped = true; });
+    asio::co_spawn(
+        ioc,
+        coro::with_timeout(worker::serve_requests(consumer, publisher, sub, handler, {2, {}}), 60s),
+        [&](std::exception_ptr, bool) { stopped = true; });
     run_until(
         ioc, [&] { return served.size() == 3; }, 40s);
     BOOST_TEST(most == 2);
@@ -186,4 +193,94 @@ BOOST_AUTO_TEST_CASE(serve_requests_runs_handlers_concurrently_within_the_bound)
     publisher.close();
     run_until(
         ioc, [&] { return publisher_done; }, 5s);
+}
+
+BOOST_FIXTURE_TEST_CASE(after_a_cancel_nothing_is_published_but_the_confirmation, redis_fixture) {
+    run(ioc, publish(client, "s5", "worker_ack", "{}"));
+    exec({"SET", wire::cancel_key("s5"), "1"});
+    try {
+        run(ioc, publish(client, "s5", "T", "{}"));
+        BOOST_FAIL("an event was published after the cancel");
+    } catch (const boost::system::system_error& e) {
+        BOOST_TEST((e.code() == wire::error::session_cancelled));
+    }
+    run(ioc, worker::record_cancelled(client, "s5"));
+    redis::reply log = exec({"XRANGE", wire::log_key("s5"), "-", "+"});
+    BOOST_TEST_REQUIRE(log.elements.size() == 2u);
+    auto last = wire::inspect_event(log.elements[1].elements[1].elements[1].value);
+    BOOST_TEST((last->kind == wire::event_kind::cancelled));
+}
+
+namespace {
+// Sets the tombstone and publishes the cancel, as the gateway does.
+std::int64_t cancel(redis_fixture& f, const std::string& id) {
+    redis::reply r =
+        run(f.ioc, f.client.async_eval({wire::cancel_script(), wire::cancel_script_sha1()},
+                                       {wire::cancel_key(id), wire::control_channel(id)}, {"60"}));
+    return r.integer;
+}
+
+std::vector<std::string> logged_types(redis_fixture& f, const std::string& id) {
+    std::vector<std::string> types;
+    redis::reply log = f.exec({"XRANGE", wire::log_key(id), "-", "+"});
+    for (auto& entry : log.elements)
+        types.emplace_back(
+            boost::json::parse(entry.elements[1].elements[1].value).at("event_type").as_string());
+    return types;
+}
+} // namespace
+
+BOOST_FIXTURE_TEST_CASE(a_cancel_stops_the_running_handler_or_the_request_before_it_runs,
+                        redis_fixture) {
+    kafka::mock_cluster cluster;
+    cluster.create_topic("react_requests");
+    kafka::producer producer(ioc.get_executor(),
+                             {{"bootstrap.servers", cluster.bootstrap_servers()}});
+    asio::co_spawn(ioc, producer.async_run(), asio::detached);
+    kafka::consumer consumer(ioc.get_executor(),
+                             kafka::group_settings(cluster.bootstrap_servers(), "w"),
+                             {"react_requests"});
+    // "early" is cancelled before any worker picks it up.
+    cancel(*this, "early");
+    std::vector<std::string> started;
+    std::set<std::string> unwound;
+    auto handler = [&](worker::request r) -> coro::awaitable<void> {
+        started.push_back(r.session_id);
+        struct guard {
+            std::set<std::string>& out;
+            std::string id;
+            ~guard() { out.insert(id); }
+        } unwinding{unwound, r.session_id};
+        co_await worker::publish_event(client, r.session_id, "worker_ack");
+        for (int i = 0; i < 1000; ++i) {
+            co_await worker::publish_event(client, r.session_id, "T");
+            co_await sleep_for(5ms);
+        }
+        co_await worker::publish_event(client, r.session_id, "FinalAnswerStreamEnd");
+    };
+    coro::task_group serving(ioc.get_executor());
+    serving.spawn(worker::serve_requests(consumer, client, sub, handler, {8, {}}));
+    for (std::string id : {"early", "running"})
+        BOOST_TEST(run(ioc,
+                       producer.async_produce("react_requests", id,
+                                              wire::kafka_record(id, R"({"user_query":"q"})")),
+                       20s)
+                       .ok);
+    run_until(
+        ioc, [&] { return logged_types(*this, "running").size() >= 5; }, 30s);
+    BOOST_TEST(cancel(*this, "running") == 1); // the worker listens on the control channel
+    run_until(
+        ioc, [&] { return unwound.count("running") == 1; }, 5s);
+    run_until(
+        ioc, [&] { return logged_types(*this, "running").back() == "cancelled"; }, 5s);
+    run(ioc, sleep_for(50ms));
+    auto running = logged_types(*this, "running");
+    BOOST_TEST(running.back() == "cancelled"); // the last: nothing after the confirmation
+    BOOST_TEST(std::count(running.begin(), running.end(), "cancelled") == 1);
+    BOOST_TEST(std::count(started.begin(), started.end(), "early") == 0); // never ran
+    BOOST_TEST(logged_types(*this, "early") == std::vector<std::string>{"cancelled"},
+               boost::test_tools::per_element());
+    serving.cancel();
+    run(ioc, serving.async_wait());
+    consumer.close();
 }

@@ -81,6 +81,35 @@ def main():
                        check=True, stdout=subprocess.DEVNULL)
         sha = hashlib.sha1(ssebridge_worker.RECORD_SCRIPT.encode()).hexdigest()
         assert r.script_exists(sha) == [True], "the Python and C++ scripts differ"
+        # Cancellation: after the tombstone nothing is published but the confirmation.
+        def types(sid):
+            return [json.loads(f[b"m"])["event_type"] for _, f in r.xrange(ssebridge_worker.log_key(sid))]
+
+        early = "1" * 32
+        r.set(ssebridge_worker.cancel_key(early), "1")
+        ran = []
+        assert ssebridge_worker.run_request(r, early, lambda: ran.append(1)) is False
+        assert ran == [], "a handler ran for a session cancelled before pickup"
+        assert types(early) == ["cancelled"], types(early)
+
+        running = "2" * 32
+
+        def handler():
+            ssebridge_worker.publish_event(r, running, "worker_ack")
+            for i in range(100):
+                if i == 3:
+                    r.set(ssebridge_worker.cancel_key(running), "1")  # the user's Stop
+                ssebridge_worker.publish_event(r, running, "T", {"i": i})
+                ran.append(i)
+        assert ssebridge_worker.run_request(r, running, handler) is False
+        assert ran == [0, 1, 2], ran  # stopped at the first publish after the cancel
+        assert types(running) == ["worker_ack", "T", "T", "T", "cancelled"], types(running)
+        try:
+            ssebridge_worker.publish_event(r, running, "T")
+            raise AssertionError("published after the cancel")
+        except ssebridge_worker.SessionCancelled:
+            pass
+        assert ssebridge_worker.run_request(r, "3" * 32, lambda: None) is True
         print("ok")
     finally:
         server.terminate()

@@ -121,6 +121,12 @@ public:
         }
     }
 
+    /// The Redis the gateway uses, for more clients of the test's own.
+    [[nodiscard]] redis::config publisher_config() const {
+        std::string error;
+        return *redis::config::from_url(publisher_cfg, error);
+    }
+
     void wait_idle() {
         run_until(
             ioc, [this] { return gw->live_sessions() == 0 && gw->subscriptions() == 0; }, 10s);

@@ -19,7 +19,8 @@ option text(std::string flag, std::string env, std::string help, std::string& ta
             }};
 }
 
-option seconds(std::string flag, std::string env, std::string help, double& target) {
+option seconds(std::string flag, std::string env, std::string help, double& target,
+               bool zero_allowed) {
     std::ostringstream def;
     def << target;
     std::string name = flag;
@@ -28,11 +29,13 @@ option seconds(std::string flag, std::string env, std::string help, double& targ
             "SECONDS",
             std::move(help),
             def.str(),
-            [&target, name](const std::string& v) {
+            [&target, name, zero_allowed](const std::string& v) {
                 double s = 0;
                 auto [ptr, ec] = std::from_chars(v.data(), v.data() + v.size(), s);
-                if (ec != std::errc{} || ptr != v.data() + v.size() || !std::isfinite(s) || s <= 0)
-                    return name + " expects a positive number of seconds, got '" + v + "'";
+                if (ec != std::errc{} || ptr != v.data() + v.size() || !std::isfinite(s) || s < 0 ||
+                    (s == 0 && !zero_allowed))
+                    return name + " expects a " + (zero_allowed ? "non-negative" : "positive") +
+                           " number of seconds, got '" + v + "'";
                 target = s;
                 return std::string();
             }};

@@ -45,6 +45,10 @@ std::vector<cli::option> options(config& c) {
                      "seconds a new session's log lives before the worker's first event "
                      "(each recorded event extends it)",
                      c.log_ttl),
+        cli::seconds("--cancel-after-disconnect", "SSEBRIDGE_CANCEL_AFTER_DISCONNECT",
+                     "seconds an unfinished session nobody watches any more lives on before it "
+                     "is cancelled (0: never)",
+                     c.cancel_after_disconnect, true),
         cli::text("--log-level", "SSEBRIDGE_LOG_LEVEL", "debug, info, warn, error or off",
                   c.log_level),
         cli::text("--static-dir", "SSEBRIDGE_STATIC_DIR",

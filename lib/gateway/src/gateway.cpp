@@ -107,6 +107,8 @@ gateway::gateway(coro::executor ex, const config& cfg)
                     [&st](http::exchange& ex) { return serve_session(st, ex); });
     st.server.route("GET", "/v1/react/sessions/*/events",
                     [&st](http::exchange& ex) { return serve_events(st, ex); });
+    st.server.route("POST", "/v1/react/sessions/*/cancel",
+                    [&st](http::exchange& ex) { return serve_cancel(st, ex); });
     // Plain functions returning the awaitable: no coroutine lambdas (their
     // captures and g++ 12's handling of temporaries in them are traps).
     st.server.route("GET", "/metrics", [this](http::exchange& ex) {

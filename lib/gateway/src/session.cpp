@@ -111,6 +111,7 @@ public:
     redis::subscriber::subscription subscription; ///< the session's channel
     coro::notifier wake;                          ///< wakes the writer
     detail::stream_state stream;
+    bool session_exists = false; ///< its log exists: it can be resumed, and abandoned
 
 private:
     /// The creator's gateway decides the session-level ends (no ack, no
@@ -186,9 +187,6 @@ coro::awaitable<redis::reply> open_log(gateway::state& st, const std::string& id
 }
 
 // Commands on a session's log, built outside the coroutines (braced lists).
-std::string log_exists_command(const std::string& id) {
-    return redis::make_command({"EXISTS", wire::log_key(id)});
-}
 std::string log_range_command(const std::string& id, std::string_view from, std::string_view to,
                               std::string_view count = {}) {
     std::string key = wire::log_key(id);
@@ -241,6 +239,7 @@ coro::awaitable<bool> open_stream(session& s, http::exchange& ex) {
         co_await ex.respond_error(503, failure);
         co_return false;
     }
+    s.session_exists = true;
 
     // The worker may answer at once: the subscription is confirmed first.
     std::optional<kafka::delivery> delivered;
@@ -304,6 +303,7 @@ coro::awaitable<bool> open_events(session& s, http::exchange& ex) {
         co_await ex.respond_error(404, "no such session, or its log has expired");
         co_return false;
     }
+    s.session_exists = true;
     const http::header headers[] = {
         {"Cache-Control", "no-cache"}, {"X-Accel-Buffering", "no"}, {"X-Session-Id", s.id}};
     bool ok = co_await ex.start_stream("text/event-stream; charset=utf-8", headers);
@@ -395,7 +395,12 @@ coro::awaitable<void> race_disconnect(session& s, coro::awaitable<void> pipeline
             asio::co_spawn(st.ex, std::move(pipeline), asio::deferred),
             ex.async_wait_readable(asio::deferred))
             .async_wait(asio::experimental::wait_for_one(), asio::use_awaitable);
-    if (s.stream.end_code() == wire::end_code::write_timeout) {
+    std::optional<wire::end_code> code = s.stream.end_code();
+    bool left = order[0] == 1 || code == wire::end_code::write_timeout ||
+                code == wire::end_code::slow_client || code == wire::end_code::backend_lost;
+    if (left && s.session_exists && !s.stream.completed())
+        note_abandoned(st, s.id); // unless someone comes back in time
+    if (code == wire::end_code::write_timeout) {
         ex.close_after();
     } else if (order[0] == 1) {
         ++st.stats.client_disconnects;
@@ -420,14 +425,6 @@ coro::awaitable<bool> admit(gateway::state& st, http::exchange& ex) {
     co_return true;
 }
 
-/// The token of a request: `Authorization: Bearer …`, else `?token=`.
-std::string token_of(const http::request& req) {
-    constexpr std::string_view bearer = "Bearer ";
-    if (auto auth = req.find("Authorization"); auth && auth->starts_with(bearer))
-        return std::string(auth->substr(bearer.size()));
-    return req.query("token").value_or("");
-}
-
 /// The resume cursor: `Last-Event-ID` (EventSource sends it when it
 /// reconnects), else `?last_event_id=` (a page's first connection).
 std::string cursor_of(const http::request& req) {
@@ -437,6 +434,14 @@ std::string cursor_of(const http::request& req) {
 }
 
 } // namespace
+
+std::string log_exists_command(const std::string& id) {
+    return redis::make_command({"EXISTS", wire::log_key(id)});
+}
+
+const std::string& session_id(const session& s) noexcept {
+    return s.id;
+}
 
 void end_session(session& s) {
     s.shutdown();
@@ -457,6 +462,7 @@ coro::awaitable<void> watch_sessions(gateway::state& st) {
         auto now = coro::clock::now();
         for (session* s : st.sessions)
             s->on_tick(now);
+        reap_abandoned(st, now);
     }
 }
 
@@ -479,27 +485,14 @@ coro::awaitable<void> serve_session(gateway::state& st, http::exchange& ex) {
 }
 
 coro::awaitable<void> serve_events(gateway::state& st, http::exchange& ex) {
-    std::string id(http::path_segment(ex.req().path(), 3));
-    if (!wire::is_session_id(id)) {
-        co_await ex.respond_error(404, "no such session");
+    std::optional<std::string> id = co_await authorize(st, ex);
+    if (!id)
         co_return;
-    }
-    std::string token = token_of(ex.req());
-    auto now = std::chrono::duration_cast<std::chrono::seconds>(
-                   std::chrono::system_clock::now().time_since_epoch())
-                   .count();
-    wire::result<void> allowed = wire::error::token_missing;
-    if (!token.empty())
-        allowed = wire::check_token(st.token_secret, token, id, wire::session_scope, now);
-    if (!allowed) {
-        co_await ex.respond_error(401, allowed.error().message());
-        co_return;
-    }
     bool admitted = co_await admit(st, ex);
     if (!admitted)
         co_return;
     std::string cursor = cursor_of(ex.req());
-    session s(st, std::move(id), ex, detail::stream_kind::subscriber);
+    session s(st, std::move(*id), ex, detail::stream_kind::subscriber);
     co_await race_disconnect(s, run_events(s, ex, std::move(cursor)));
 }
 

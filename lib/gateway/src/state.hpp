@@ -11,6 +11,8 @@
 
 #include <list>
 #include <memory>
+#include <optional>
+#include <unordered_map>
 
 namespace ssebridge::gateway {
 
@@ -28,6 +30,7 @@ struct gateway::state {
     kafka::producer producer;
     http::server server;
     std::list<session*> sessions; ///< live streams (POST and GET), for the clock and shutdown
+    std::unordered_map<std::string, coro::clock::time_point> abandoned; ///< id → when to cancel
     std::string token_secret;
     counters stats;
     coro::task_group background; ///< the gateway's own tasks: connections, producer, clock
@@ -52,5 +55,32 @@ coro::awaitable<void> serve_session(gateway::state& st, http::exchange& ex);
 
 /// GET /v1/react/sessions/{id}/events: replay from the cursor, then live (§7).
 coro::awaitable<void> serve_events(gateway::state& st, http::exchange& ex);
+
+/// POST /v1/react/sessions/{id}/cancel[?wait=S]: tombstone, control message,
+/// then 200 once the worker's `cancelled` is recorded, else 202 (§7).
+coro::awaitable<void> serve_cancel(gateway::state& st, http::exchange& ex);
+
+/// The session id of a request on /v1/react/sessions/{id}/…, once its token
+/// (`Authorization: Bearer …` or `?token=`) opens it; else answers 404/401.
+coro::awaitable<std::optional<std::string>> authorize(gateway::state& st, http::exchange& ex);
+
+/// Cancels session `id` for whoever runs it: the tombstone (a request not
+/// yet picked up never runs) and a message on its control channel (a
+/// running handler stops). Returns how many workers heard it. Throws
+/// `system_error` when Redis fails.
+coro::awaitable<std::int64_t> cancel_session(gateway::state& st, const std::string& id);
+
+/// A stream of unfinished session `id` lost its client: unless someone
+/// watches it again within --cancel-after-disconnect, the session is cancelled.
+void note_abandoned(gateway::state& st, const std::string& id);
+
+/// The id of the session a stream belongs to.
+const std::string& session_id(const session& s) noexcept;
+
+/// `EXISTS` of the session's log: whether the session exists.
+std::string log_exists_command(const std::string& id);
+
+/// Cancels the abandoned sessions whose time has come (the gateway's clock).
+void reap_abandoned(gateway::state& st, coro::clock::time_point now);
 
 } // namespace ssebridge::gateway

@@ -42,6 +42,8 @@ public:
             return "the session token is not valid for this session";
         case error::token_expired:
             return "the session token has expired";
+        case error::session_cancelled:
+            return "the session was cancelled";
         }
         return "unknown wire error";
     }

@@ -8,11 +8,17 @@ namespace ssebridge::wire {
 
 namespace {
 // Keep in step with lib/worker/python/ssebridge_worker.py (a test compares them).
-constexpr std::string_view script =
-    R"(local id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[2], '*', 'm', ARGV[1])
+constexpr std::string_view script = R"(if ARGV[4] ~= '1' and redis.call('EXISTS', KEYS[3]) == 1 then
+  return redis.error_reply('CANCELLED the session was cancelled')
+end
+local id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[2], '*', 'm', ARGV[1])
 redis.call('EXPIRE', KEYS[1], ARGV[3])
 local n = redis.call('PUBLISH', KEYS[2], '{"id":"' .. id .. '",' .. string.sub(ARGV[1], 2))
 return {id, n}
+)";
+
+constexpr std::string_view cancel = R"(redis.call('SET', KEYS[1], '1', 'EX', ARGV[1])
+return redis.call('PUBLISH', KEYS[2], 'cancel')
 )";
 
 // XADD then trim to nothing: an empty stream (XGROUP's MKSTREAM would leave a group).
@@ -50,6 +56,15 @@ std::string_view open_script() noexcept {
 
 std::string_view open_script_sha1() noexcept {
     static const std::string sha = sha1_hex(open);
+    return sha;
+}
+
+std::string_view cancel_script() noexcept {
+    return cancel;
+}
+
+std::string_view cancel_script_sha1() noexcept {
+    static const std::string sha = sha1_hex(cancel);
     return sha;
 }
 

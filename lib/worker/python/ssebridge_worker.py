@@ -11,12 +11,31 @@
 Each event is recorded in the session's log and published with its id in one
 atomic script call, exactly as the C++ `worker::publish_event` does, so a
 client can resume from any event. Needs redis-py (Debian: python3-redis).
+
+Cancellation (a user's Stop, or nobody watching any more): once the gateway
+has set the session's tombstone, publish_event publishes nothing and raises
+SessionCancelled. run_request wraps a handler: it never starts one for a
+session cancelled before pickup, and records the terminal `cancelled` event
+that confirms the cancel to the gateway:
+
+    def handle(session_id, request):
+        publish_event(r, session_id, "worker_ack")
+        for token in model.stream(request["user_query"]):   # stops at the next
+            publish_event(r, session_id, "FinalAnswerStream", {"char": token})
+        publish_event(r, session_id, "FinalAnswerStreamEnd")
+
+    run_request(r, session_id, lambda: handle(session_id, request))
 """
 import json
 
+from redis.exceptions import ResponseError
+
 # The same text as wire::record_script() in lib/wire/src/record.cpp (a test
 # checks that both hash to the same SHA-1).
-RECORD_SCRIPT = """local id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[2], '*', 'm', ARGV[1])
+RECORD_SCRIPT = """if ARGV[4] ~= '1' and redis.call('EXISTS', KEYS[3]) == 1 then
+  return redis.error_reply('CANCELLED the session was cancelled')
+end
+local id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[2], '*', 'm', ARGV[1])
 redis.call('EXPIRE', KEYS[1], ARGV[3])
 local n = redis.call('PUBLISH', KEYS[2], '{"id":"' .. id .. '",' .. string.sub(ARGV[1], 2))
 return {id, n}
@@ -26,12 +45,20 @@ DEFAULT_MAX_LEN = 10000  # entries kept in a session's log, about
 DEFAULT_TTL = 3600  # seconds a log lives after its last event
 
 
+class SessionCancelled(Exception):
+    """The session was cancelled: nothing was published; stop working on it."""
+
+
 def session_channel(session_id):
     return f"sse_session:{session_id}"
 
 
 def log_key(session_id):
     return f"sse_log:{{sse_session:{session_id}}}"
+
+
+def cancel_key(session_id):
+    return f"sse_cancel:{{sse_session:{session_id}}}"
 
 
 def event_message(event_type, payload=None):
@@ -43,17 +70,53 @@ def event_message(event_type, payload=None):
     )
 
 
+def _record(redis_client, session_id, message, max_len, ttl, even_if_cancelled):
+    script = redis_client.register_script(RECORD_SCRIPT)  # EVALSHA, EVAL when not cached
+    try:
+        event_id, receivers = script(
+            keys=[log_key(session_id), session_channel(session_id), cancel_key(session_id)],
+            args=[message, int(max_len), int(ttl), "1" if even_if_cancelled else "0"],
+        )
+    except ResponseError as e:
+        if str(e).startswith("CANCELLED"):
+            raise SessionCancelled(session_id) from None
+        raise
+    if isinstance(event_id, bytes):
+        event_id = event_id.decode()
+    return event_id, int(receivers)
+
+
 def publish_event(redis_client, session_id, event_type, payload=None,
                   max_len=DEFAULT_MAX_LEN, ttl=DEFAULT_TTL):
     """Records and publishes one event; returns (event id, receivers).
 
     receivers is how many gateways got it live; 0 means nobody holds the
-    session right now (a client may still come back and resume)."""
-    script = redis_client.register_script(RECORD_SCRIPT)  # EVALSHA, EVAL when not cached
-    event_id, receivers = script(
-        keys=[log_key(session_id), session_channel(session_id)],
-        args=[event_message(event_type, payload), int(max_len), int(ttl)],
-    )
-    if isinstance(event_id, bytes):
-        event_id = event_id.decode()
-    return event_id, int(receivers)
+    session right now (a client may still come back and resume). Raises
+    SessionCancelled once the session is cancelled."""
+    return _record(redis_client, session_id, event_message(event_type, payload),
+                   max_len, ttl, False)
+
+
+def is_cancelled(redis_client, session_id):
+    """True once the session's tombstone is set."""
+    return redis_client.exists(cancel_key(session_id)) == 1
+
+
+def record_cancelled(redis_client, session_id, max_len=DEFAULT_MAX_LEN, ttl=DEFAULT_TTL):
+    """Records the terminal `cancelled` event: the confirmation a cancel waits for."""
+    return _record(redis_client, session_id, event_message("cancelled"), max_len, ttl, True)
+
+
+def run_request(redis_client, session_id, handler):
+    """Runs handler() for a session unless it is cancelled; True when it ran to
+    its end. A cancel before pickup or during the handler (seen at its next
+    publish_event) records `cancelled` instead."""
+    if is_cancelled(redis_client, session_id):
+        record_cancelled(redis_client, session_id)
+        return False
+    try:
+        handler()
+    except SessionCancelled:
+        record_cancelled(redis_client, session_id)
+        return False
+    return True

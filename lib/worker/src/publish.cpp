@@ -4,6 +4,8 @@
 #include <ssebridge/wire/names.hpp>
 #include <ssebridge/wire/record.hpp>
 
+#include <boost/system/system_error.hpp>
+
 #include <stdexcept>
 
 namespace ssebridge::worker {
@@ -13,18 +15,35 @@ coro::awaitable<published> record(redis::client& redis, std::vector<std::string>
                                   std::vector<std::string> args) {
     redis::reply r = co_await redis.async_eval({wire::record_script(), wire::record_script_sha1()},
                                                std::move(keys), std::move(args));
+    if (r.is_error() && r.value.starts_with(wire::cancelled_reply))
+        throw boost::system::system_error(wire::error::session_cancelled);
     if (r.is_error() || r.type != redis::resp_type::array || r.elements.size() != 2)
         throw std::runtime_error("recording the event failed: " +
                                  (r.is_error() ? r.value : std::string("unexpected reply")));
     co_return published{std::move(r.elements[0].value), r.elements[1].integer};
 }
+
+std::vector<std::string> record_keys(std::string_view session_id) {
+    return {wire::log_key(session_id), wire::session_channel(session_id),
+            wire::cancel_key(session_id)};
+}
+
+std::vector<std::string> record_args(std::string message, const recording& log,
+                                     bool even_if_cancelled) {
+    return {std::move(message), std::to_string(log.max_len), std::to_string(log.ttl.count()),
+            even_if_cancelled ? "1" : "0"};
+}
 } // namespace
 
 coro::awaitable<published> record_message(redis::client& redis, std::string_view session_id,
                                           std::string message, const recording& log) {
-    return record(
-        redis, {wire::log_key(session_id), wire::session_channel(session_id)},
-        {std::move(message), std::to_string(log.max_len), std::to_string(log.ttl.count())});
+    return record(redis, record_keys(session_id), record_args(std::move(message), log, false));
+}
+
+coro::awaitable<published> record_cancelled(redis::client& redis, std::string_view session_id,
+                                            const recording& log) {
+    return record(redis, record_keys(session_id),
+                  record_args(wire::event_message(wire::event_type::cancelled).value(), log, true));
 }
 
 // Not a coroutine: the message is built (and checked) before anything is sent,

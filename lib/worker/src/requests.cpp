@@ -1,20 +1,99 @@
 #include <ssebridge/worker/requests.hpp>
 
+#include <ssebridge/coro/event.hpp>
 #include <ssebridge/coro/task_group.hpp>
 #include <ssebridge/log.hpp>
+#include <ssebridge/wire/names.hpp>
 
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/deferred.hpp>
+#include <boost/asio/experimental/parallel_group.hpp>
 #include <boost/asio/this_coro.hpp>
+#include <boost/system/system_error.hpp>
 
 namespace ssebridge::worker {
 
 namespace asio = boost::asio;
 
 namespace {
-coro::awaitable<void> run_one(request_handler& handler, request r) {
+
+struct context {
+    redis::client& redis;
+    redis::subscriber& control;
+    request_handler& handler;
+    const serve_options& options;
+};
+
+/// Hears the session's control channel: any message there is a cancel.
+struct cancel_sink final : redis::subscriber::sink {
+    explicit cancel_sink(coro::executor ex)
+        : cancelled(std::move(ex)) {}
+    void on_message(std::string_view) override { cancelled.set(); }
+    void on_lost() override {} // the tombstone still stops its publishing
+    coro::event cancelled;
+};
+
+std::string exists_command(const std::string& key) {
+    return redis::make_command({"EXISTS", key});
+}
+
+bool is_session_cancelled(const std::exception_ptr& e) {
+    try {
+        std::rethrow_exception(e);
+    } catch (const boost::system::system_error& x) {
+        return x.code() == wire::error::session_cancelled;
+    } catch (...) {
+        return false;
+    }
+}
+
+coro::awaitable<void> run_handler(request_handler& handler, request r) {
+    co_await handler(std::move(r));
+}
+
+coro::awaitable<void> wait_cancelled(cancel_sink& sink) {
+    co_await sink.cancelled.async_wait();
+}
+
+/// One request: listen for a cancel, check the tombstone, then race the
+/// handler against a cancel.
+coro::awaitable<void> run_one(context& ctx, request r) {
+    const std::string id = r.session_id;
+    auto ex = co_await asio::this_coro::executor;
+    cancel_sink sink(ex);
+    redis::subscriber::subscription listening;
+    try {
+        listening = co_await ctx.control.async_subscribe(wire::control_channel(id), sink);
+    } catch (const boost::system::system_error& e) {
+        log::warn("session ", id, ": no control channel (", e.code().message(),
+                  "); a cancel stops it at its next event");
+    }
+    redis::reply tombstone = co_await ctx.redis.async_exec(exists_command(wire::cancel_key(id)));
+    bool cancelled = tombstone.integer == 1;
+    std::exception_ptr failure;
+    if (!cancelled) {
+        auto [order, handler_error, wait_error] =
+            co_await asio::experimental::make_parallel_group(
+                asio::co_spawn(ex, run_handler(ctx.handler, std::move(r)), asio::deferred),
+                asio::co_spawn(ex, wait_cancelled(sink), asio::deferred))
+                .async_wait(asio::experimental::wait_for_one(), asio::use_awaitable);
+        co_await coro::throw_if_cancelled(); // the whole loop stops: no record
+        cancelled = order[0] == 1 || (handler_error && is_session_cancelled(handler_error));
+        if (!cancelled)
+            failure = handler_error;
+    }
+    if (cancelled) {
+        co_await record_cancelled(ctx.redis, id, ctx.options.log);
+        log::info("session ", id, ": cancelled");
+    }
+    log::failure(log::level::warn, "request " + id + " failed", failure);
+}
+
+coro::awaitable<void> run_logged(context& ctx, request r) {
     std::string id = r.session_id;
     std::exception_ptr failure;
     try {
-        co_await handler(std::move(r));
+        co_await run_one(ctx, std::move(r));
     } catch (...) {
         failure = std::current_exception();
     }
@@ -22,15 +101,18 @@ coro::awaitable<void> run_one(request_handler& handler, request r) {
         std::rethrow_exception(failure);
     log::failure(log::level::warn, "request " + id + " failed", failure);
 }
+
 } // namespace
 
-coro::awaitable<void> serve_requests(kafka::consumer& consumer, request_handler handler,
-                                     std::size_t max_in_flight) {
+coro::awaitable<void> serve_requests(kafka::consumer& consumer, redis::client& redis,
+                                     redis::subscriber& control, request_handler handler,
+                                     serve_options options) {
+    context ctx{redis, control, handler, options};
     coro::task_group running(co_await asio::this_coro::executor);
     std::exception_ptr stopped;
     try {
         for (;;) {
-            co_await running.async_wait_fewer_than(max_in_flight);
+            co_await running.async_wait_fewer_than(options.max_in_flight);
             kafka::record record = co_await consumer.async_receive();
             auto r = wire::parse_kafka_record(record.value);
             if (!r) {
@@ -38,7 +120,7 @@ coro::awaitable<void> serve_requests(kafka::consumer& consumer, request_handler 
                           record.offset, ": ", r.error().message());
                 continue;
             }
-            running.spawn(run_one(handler, std::move(*r)));
+            running.spawn(run_logged(ctx, std::move(*r)));
         }
     } catch (...) {
         stopped = std::current_exception();

@@ -21,8 +21,9 @@ struct option {
 
 /// A text flag bound to `target` (whose current value is the default).
 option text(std::string flag, std::string env, std::string help, std::string& target);
-/// Positive seconds, fractions allowed.
-option seconds(std::string flag, std::string env, std::string help, double& target);
+/// Positive seconds, fractions allowed (or zero, when `zero_allowed`).
+option seconds(std::string flag, std::string env, std::string help, double& target,
+               bool zero_allowed = false);
 /// A positive whole number.
 option count(std::string flag, std::string env, std::string help, std::size_t& target);
 

@@ -26,6 +26,7 @@ struct config {
     std::string token_secret;     ///< HMAC key of session tokens; empty: a random one per process
     double token_ttl = 86400;     ///< seconds a session token stays valid
     double log_ttl = 3600; ///< seconds a new session's (empty) log lives before its first event
+    double cancel_after_disconnect = 30; ///< seconds a session nobody watches lives on; 0: forever
     std::string log_level = "info";
     std::string static_dir; ///< files served under / (the demo page); empty: none
 };

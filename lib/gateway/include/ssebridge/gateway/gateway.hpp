@@ -18,6 +18,9 @@ struct counters {
     std::uint64_t sessions_started = 0;      ///< streams whose headers were sent
     std::uint64_t event_streams_started = 0; ///< GET …/events streams whose headers were sent
     std::uint64_t resets = 0;                ///< resumes from a cursor the log no longer held
+    std::uint64_t cancels = 0;               ///< sessions cancelled on request
+    std::uint64_t cancels_confirmed = 0;     ///< cancels answered 200: the worker confirmed
+    std::uint64_t abandoned_cancels = 0;     ///< sessions cancelled because nobody watched any more
     std::uint64_t sessions_completed = 0;    ///< ended after FinalAnswerStreamEnd
     std::uint64_t client_disconnects = 0;    ///< ended because the client went away
     std::uint64_t ack_timeouts = 0;

@@ -31,6 +31,8 @@ enum class error {
     token_malformed,
     token_invalid,
     token_expired,
+    // sessions
+    session_cancelled,
 };
 
 const boost::system::error_category& category() noexcept;

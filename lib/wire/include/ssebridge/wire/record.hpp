@@ -10,10 +10,16 @@ namespace ssebridge::wire {
 /// The Lua script that records and publishes one event, atomically:
 /// `XADD KEYS[1] MAXLEN ~ ARGV[2] * m ARGV[1]`, `EXPIRE KEYS[1] ARGV[3]`,
 /// then `PUBLISH KEYS[2]` of `recorded_message(id, ARGV[1])`. KEYS[1] is
-/// `log_key(id)`, KEYS[2] `session_channel(id)` (the same cluster slot);
-/// ARGV[1] an `event_message`. Returns `{entry id, receivers}`.
+/// `log_key(id)`, KEYS[2] `session_channel(id)`, KEYS[3] `cancel_key(id)`
+/// (one cluster slot); ARGV[1] an `event_message`. Returns `{entry id,
+/// receivers}` — or the error `CANCELLED …` when the session's tombstone is
+/// set, unless ARGV[4] is `1` (the library's own `cancelled` event): after a
+/// cancel, nothing more is recorded or published.
 /// The Python worker module (lib/worker/python) runs the same text.
 std::string_view record_script() noexcept;
+
+/// The prefix of the error reply `record_script` gives for a cancelled session.
+inline constexpr std::string_view cancelled_reply = "CANCELLED";
 
 /// The script's SHA-1 in hex, for `EVALSHA`.
 std::string_view record_script_sha1() noexcept;
@@ -24,6 +30,12 @@ std::string_view record_script_sha1() noexcept;
 /// events before the worker's first one waits instead of answering 404.
 std::string_view open_script() noexcept;
 std::string_view open_script_sha1() noexcept;
+
+/// The Lua script of a cancel: the tombstone `KEYS[1]` (`cancel_key`) for
+/// `ARGV[1]` seconds, then `PUBLISH KEYS[2]` (`control_channel`) `cancel`.
+/// Returns how many workers heard it.
+std::string_view cancel_script() noexcept;
+std::string_view cancel_script_sha1() noexcept;
 
 /// Name of the log entry's field that holds the event message.
 inline constexpr std::string_view log_message_field = "m";

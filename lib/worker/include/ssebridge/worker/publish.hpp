@@ -29,8 +29,10 @@ struct published {
 /// (`wire::record_script`), so that a client can resume from any event.
 /// `receivers` 0 means no gateway holds the session right now (a client
 /// may still come back and resume). Throws `system_error`:
-/// `wire::error::payload_not_json` for a bad payload, a network error when
-/// Redis is unreachable; `std::runtime_error` when Redis refuses the script.
+/// `wire::error::session_cancelled` once the session is cancelled (nothing
+/// was published: stop working), `wire::error::payload_not_json` for a bad
+/// payload, a network error when Redis is unreachable;
+/// `std::runtime_error` when Redis refuses the script.
 coro::awaitable<published> publish_event(redis::client& redis, std::string_view session_id,
                                          std::string_view event_type,
                                          std::string_view payload_json = "{}",
@@ -41,5 +43,10 @@ coro::awaitable<published> publish_event(redis::client& redis, std::string_view 
 /// For those who decide events themselves, like a gateway ending a session.
 coro::awaitable<published> record_message(redis::client& redis, std::string_view session_id,
                                           std::string message, const recording& log = {});
+
+/// Records the session's terminal `cancelled` event (even though the
+/// session's tombstone is set: it is the confirmation a cancel waits for).
+coro::awaitable<published> record_cancelled(redis::client& redis, std::string_view session_id,
+                                            const recording& log = {});
 
 } // namespace ssebridge::worker

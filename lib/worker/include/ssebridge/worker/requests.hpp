@@ -1,9 +1,13 @@
-// The worker side of the Kafka topic: requests as the gateway produces them.
+// The worker side of the Kafka topic: requests as the gateway produces them,
+// each run as a coroutine that a cancel stops (DESIGN.md §7).
 #pragma once
 
 #include <ssebridge/coro/core.hpp>
 #include <ssebridge/kafka/consumer.hpp>
+#include <ssebridge/redis/client.hpp>
+#include <ssebridge/redis/subscriber.hpp>
 #include <ssebridge/wire/request.hpp>
+#include <ssebridge/worker/publish.hpp>
 
 #include <cstddef>
 #include <functional>
@@ -15,12 +19,27 @@ using request = wire::session_request;
 
 using request_handler = std::function<coro::awaitable<void>(request)>;
 
+struct serve_options {
+    std::size_t max_in_flight = 1024; ///< requests handled at once
+    recording log;                    ///< how the `cancelled` events are kept
+};
+
 /// Consumes requests and runs `handler` for each, concurrently, with at
 /// most `max_in_flight` running at once (consumption pauses at the limit).
+///
+/// Cancellation of a session: a request whose tombstone is set before it
+/// starts never runs; a running one listens on its control channel
+/// (through `control`, a subscriber on the same Redis) and its handler's
+/// coroutine is cancelled (terminal) the moment a cancel comes. Either way
+/// the library records the terminal `cancelled` event — the confirmation
+/// the gateway's cancel waits for. A handler that goes on publishing after
+/// a cancel gets `wire::error::session_cancelled` and publishes nothing.
+///
 /// Malformed records are logged and skipped; a handler's exception is
 /// logged and ends only that request. Runs until cancelled; cancelling it
 /// cancels the running handlers and waits for them.
-coro::awaitable<void> serve_requests(kafka::consumer& consumer, request_handler handler,
-                                     std::size_t max_in_flight = 1024);
+coro::awaitable<void> serve_requests(kafka::consumer& consumer, redis::client& redis,
+                                     redis::subscriber& control, request_handler handler,
+                                     serve_options options = {});
 
 } // namespace ssebridge::worker
