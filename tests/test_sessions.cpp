@@ -37,6 +37,7 @@ const std::string secret = "a shared test secret";
 
 void tweak(gateway::config& c) {
     c.token_secret = secret;
+    c.ack_timeout = 30; // a worker joining its Kafka group may take seconds on a busy machine
 }
 
 std::string type_of(const sse::message& m) {
@@ -285,7 +286,9 @@ BOOST_FIXTURE_TEST_CASE(tokens_and_ids_are_checked_before_anything_streams, fixt
     auto [gone, why_gone] = refused("/v1/react/sessions/" + unknown + "/events?token=" + genuine);
     BOOST_TEST(gone == 404u);
     BOOST_TEST(!why_gone.empty());
-    h.wait_idle();
+    s.client->close();
+    other.client->close();
+    h.wait_idle(); // every refused request left nothing behind
 }
 
 BOOST_FIXTURE_TEST_CASE(the_creators_timeout_is_recorded_for_every_reader, fixture) {
@@ -453,4 +456,57 @@ BOOST_AUTO_TEST_CASE(a_session_nobody_watches_any_more_is_cancelled) {
     run(h.ioc, sleep_for(700ms));
     BOOST_TEST(!exists(h, wire::cancel_key(watched.id)));
     BOOST_TEST(h.gw->stats().abandoned_cancels == 1u);
+}
+
+BOOST_FIXTURE_TEST_CASE(an_idempotency_key_creates_one_session_and_joins_it_on_repeat, fixture) {
+    std::string body = R"({"user_query":"once"})";
+    auto post = [&](std::string b, std::string key) {
+        open_stream s;
+        s.client = std::make_unique<http_client>(h.ioc.get_executor());
+        run(h.ioc, s.client->connect(h.gw->local_endpoint()));
+        run(h.ioc, s.client->send(post_request(b, "application/json", "/v1/react/sessions",
+                                               "Idempotency-Key: " + key + "\r\n")));
+        s.head = run(h.ioc, s.client->read_head());
+        s.id = s.head.header("X-Session-Id").value_or("");
+        return s;
+    };
+    open_stream first = post(body, "order-42");
+    BOOST_TEST_REQUIRE(first.head.status == 200u);
+    std::string ack = record(first.id, "worker_ack");
+    std::string one = record(first.id, "T");
+    open_stream again = post(body, "order-42"); // a retry after a network error
+    BOOST_TEST_REQUIRE(again.head.status == 200u);
+    BOOST_TEST(again.id == first.id);
+    BOOST_TEST(!token_of(again).empty());
+    std::string end = record(first.id, "FinalAnswerStreamEnd");
+    std::vector<std::string> expected{ack, one, end};
+    for (auto* s : {&first, &again}) {
+        std::vector<std::string> ids;
+        for (auto& m : events_only(h.read_all(*s->client))) {
+            ids.push_back(json_id(m));
+            BOOST_TEST(m.id.empty()); // a POST stream: data: frames only
+        }
+        BOOST_TEST(ids == expected, boost::test_tools::per_element());
+    }
+    open_stream other = post(R"({"user_query":"something else"})", "order-42");
+    BOOST_TEST(other.head.status == 409u);
+    BOOST_TEST(post(body, "with space").head.status == 400u);
+    open_stream plain = h.open_ok();
+    BOOST_TEST(h.gw->stats().idempotent_joins == 1u);
+    BOOST_TEST(h.gw->stats().idempotency_conflicts == 1u);
+
+    // Kafka got one record per session: the repeat produced nothing.
+    kafka::consumer consumer(h.ioc.get_executor(),
+                             kafka::group_settings(*h.gw->embedded_kafka_bootstrap(), "count"),
+                             {"react_requests"});
+    std::vector<std::string> keys;
+    for (int i = 0; i < 2; ++i)
+        keys.push_back(run(h.ioc, consumer.async_receive(), 30s).key);
+    auto extra = run(h.ioc, coro::with_timeout(consumer.async_receive(), 1500ms));
+    BOOST_TEST(!extra.has_value());
+    std::sort(keys.begin(), keys.end());
+    std::vector<std::string> ids{first.id, plain.id};
+    std::sort(ids.begin(), ids.end());
+    BOOST_TEST(keys == ids, boost::test_tools::per_element());
+    consumer.close();
 }

@@ -220,3 +220,15 @@ BOOST_AUTO_TEST_CASE(tokens_open_one_session_until_they_expire) {
     BOOST_TEST(wire::make_token_secret() != wire::make_token_secret());
     BOOST_TEST(wire::make_token_secret().size() == 64u);
 }
+
+BOOST_AUTO_TEST_CASE(idempotency_keys_are_hashed_and_checked) {
+    BOOST_TEST(wire::sha256_hex("abc") ==
+               "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+    BOOST_TEST(wire::idempotency_key("abc") ==
+               "sse_idem:{ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad}");
+    BOOST_TEST(wire::is_idempotency_key("order-42_retry.1"));
+    BOOST_TEST(wire::is_idempotency_key(std::string(255, 'k')));
+    for (std::string bad : {std::string(), std::string(256, 'k'), std::string("with space"),
+                            std::string("tab\t"), std::string("é")})
+        BOOST_TEST(!wire::is_idempotency_key(bad), bad);
+}

@@ -179,6 +179,25 @@ coro::awaitable<void> relay(session& s) {
     }
 }
 
+/// The headers of a stream: a POST's (creator or joiner) carry the token.
+std::vector<http::header> stream_headers(const session& s) {
+    std::vector<http::header> headers{
+        {"Cache-Control", "no-cache"}, {"X-Accel-Buffering", "no"}, {"X-Session-Id", s.id}};
+    if (s.kind != detail::stream_kind::subscriber) {
+        auto expires = std::chrono::duration_cast<std::chrono::seconds>(
+                           std::chrono::system_clock::now().time_since_epoch())
+                           .count() +
+                       std::llround(s.st.cfg.token_ttl);
+        headers.push_back({"X-Session-Token", wire::make_token(s.st.token_secret, s.id,
+                                                               wire::session_scope, expires)});
+    }
+    return headers;
+}
+
+std::string log_ttl(const gateway::state& st) {
+    return std::to_string(std::llround(std::ceil(st.cfg.log_ttl)));
+}
+
 // Not a coroutine: no braced lists in a coroutine frame (g++ 12).
 coro::awaitable<redis::reply> open_log(gateway::state& st, const std::string& id,
                                        const std::string& ttl) {
@@ -224,9 +243,8 @@ coro::awaitable<bool> open_stream(session& s, http::exchange& ex) {
     co_await coro::throw_if_cancelled();
     if (failure.empty()) {
         // The empty log tells every gateway that the session exists.
-        std::string ttl = std::to_string(std::llround(std::ceil(st.cfg.log_ttl)));
         try {
-            redis::reply r = co_await open_log(st, s.id, ttl);
+            redis::reply r = co_await open_log(st, s.id, log_ttl(st));
             if (r.is_error())
                 failure = "Redis: " + r.value;
         } catch (const boost::system::system_error& e) {
@@ -257,15 +275,7 @@ coro::awaitable<bool> open_stream(session& s, http::exchange& ex) {
     }
     auto ack_deadline = coro::clock::now() + coro::seconds(st.cfg.ack_timeout);
 
-    auto expires = std::chrono::duration_cast<std::chrono::seconds>(
-                       std::chrono::system_clock::now().time_since_epoch())
-                       .count() +
-                   std::llround(st.cfg.token_ttl);
-    const http::header headers[] = {
-        {"Cache-Control", "no-cache"},
-        {"X-Accel-Buffering", "no"},
-        {"X-Session-Id", s.id},
-        {"X-Session-Token", wire::make_token(st.token_secret, s.id, wire::session_scope, expires)}};
+    std::vector<http::header> headers = stream_headers(s);
     bool ok = co_await ex.start_stream("text/event-stream; charset=utf-8", headers);
     if (!ok)
         co_return false;
@@ -304,8 +314,7 @@ coro::awaitable<bool> open_events(session& s, http::exchange& ex) {
         co_return false;
     }
     s.session_exists = true;
-    const http::header headers[] = {
-        {"Cache-Control", "no-cache"}, {"X-Accel-Buffering", "no"}, {"X-Session-Id", s.id}};
+    std::vector<http::header> headers = stream_headers(s);
     bool ok = co_await ex.start_stream("text/event-stream; charset=utf-8", headers);
     if (!ok)
         co_return false;
@@ -410,6 +419,47 @@ coro::awaitable<void> race_disconnect(session& s, coro::awaitable<void> pipeline
     }
 }
 
+/// What an `Idempotency-Key` says about a POST.
+struct claim {
+    enum class outcome { create, join, conflict, failed } what = outcome::failed;
+    std::string id; ///< the session to create, or to join
+};
+
+std::string claim_command(const std::string& key, const std::string& value,
+                          const std::string& ttl) {
+    return redis::make_command({"SET", wire::idempotency_key(key), value, "NX", "GET", "EX", ttl});
+}
+std::string drop_log_command(const std::string& id) {
+    return redis::make_command({"DEL", wire::log_key(id)});
+}
+
+/// Claims `key` for a new session whose log exists before the claim does
+/// (so whoever reads the claim finds the session), or names the session
+/// that holds it already. A lost race drops the log it made for nothing.
+coro::awaitable<claim> claim_idempotency(gateway::state& st, std::string key,
+                                         std::string body_hash) {
+    std::string id = wire::make_session_id();
+    std::string ttl = log_ttl(st);
+    try {
+        redis::reply opened = co_await open_log(st, id, ttl);
+        if (opened.is_error())
+            co_return claim{};
+        redis::reply r =
+            co_await st.commands.async_exec(claim_command(key, id + ":" + body_hash, ttl));
+        if (r.type == redis::resp_type::nil)
+            co_return claim{claim::outcome::create, id};
+        if (r.is_error())
+            co_return claim{};
+        co_await st.commands.async_exec(drop_log_command(id));
+        std::size_t colon = r.value.find(':');
+        if (colon == std::string::npos || r.value.substr(colon + 1) != body_hash)
+            co_return claim{claim::outcome::conflict, {}};
+        co_return claim{claim::outcome::join, r.value.substr(0, colon)};
+    } catch (const boost::system::system_error&) {
+        co_return claim{};
+    }
+}
+
 /// Room for one more stream: not draining, not at --max-sessions (else 503).
 coro::awaitable<bool> admit(gateway::state& st, http::exchange& ex) {
     if (st.stopping) {
@@ -480,7 +530,37 @@ coro::awaitable<void> serve_session(gateway::state& st, http::exchange& ex) {
     if (!admitted)
         co_return;
 
-    session s(st, wire::make_session_id(), ex, detail::stream_kind::creator);
+    std::string id;
+    if (auto key = ex.req().find("Idempotency-Key")) {
+        if (!wire::is_idempotency_key(*key)) {
+            co_await ex.respond_error(400,
+                                      "Idempotency-Key must be 1 to 255 visible ASCII characters");
+            co_return;
+        }
+        claim c =
+            co_await claim_idempotency(st, std::string(*key), wire::sha256_hex(ex.req().body));
+        if (c.what == claim::outcome::failed) {
+            ++st.stats.rejected;
+            co_await ex.respond_error(503, "Redis unavailable");
+            co_return;
+        }
+        if (c.what == claim::outcome::conflict) {
+            ++st.stats.idempotency_conflicts;
+            co_await ex.respond_error(409, "this Idempotency-Key was used with another body");
+            co_return;
+        }
+        if (c.what == claim::outcome::join) {
+            // The session exists: follow it from its start, as GET …/events does.
+            ++st.stats.idempotent_joins;
+            session s(st, std::move(c.id), ex, detail::stream_kind::joiner);
+            co_await race_disconnect(s, run_events(s, ex, std::string()));
+            co_return;
+        }
+        id = std::move(c.id);
+    } else {
+        id = wire::make_session_id();
+    }
+    session s(st, std::move(id), ex, detail::stream_kind::creator);
     co_await race_disconnect(s, run_session(s, ex));
 }
 

@@ -1,5 +1,7 @@
 #include <ssebridge/wire/names.hpp>
 
+#include <openssl/sha.h>
+
 #include <array>
 #include <cstddef>
 #include <stdexcept>
@@ -74,6 +76,34 @@ std::string cancel_key(std::string_view session_id) {
 }
 std::string control_channel(std::string_view session_id) {
     return tagged("sse_control:", session_id);
+}
+
+std::string idempotency_key(std::string_view client_key) {
+    std::string out = "sse_idem:{";
+    out += sha256_hex(client_key);
+    out += '}';
+    return out;
+}
+
+bool is_idempotency_key(std::string_view client_key) noexcept {
+    if (client_key.empty() || client_key.size() > 255)
+        return false;
+    for (char c : client_key)
+        if (c < 0x21 || c > 0x7e)
+            return false;
+    return true;
+}
+
+std::string sha256_hex(std::string_view bytes) {
+    std::array<unsigned char, SHA256_DIGEST_LENGTH> digest{};
+    SHA256(reinterpret_cast<const unsigned char*>(bytes.data()), bytes.size(), digest.data());
+    static constexpr char hex[] = "0123456789abcdef";
+    std::string out;
+    for (unsigned char b : digest) {
+        out += hex[b >> 4];
+        out += hex[b & 0xf];
+    }
+    return out;
 }
 
 } // namespace ssebridge::wire

@@ -21,6 +21,8 @@ struct counters {
     std::uint64_t cancels = 0;               ///< sessions cancelled on request
     std::uint64_t cancels_confirmed = 0;     ///< cancels answered 200: the worker confirmed
     std::uint64_t abandoned_cancels = 0;     ///< sessions cancelled because nobody watched any more
+    std::uint64_t idempotent_joins = 0;      ///< repeated POSTs that joined their session
+    std::uint64_t idempotency_conflicts = 0; ///< Idempotency-Keys reused with another body (409)
     std::uint64_t sessions_completed = 0;    ///< ended after FinalAnswerStreamEnd
     std::uint64_t client_disconnects = 0;    ///< ended because the client went away
     std::uint64_t ack_timeouts = 0;

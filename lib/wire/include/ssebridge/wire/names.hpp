@@ -27,4 +27,15 @@ std::string cancel_key(std::string_view session_id);
 /// `sse_control:{sse_session:<id>}`: the channel a cancel is published on.
 std::string control_channel(std::string_view session_id);
 
+/// `sse_idem:{<SHA-256 of the key, hex>}`: which session an
+/// `Idempotency-Key` created. Hashed: a client's key is any text, and the
+/// Redis key stays short and cluster-safe.
+std::string idempotency_key(std::string_view client_key);
+
+/// True for a usable `Idempotency-Key`: 1 to 255 visible ASCII characters.
+bool is_idempotency_key(std::string_view client_key) noexcept;
+
+/// SHA-256 of `bytes` in hex.
+std::string sha256_hex(std::string_view bytes);
+
 } // namespace ssebridge::wire

@@ -27,6 +27,7 @@ struct stream_limits {
 enum class stream_kind : std::uint8_t {
     creator,    ///< the POST that created the session: waits for worker_ack, `data:` frames only
     subscriber, ///< a GET of its events: replay then live, frames with `id:` lines
+    joiner,     ///< a repeated POST (same Idempotency-Key): replay then live, `data:` frames only
 };
 
 /// What the caller does after feeding the machine.
