@@ -6,7 +6,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, mkdirSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { createServer, connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -17,7 +17,30 @@ const repo = join(here, '..', '..');
 const binDir = process.env.BIN_DIR;
 const artifacts = process.env.ARTIFACTS || tmpdir();
 const children = [];
-let browser, baseUrl, lonelyUrl, workDir;
+let browser, baseUrl, lonelyUrl, slowUrl, proxy, workDir;
+
+// A TCP proxy in front of a gateway that can cut every connection through
+// it at once, as a network drop would.
+function startProxy(target) {
+  const sockets = new Set();
+  const server = createServer((client) => {
+    const upstream = connect(target.port, target.host);
+    for (const s of [client, upstream]) {
+      sockets.add(s);
+      s.on('close', () => sockets.delete(s));
+      s.on('error', () => {});
+    }
+    client.pipe(upstream);
+    upstream.pipe(client);
+    client.on('close', () => upstream.destroy());
+    upstream.on('close', () => client.destroy());
+  });
+  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve({
+    url: `http://127.0.0.1:${server.address().port}`,
+    cutAll: () => { for (const s of sockets) s.destroy(); return sockets.size; },
+    close: () => { for (const s of sockets) s.destroy(); server.close(); },
+  })));
+}
 
 function freePort() {
   return new Promise((resolve) => {
@@ -83,6 +106,15 @@ before(async () => {
   await start(join(binDir, 'ssebridge-worker'), ['--redis', redisUrl, '--kafka-brokers', bootstrap,
     '--delay', '0.005', '--tool', 'web_search', '--answer', 'You asked: {query}', '--log-level', 'warn'],
   'worker ready');
+  // A slow worker behind its own gateway, reached through a proxy that cuts connections.
+  let slowBootstrap;
+  ({ bootstrap: slowBootstrap, url: slowUrl } = await startGateway(['--redis', redisUrl,
+    '--ack-timeout', '30']));
+  await start(join(binDir, 'ssebridge-worker'), ['--redis', redisUrl, '--kafka-brokers',
+    slowBootstrap, '--delay', '0.03', '--answer', 'You asked: {query}', '--log-level', 'warn'],
+  'worker ready');
+  const slow = new URL(slowUrl);
+  proxy = await startProxy({ host: slow.hostname, port: Number(slow.port) });
   browser = await chromium.launch({
     executablePath: '/usr/bin/chromium',
     args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
@@ -105,6 +137,7 @@ function stop(child) {
 
 after(async () => {
   if (browser) await browser.close();
+  if (proxy) proxy.close();
   // Last started, first stopped: the worker leaves its group while the
   // gateway's Kafka still runs. Each must end on SIGTERM by itself, promptly.
   const failures = [];
@@ -195,5 +228,49 @@ test('an ack timeout reaches the person as a visible error', async () => {
   await page.waitForSelector('#error:not([hidden])', { timeout: 20000 });
   assert.match(await page.textContent('#error'), /worker did not acknowledge within 0.5 s/);
   assert.match(await page.textContent('#session'), /^[0-9a-f]{32}$/);
+  await page.close();
+});
+
+test('the page survives connection drops mid-answer: the answer is complete, once', async () => {
+  const page = await browser.newPage();
+  await page.goto(proxy.url + '/');
+  const question = 'How does a session outlive its connection?';
+  await page.fill('#question', question);
+  await page.click('#send');
+  await page.waitForFunction(() => document.getElementById('answer-display').textContent.length > 3,
+    null, { timeout: 30000 });
+  // Three drops while the answer streams: the POST's, then the EventSource's.
+  for (let i = 0; i < 3; i++) {
+    const before = (await page.textContent('#answer-display')).length;
+    assert.ok(proxy.cutAll() > 0, 'nothing to cut');
+    await page.waitForFunction((n) => document.getElementById('answer-display').textContent.length > n + 2,
+      before, { timeout: 20000 });
+  }
+  await page.waitForSelector('#state[data-state="done"]', { timeout: 60000 });
+  assert.equal(await page.textContent('#answer-display'), 'You asked: ' + question);
+  assert.equal(await page.textContent('#thought-display'), 'Let me look that up.');
+  assert.ok(Number(await page.textContent('#resumes')) >= 3);
+  assert.equal(await page.isHidden('#error'), true);
+  await page.close();
+});
+
+test("the Stop button stops the worker, and the page says it confirmed", async () => {
+  const page = await browser.newPage();
+  await page.goto(slowUrl + '/');
+  await page.fill('#question', 'Tell me a very long story that I will not read to the end, please.');
+  await page.click('#send');
+  await page.waitForFunction(() => document.getElementById('answer-display').textContent.length > 3,
+    null, { timeout: 30000 });
+  await page.click('#stop');
+  await page.waitForSelector('#state[data-state="cancelled"]', { timeout: 15000 });
+  await page.waitForFunction(() => document.getElementById('stop-result').textContent.startsWith('stopped'),
+    null, { timeout: 15000 });
+  assert.equal(await page.textContent('#stop-result'), 'stopped: the worker confirmed');
+  const shown = await page.textContent('#answer-display');
+  await page.waitForTimeout(300);
+  assert.equal(await page.textContent('#answer-display'), shown); // nothing after the stop
+  assert.ok(shown.length < 'You asked: Tell me a very long story that I will not read to the end, please.'.length);
+  mkdirSync(artifacts, { recursive: true });
+  await page.screenshot({ path: join(artifacts, 'demo-page-stopped.png'), fullPage: true });
   await page.close();
 });
