@@ -19,11 +19,14 @@
 #include <ssebridge/coro/task_group.hpp>
 #include <ssebridge/coro/timeout.hpp>
 #include <ssebridge/kafka/consumer.hpp>
+#include <ssebridge/redis/client.hpp>
 #include <ssebridge/redis/detail/connection.hpp>
 #include <ssebridge/redis/subscriber.hpp>
 #include <ssebridge/wire/event.hpp>
 #include <ssebridge/wire/names.hpp>
+#include <ssebridge/wire/record.hpp>
 #include <ssebridge/wire/request.hpp>
+#include <ssebridge/worker/requests.hpp>
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -40,6 +43,7 @@
 #include <functional>
 #include <iomanip>
 #include <iostream>
+#include <random>
 #include <sstream>
 #include <unistd.h>
 
@@ -70,6 +74,8 @@ struct settings {
     std::size_t gateway_pid = 0;   ///< whose RSS to read
     std::size_t in_flight = 20000; ///< events published but not yet received, at most
     std::size_t concurrency = 200; ///< setup: clients opening sessions at once
+    std::string publish = "plain"; ///< plain PUBLISH, or record (the workers' script: ids, log)
+    double cut_share = 0.1;        ///< resume: share of streams cut once and resumed
     std::string json_out;
 };
 
@@ -185,16 +191,35 @@ public:
         while (outstanding_ >= window) {
             co_await room_.async_wait();
         }
-        redis::append_command(conn_.outbox(), {"PUBLISH", channel, message});
+        if (record) {
+            append_record(conn_.outbox(), channel, message);
+        } else {
+            redis::append_command(conn_.outbox(), {"PUBLISH", channel, message});
+        }
         ++outstanding_;
         conn_.flush();
     }
 
     void close() override { conn_.close(); }
 
+    bool record = false;      ///< through the workers' recording script, as a worker publishes
+    std::size_t failures = 0; ///< error replies
+
 private:
+    // EVALSHA of wire::record_script for the session of `channel`.
+    static void append_record(std::string& out, std::string_view channel,
+                              std::string_view message) {
+        std::string_view id = channel.substr(channel.find(':') + 1);
+        std::string log = wire::log_key(id);
+        std::string cancel = wire::cancel_key(id);
+        redis::append_command(out, {"EVALSHA", wire::record_script_sha1(), "3", log, channel,
+                                    cancel, message, "10000", "3600", "0"});
+    }
+
     coro::awaitable<void> run() {
-        co_await conn_.async_run([this](std::span<const redis::node>) {
+        co_await conn_.async_run([this](std::span<const redis::node> reply) {
+            if (!reply.empty() && reply[0].type == redis::resp_type::error)
+                ++failures;
             --outstanding_;
             room_.notify();
         });
@@ -324,6 +349,8 @@ wire::event_kind kind_of(std::string_view data) {
 struct stream {
     std::unique_ptr<test::http_client> client;
     std::string channel;
+    std::string id;    ///< target ssebridge: the session
+    std::string token; ///< target ssebridge: X-Session-Token
 };
 
 std::uint32_t percentile(const std::vector<std::uint32_t>& sorted, double p) {
@@ -356,6 +383,12 @@ struct run_state {
     results got;
     std::size_t peak_rss_kib = 0;
     boost::json::object report;
+    struct {
+        std::size_t cut = 0;                  ///< streams cut once and resumed
+        std::size_t duplicated = 0;           ///< events a reader got twice
+        std::vector<std::size_t> unique;      ///< events each stream got (not the ack)
+        std::vector<std::uint32_t> resume_us; ///< reconnect → first replayed event
+    } resume;
 };
 
 // Opens stream `index`: POST a session (ssebridge) or GET the subscribe URL.
@@ -368,7 +401,9 @@ coro::awaitable<void> open_stream(run_state& st, std::size_t index, stream* out)
         test::http_head head = co_await out->client->read_head();
         if (head.status != 200)
             throw std::runtime_error("POST answered " + std::to_string(head.status));
-        out->channel = wire::session_channel(head.header("X-Session-Id").value_or(""));
+        out->id = head.header("X-Session-Id").value_or("");
+        out->token = head.header("X-Session-Token").value_or("");
+        out->channel = wire::session_channel(out->id);
         co_return;
     }
     out->channel = "b" + st.run_id + "x" + std::to_string(index);
@@ -402,6 +437,77 @@ coro::awaitable<void> read_stream(test::http_client* c, results* r) {
     r->progress.notify(); // one stream fewer: a waiter may be counting them
 }
 
+std::string script_load_command() {
+    return redis::make_command({"SCRIPT", "LOAD", wire::record_script()});
+}
+
+coro::awaitable<void> discard(coro::awaitable<boost::system::error_code> op) {
+    co_await std::move(op);
+}
+
+// Opens GET …/events for `s` after `cursor` on a new connection.
+coro::awaitable<void> reopen(run_state& st, stream& s, const std::string& cursor) {
+    s.client->close();
+    s.client = std::make_unique<test::http_client>(co_await asio::this_coro::executor);
+    co_await s.client->connect(st.gateway);
+    co_await s.client->send("GET /v1/react/sessions/" + s.id +
+                            "/events HTTP/1.1\r\nHost: b\r\n"
+                            "Authorization: Bearer " +
+                            s.token + "\r\nLast-Event-ID: " + cursor + "\r\n\r\n");
+    test::http_head head = co_await s.client->read_head();
+    if (head.status != 200)
+        throw std::runtime_error("GET events answered " + std::to_string(head.status));
+}
+
+// The resume scenario's reader: like read_stream, but it checks every id
+// (a duplicate is counted, not recorded) and, after `cut_after` events,
+// hangs up and resumes from the last id it has.
+coro::awaitable<void> read_resumable(run_state* st, stream* s, std::size_t index,
+                                     std::size_t cut_after) {
+    std::optional<wire::entry_id> last;
+    std::string last_text;
+    std::size_t seen = 0;
+    std::optional<steady::time_point> resumed_at;
+    for (;;) {
+        std::optional<sse::message> m = co_await s->client->next_message();
+        if (!m)
+            break;
+        if (m->is_comment)
+            continue;
+        auto info = wire::inspect_event(m->data);
+        if (!info)
+            continue;
+        if (info->id) {
+            if (last && *info->id <= *last) {
+                ++st->resume.duplicated;
+                continue;
+            }
+            last = info->id;
+            last_text = info->id->to_string();
+        }
+        if (resumed_at) {
+            st->resume.resume_us.push_back(static_cast<std::uint32_t>(
+                std::chrono::duration_cast<std::chrono::microseconds>(steady::now() - *resumed_at)
+                    .count()));
+            resumed_at.reset();
+        }
+        if (info->kind == wire::event_kind::ack) {
+            st->got.record_ack();
+        } else if (wire::ends_session(*info)) {
+            break;
+        } else {
+            ++st->resume.unique[index];
+            st->got.record(m->data);
+        }
+        if (++seen == cut_after) {
+            ++st->resume.cut;
+            resumed_at = steady::now();
+            co_await reopen(*st, *s, last_text);
+        }
+    }
+    st->got.progress.notify();
+}
+
 coro::awaitable<void> connect_publishers(run_state& st) {
     auto ex = co_await asio::this_coro::executor;
     for (std::size_t i = 0; i < st.s.publishers; ++i) {
@@ -411,9 +517,22 @@ coro::awaitable<void> connect_publishers(run_state& st) {
             st.publishers.push_back(std::move(p));
         } else {
             auto p = std::make_unique<redis_publisher>(ex);
+            p->record = st.s.publish == "record";
             co_await p->connect(st.redis_cfg);
             st.publishers.push_back(std::move(p));
         }
+    }
+    if (st.s.publish == "record") {
+        // Cached once, so that every publish can be an EVALSHA.
+        redis::client loader(ex, st.redis_cfg);
+        co_await loader.async_connect();
+        coro::task_group reading(ex);
+        reading.spawn(discard(loader.async_run()));
+        redis::reply r = co_await loader.async_exec(script_load_command());
+        loader.close();
+        co_await reading.async_wait();
+        if (r.is_error())
+            throw std::runtime_error("SCRIPT LOAD: " + r.value);
     }
 }
 
@@ -522,6 +641,16 @@ coro::awaitable<void> scenario_streams(run_state& st) {
         for (std::size_t i = 0; i < streams.size(); i += every, ++slow_count)
             unread[i] = true;
     }
+    // The resume scenario: every k-th stream is cut once, at a random event.
+    std::vector<std::size_t> cut_points(streams.size(), 0);
+    st.resume.unique.assign(streams.size(), 0);
+    if (st.s.scenario == "resume" && st.s.cut_share > 0) {
+        std::mt19937 random(42);
+        std::uniform_int_distribution<std::size_t> at(1, std::max<std::size_t>(1, st.s.events));
+        auto every = static_cast<std::size_t>(std::max(1.0, 1.0 / st.s.cut_share));
+        for (std::size_t i = 0; i < streams.size(); i += every)
+            cut_points[i] = at(random);
+    }
     // A reader that fails ends like one that finishes: the waits below count them.
     coro::task_group readers(ex, [&](std::exception_ptr) { st.got.progress.notify(); });
     std::vector<std::string> channels;
@@ -536,7 +665,10 @@ coro::awaitable<void> scenario_streams(run_state& st) {
             st.got.record_ack();
             continue;
         }
-        readers.spawn(read_stream(streams[i].client.get(), &st.got));
+        if (st.s.scenario == "resume")
+            readers.spawn(read_resumable(&st, &streams[i], i, cut_points[i]));
+        else
+            readers.spawn(read_stream(streams[i].client.get(), &st.got));
         co_await st.publishers[0]->publish(channels.back(), ack_event);
     }
     const std::size_t reading = streams.size() - slow_count;
@@ -575,6 +707,18 @@ coro::awaitable<void> scenario_streams(run_state& st) {
         st.report["events_per_second"] = static_cast<double>(st.got.delivered) / secs;
         st.report["expected"] = expected;
         st.report["slow_clients"] = slow_count;
+        if (st.s.scenario == "resume") {
+            std::size_t lost = 0;
+            for (std::size_t i = 0; i < streams.size(); ++i)
+                lost += per_channel > st.resume.unique[i] ? per_channel - st.resume.unique[i] : 0;
+            auto& r = st.resume;
+            std::sort(r.resume_us.begin(), r.resume_us.end());
+            st.report["resume"] = {{"cut", r.cut},
+                                   {"lost", lost},
+                                   {"duplicated", r.duplicated},
+                                   {"resume_p50_us", percentile(r.resume_us, 50)},
+                                   {"resume_p99_us", percentile(r.resume_us, 99)}};
+        }
     }
     sampler.cancel();
     co_await sampler.async_wait();
@@ -670,6 +814,137 @@ coro::awaitable<void> scenario_setup(run_state& st) {
     co_await worker.async_wait();
 }
 
+// The cancel scenario's worker: acknowledges, then streams an event every
+// 10 ms until its session is cancelled (through the worker library).
+coro::awaitable<void> endless_answer(redis::client& redis, worker::request r) {
+    asio::steady_timer pause(co_await asio::this_coro::executor);
+    co_await worker::publish_event(redis, r.session_id, wire::event_type::worker_ack);
+    for (int i = 0; i < 6000; ++i) {
+        co_await worker::publish_event(redis, r.session_id, "FinalAnswerStream", R"({"char":"x"})");
+        pause.expires_after(10ms);
+        co_await pause.async_wait(asio::use_awaitable);
+    }
+    co_await worker::publish_event(redis, r.session_id, wire::event_type::final_answer_end);
+}
+
+struct cancel_results {
+    std::vector<std::uint32_t> stop_us; ///< cancel sent → `cancelled` on the stream
+    std::size_t confirmed = 0;          ///< cancels answered 200
+    std::size_t in_flight = 0;          ///< events between sending the cancel and `cancelled`
+    std::vector<std::string> ids;       ///< the sessions, to check their logs after
+};
+
+// One session of the cancel scenario: open it, read a few events, cancel it
+// and time how long until the stream ends with `cancelled`.
+coro::awaitable<void> cancel_one(run_state& st, cancel_results& out) {
+    auto ex = co_await asio::this_coro::executor;
+    stream s;
+    co_await open_stream(st, 0, &s);
+    out.ids.push_back(s.id);
+    std::size_t seen = 0;
+    while (seen < 5) {
+        std::optional<sse::message> m = co_await s.client->next_message();
+        if (!m)
+            throw std::runtime_error("a stream ended before its cancel");
+        if (!m->is_comment && kind_of(m->data) != wire::event_kind::ack)
+            ++seen;
+    }
+    test::http_client canceller(ex);
+    co_await canceller.connect(st.gateway);
+    auto sent = steady::now();
+    co_await canceller.send(test::post_request("", "", "/v1/react/sessions/" + s.id + "/cancel",
+                                               "Authorization: Bearer " + s.token + "\r\n"));
+    for (;;) {
+        std::optional<sse::message> m = co_await s.client->next_message();
+        if (!m)
+            throw std::runtime_error("a stream ended without cancelled");
+        if (m->is_comment)
+            continue;
+        if (kind_of(m->data) == wire::event_kind::cancelled)
+            break;
+        ++out.in_flight;
+    }
+    out.stop_us.push_back(static_cast<std::uint32_t>(
+        std::chrono::duration_cast<std::chrono::microseconds>(steady::now() - sent).count()));
+    test::http_head head = co_await canceller.read_head();
+    if (head.status == 200)
+        ++out.confirmed;
+}
+
+std::string log_command(const std::string& id) {
+    return redis::make_command({"XRANGE", wire::log_key(id), "-", "+"});
+}
+
+coro::awaitable<void> scenario_cancel(run_state& st) {
+    if (st.s.kafka_brokers.empty())
+        throw std::invalid_argument(
+            "cancel needs --kafka-brokers (the gateway's kafka.bootstrap=)");
+    auto ex = co_await asio::this_coro::executor;
+    redis::client redis(ex, st.redis_cfg);
+    co_await redis.async_connect();
+    redis::subscriber control(ex, st.redis_cfg);
+    kafka::settings conf =
+        kafka::group_settings(st.s.kafka_brokers, "ssebridge-bench-" + st.run_id);
+    conf["log_level"] = "3";
+    conf["auto.offset.reset"] = "latest"; // not the requests of earlier runs
+    kafka::consumer consumer(ex, conf, {st.s.kafka_topic});
+    coro::task_group background(ex);
+    background.spawn(discard(redis.async_run()));
+    background.spawn(control.async_run());
+    co_await control.async_wait_connected();
+    background.spawn(worker::serve_requests(consumer, redis, control, [&redis](worker::request r) {
+        return endless_answer(redis, std::move(r));
+    }));
+
+    // The worker joins its group before the clock starts; requests made before
+    // it has its partition are not its own (they time out), so try again.
+    for (int attempt = 1;; ++attempt) {
+        cancel_results warm;
+        std::exception_ptr failed;
+        try {
+            co_await cancel_one(st, warm);
+        } catch (const std::exception&) {
+            failed = std::current_exception();
+        }
+        if (!failed)
+            break;
+        if (attempt == 10)
+            std::rethrow_exception(failed);
+    }
+    cancel_results got;
+    coro::task_group clients(ex);
+    for (std::size_t i = 0; i < st.s.sessions; ++i) {
+        co_await clients.async_wait_fewer_than(st.s.concurrency);
+        clients.spawn(cancel_one(st, got));
+    }
+    co_await clients.async_wait();
+    // After `cancelled`, the log holds nothing more.
+    std::size_t after = 0;
+    for (const std::string& id : got.ids) {
+        redis::reply log = co_await redis.async_exec(log_command(id));
+        bool past = false;
+        for (const redis::reply& entry : log.elements) {
+            if (past)
+                ++after;
+            else if (kind_of(entry.elements.at(1).elements.at(1).value) ==
+                     wire::event_kind::cancelled)
+                past = true;
+        }
+    }
+    std::sort(got.stop_us.begin(), got.stop_us.end());
+    st.report["cancel"] = {{"sessions", got.ids.size()},
+                           {"confirmed", got.confirmed},
+                           {"stop_p50_us", percentile(got.stop_us, 50)},
+                           {"stop_p99_us", percentile(got.stop_us, 99)},
+                           {"stop_max_us", percentile(got.stop_us, 100)},
+                           {"events_in_flight", got.in_flight},
+                           {"events_after_cancelled", after}};
+    background.cancel();
+    co_await background.async_wait();
+    consumer.close();
+    redis.close();
+}
+
 // The human-readable report of a run: one line per measure.
 void print_table(std::ostream& out, const boost::json::object& r) {
     auto line = [&](std::string_view name, const std::string& value) {
@@ -690,6 +965,12 @@ void print_table(std::ostream& out, const boost::json::object& r) {
           "gateway_rss_kib_peak", "gateway_rss_kib_end", "bench_cpu_seconds"})
         if (const auto* v = r.if_contains(key))
             line(key, number(*v));
+    for (std::string_view key : {"resume", "cancel"})
+        if (const auto* v = r.if_contains(key))
+            for (const auto& [name, value] : v->as_object())
+                line(std::string(key) + "." + std::string(name), number(value));
+    if (r.at("delivered").to_number<std::int64_t>() == 0)
+        return; // no event timed: no latency to report
     const auto& lat = r.at("latency_us").as_object();
     std::string percentiles;
     for (std::string_view key : {"p50", "p90", "p99", "p99_9", "max"})
@@ -703,7 +984,8 @@ void print_table(std::ostream& out, const boost::json::object& r) {
 int main(int argc, char** argv) {
     settings s;
     std::vector<cli::option> opts{
-        cli::text("--scenario", "", "limit, throughput, latency, slow, idle or setup", s.scenario),
+        cli::text("--scenario", "",
+                  "limit, throughput, latency, slow, idle, setup, resume or cancel", s.scenario),
         cli::text("--target", "",
                   "ssebridge (POST sessions, publish to Redis) or sse (any server: "
                   "--subscribe-url and --publish-url)",
@@ -734,7 +1016,13 @@ int main(int argc, char** argv) {
         cli::count("--gateway-pid", "", "process whose RSS is reported", s.gateway_pid),
         cli::count("--in-flight", "", "events published but not yet received, at most",
                    s.in_flight),
-        cli::count("--concurrency", "", "setup: clients opening sessions at once", s.concurrency),
+        cli::count("--concurrency", "", "setup, cancel: clients opening sessions at once",
+                   s.concurrency),
+        cli::text("--publish", "",
+                  "plain (PUBLISH) or record (the workers' recording script: ids and a log)",
+                  s.publish),
+        cli::seconds("--cut-share", "", "resume: share of streams cut once and resumed",
+                     s.cut_share),
         cli::text("--json", "",
                   "file to write the results to as JSON (else printed after the table)",
                   s.json_out),
@@ -744,8 +1032,8 @@ int main(int argc, char** argv) {
     if (parsed.help || !parsed.ok) {
         (parsed.help ? std::cout : std::cerr)
             << (parsed.help ? "" : parsed.message + "\n\n")
-            << "Usage: ssebridge-bench --scenario limit|throughput|latency|slow|idle|setup "
-               "[OPTIONS]\n\n"
+            << "Usage: ssebridge-bench --scenario "
+               "limit|throughput|latency|slow|idle|setup|resume|cancel [OPTIONS]\n\n"
             << cli::describe(opts);
         return parsed.help ? 0 : 2;
     }
@@ -767,6 +1055,12 @@ int main(int argc, char** argv) {
         } else if (s.target != "ssebridge") {
             throw std::invalid_argument("--target is ssebridge or sse");
         }
+        if (s.publish != "plain" && s.publish != "record")
+            throw std::invalid_argument("--publish is plain or record");
+        if ((s.scenario == "resume" || s.scenario == "cancel") && s.target != "ssebridge")
+            throw std::invalid_argument("--scenario " + s.scenario + " needs --target ssebridge");
+        if (s.scenario == "resume")
+            st.s.publish = "record"; // only recorded events can be resumed
         if ((s.scenario == "latency" || s.scenario == "slow") && s.rate <= 0)
             throw std::invalid_argument("--scenario " + s.scenario + " needs --rate");
         auto colon = s.gateway.rfind(':');
@@ -783,6 +1077,8 @@ int main(int argc, char** argv) {
             test::run(ioc, scenario_limit(st), 600s);
         else if (s.scenario == "setup")
             test::run(ioc, scenario_setup(st), 600s);
+        else if (s.scenario == "cancel")
+            test::run(ioc, scenario_cancel(st), 600s);
         else
             test::run(ioc, scenario_streams(st), 600s);
     } catch (const std::exception& e) {

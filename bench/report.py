@@ -187,6 +187,36 @@ print(f"| setup, POST → worker_ack, {setup['concurrency']} clients | {setup['s
       f"({lat_text(setup)}) | — | ≥ 5,000/s: {ok(setup['sessions_per_second'] >= 5000)} |")
 print()
 
+record_plain, record_on = load("record-plain"), load("record-record")
+resume, cancel = load("resume"), load("cancel")
+if record_plain and record_on and resume and cancel:
+    def redis_us(r):
+        return 1e6 * r["redis_cpu_seconds"] / max(r["delivered"], 1)
+    cost = redis_us(record_on) / max(redis_us(record_plain), 1e-9)
+    rs, cs = resume["resume"], cancel["cancel"]
+    print("Durable sessions (DESIGN.md §7):\n")
+    print("| measure | ssebridge | goal |")
+    print("| --- | --- | --- |")
+    print(f"| resume: 1,000 sessions, {rs['cut']:,} cut once at a random event and resumed with "
+          f"`Last-Event-ID` | {rs['lost']:,} events lost, {rs['duplicated']:,} duplicated | 0 and 0: "
+          f"{ok(rs['lost'] == 0 and rs['duplicated'] == 0)} |")
+    print(f"| reconnect → first replayed event | p50 {rs['resume_p50_us']:,} µs, p99 "
+          f"{rs['resume_p99_us']:,} µs | report |")
+    print(f"| Redis CPU per event: recorded (`XADD` + `PUBLISH`, one script) / plain `PUBLISH` | "
+          f"{redis_us(record_on):.1f} µs / {redis_us(record_plain):.1f} µs = {cost:.2f}× | ≤ 1.5×: "
+          f"{ok(cost <= 1.5)} |")
+    print(f"| gateway CPU per event, recorded / plain | {cpu_us_per_event(record_on):.1f} µs / "
+          f"{cpu_us_per_event(record_plain):.1f} µs | unchanged |")
+    print(f"| throughput, 1,000 sessions, recorded / plain | {record_on['events_per_second']:,.0f} / "
+          f"{record_plain['events_per_second']:,.0f} events/s | report |")
+    print(f"| cancel → the worker stopped and `cancelled` reached the client, {cs['sessions']:,} "
+          f"sessions | p50 {cs['stop_p50_us'] / 1000:.1f} ms, p99 {cs['stop_p99_us'] / 1000:.1f} ms "
+          f"(confirmed: {cs['confirmed']:,}) | p99 ≤ 50 ms: {ok(cs['stop_p99_us'] <= 50000)} |")
+    print(f"| events published after `cancelled` (all the sessions' logs) | "
+          f"{cs['events_after_cancelled']:,} (in flight when the cancel was sent: "
+          f"{cs['events_in_flight']:,}) | 0: {ok(cs['events_after_cancelled'] == 0)} |")
+    print()
+
 metrics = out / "slow-ssebridge.metrics"
 if metrics.exists():
     counters = {l.split()[0]: l.split()[1] for l in metrics.read_text().splitlines()

@@ -82,14 +82,18 @@ nchan_redis() {
 measured() { # PID JSON COMMAND...
   local pid=$1 json=$2 before after
   shift 2
+  local redis_before redis_after
   before=$(cpu_seconds "$pid")
+  redis_before=$(cpu_seconds "$redis_pid")
   "$@" --json "$json"
   after=$(cpu_seconds "$pid")
-  /usr/bin/python3 - "$json" "$before" "$after" <<'PY'
+  redis_after=$(cpu_seconds "$redis_pid")
+  /usr/bin/python3 - "$json" "$before" "$after" "$redis_before" "$redis_after" <<'PY'
 import json, sys
-path, before, after = sys.argv[1], float(sys.argv[2]), float(sys.argv[3])
+path, before, after, redis_before, redis_after = sys.argv[1], *map(float, sys.argv[2:])
 r = json.load(open(path))
 r["server_cpu_seconds"] = after - before
+r["redis_cpu_seconds"] = redis_after - redis_before
 json.dump(r, open(path, "w"))
 PY
 }
@@ -133,6 +137,17 @@ curl -s "http://127.0.0.1:$strict_port/metrics" > "$out/slow-ssebridge.metrics"
 echo "== setup: sessions/s from POST to worker_ack, 500 clients"
 measured "$gateway_pid" "$out/setup-ssebridge.json" ssebridge --scenario setup --sessions $((300000 / scale)) \
   --duration $seconds --concurrency 500 --kafka-brokers "$kafka"
+echo "== durable sessions: the cost of recording (1000 sessions, plain PUBLISH, then the workers' script)"
+for mode in plain record; do
+  measured "$gateway_pid" "$out/record-$mode.json" ssebridge --scenario throughput --sessions 1000 \
+    --events $((events_total / 1000 / 2)) --publish "$mode"
+done
+echo "== durable sessions: resume (1000 sessions, 10% cut once at a random event and resumed)"
+measured "$gateway_pid" "$out/resume.json" ssebridge --scenario resume --sessions 1000 \
+  --events $((events_total / 1000 / 2)) --cut-share 0.1
+echo "== durable sessions: cancel (sessions stopped mid-answer, a worker through the worker library)"
+measured "$gateway_pid" "$out/cancel.json" ssebridge --scenario cancel --sessions $((1000 / scale)) \
+  --concurrency 100 --kafka-brokers "$kafka"
 echo "== microbenchmarks"
 build/release/bench/ssebridge-microbench --benchmark_format=json --benchmark_min_time=0.2 \
   > "$out/micro.json" 2> /dev/null

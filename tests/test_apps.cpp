@@ -191,7 +191,30 @@ BOOST_AUTO_TEST_CASE(the_bench_counts_every_event_and_every_session) {
     BOOST_TEST(r.at("delivered").to_number<std::int64_t>() == 40);
     BOOST_TEST(r.at("sessions_per_second").to_number<double>() > 0);
 
+    // Resume: every event once, though a quarter of the streams were cut.
+    child_process resume({SSEBRIDGE_BENCH_BINARY, "--redis", redis.url(), "--gateway", gateway,
+                          "--scenario", "resume", "--sessions", "20", "--events", "50",
+                          "--cut-share", "0.25", "--json", out});
+    BOOST_TEST_REQUIRE(resume.wait(60s) == 0);
+    r = read_json(out);
+    BOOST_TEST(r.at("delivered").to_number<std::int64_t>() == 1000);
+    BOOST_TEST(r.at("resume").at("cut").to_number<std::int64_t>() == 5);
+    BOOST_TEST(r.at("resume").at("lost").to_number<std::int64_t>() == 0);
+    BOOST_TEST(r.at("resume").at("duplicated").to_number<std::int64_t>() == 0);
+
+    // Cancel: sessions stopped mid-answer by a worker of the worker library.
+    child_process cancel({SSEBRIDGE_BENCH_BINARY, "--redis", redis.url(), "--gateway", gateway,
+                          "--scenario", "cancel", "--sessions", "10", "--concurrency", "5",
+                          "--kafka-brokers", gw.bootstrap, "--json", out});
+    BOOST_TEST_REQUIRE(cancel.wait(90s) == 0);
+    r = read_json(out);
+    BOOST_TEST(r.at("cancel").at("confirmed").to_number<std::int64_t>() == 10);
+    BOOST_TEST(r.at("cancel").at("events_after_cancelled").to_number<std::int64_t>() == 0);
+    BOOST_TEST(r.at("cancel").at("stop_p99_us").to_number<std::int64_t>() > 0);
+
     // Bad input is refused with a reason and exit status 2.
+    child_process bad_mode({SSEBRIDGE_BENCH_BINARY, "--publish", "loudly"});
+    BOOST_TEST(bad_mode.wait(10s) == 2);
     child_process no_rate({SSEBRIDGE_BENCH_BINARY, "--scenario", "latency"});
     BOOST_TEST(no_rate.wait(10s) == 2);
     child_process no_urls({SSEBRIDGE_BENCH_BINARY, "--target", "sse"});
