@@ -8,6 +8,7 @@
 #include "support/run.hpp"
 
 #include <ssebridge/redis/subscriber.hpp>
+#include <ssebridge/wire/event.hpp>
 
 #include <boost/json/parse.hpp>
 
@@ -222,4 +223,68 @@ BOOST_AUTO_TEST_CASE(the_bench_counts_every_event_and_every_session) {
     child_process help({SSEBRIDGE_BENCH_BINARY, "--help"});
     BOOST_TEST(help.wait(10s) == 0);
     BOOST_TEST(!help.wait_for_line("Usage: ssebridge-bench", 1s).empty());
+}
+
+BOOST_AUTO_TEST_CASE(a_drained_gateways_reader_resumes_on_another_without_loss) {
+    redis_server redis;
+    std::vector<std::string> shared{"--token-secret", "one secret for the deployment",
+                                    "--ack-timeout", "30"};
+    gateway_process a(redis, shared);
+    gateway_process b(redis, shared);
+    child_process worker({SSEBRIDGE_WORKER_BINARY, "--redis", redis.url(), "--kafka-brokers",
+                          a.bootstrap, "--delay", "0.03", "--thought", "Thinking it over.",
+                          "--answer", "The answer goes on after the drain.", "--log-level",
+                          "error"});
+    BOOST_TEST_REQUIRE(!worker.wait_for_line("worker ready", 10s).empty());
+
+    asio::io_context ioc;
+    http_client c(ioc.get_executor());
+    http_head head = open_session(ioc, c, a.endpoint, R"({"user_query":"q"})");
+    BOOST_TEST_REQUIRE(head.status == 200u);
+    std::string id = head.header("X-Session-Id").value_or("");
+    std::string token = head.header("X-Session-Token").value_or("");
+    std::vector<boost::json::value> events;
+    while (events.size() < 6) {
+        auto m = run(ioc, c.next_message(), 30s);
+        BOOST_TEST_REQUIRE(m.has_value());
+        if (!m->is_comment)
+            events.push_back(boost::json::parse(m->data));
+    }
+    a.process->signal(SIGTERM); // a deploy drains gateway a
+    auto rest = read_events(ioc, c);
+    BOOST_TEST_REQUIRE(!rest.empty());
+    const auto& drained = rest.back().at("payload");
+    BOOST_TEST(drained.at("code").as_string() == "shutting_down");
+    BOOST_TEST(drained.at("retryable").as_bool());
+    rest.pop_back();
+    events.insert(events.end(), rest.begin(), rest.end());
+    BOOST_TEST(a.process->wait(15s) == 0);
+
+    // The client comes back on gateway b with its last id.
+    std::string last(events.back().at("id").as_string());
+    http_client again(ioc.get_executor());
+    run(ioc, again.connect(b.endpoint));
+    run(ioc, again.send("GET /v1/react/sessions/" + id +
+                        "/events HTTP/1.1\r\nHost: b\r\n"
+                        "Authorization: Bearer " +
+                        token + "\r\nLast-Event-ID: " + last + "\r\n\r\n"));
+    BOOST_TEST_REQUIRE(run(ioc, again.read_head()).status == 200u);
+    auto resumed = read_events(ioc, again);
+    events.insert(events.end(), resumed.begin(), resumed.end());
+    std::string thought, answer, previous;
+    for (auto& e : events) {
+        std::string event_id(e.at("id").as_string());
+        BOOST_TEST(
+            (previous.empty() || wire::entry_id::parse(previous) < wire::entry_id::parse(event_id)),
+            event_id); // in order, nothing twice
+        previous = event_id;
+        auto type = e.at("event_type").as_string();
+        if (type == "AgentThoughtStream")
+            thought += e.at("payload").at("char").as_string();
+        else if (type == "FinalAnswerStream")
+            answer += e.at("payload").at("char").as_string();
+    }
+    BOOST_TEST(thought == "Thinking it over.");
+    BOOST_TEST(answer == "The answer goes on after the drain.");
+    BOOST_TEST(events.back().at("event_type").as_string() == "FinalAnswerStreamEnd");
 }

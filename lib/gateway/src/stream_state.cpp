@@ -3,6 +3,7 @@
 #include <ssebridge/gateway/detail/frames.hpp>
 #include <ssebridge/sse/encode.hpp>
 
+#include <array>
 #include <charconv>
 #include <sstream>
 #include <utility>
@@ -229,11 +230,14 @@ step stream_state::queue(std::string_view message, const std::optional<wire::ent
                                                     " events waiting");
     }
     if (kind_ == stream_kind::subscriber && id) {
-        char text[48];
-        char* end = std::to_chars(text, text + sizeof text, id->ms).ptr;
-        *end++ = '-';
-        end = std::to_chars(end, text + sizeof text, id->seq).ptr;
-        append_event_frame(pending_, message, std::string_view(text, end - text));
+        // `<ms>-<seq>`, two 64-bit numbers: at most 41 characters.
+        std::array<char, 48> text{};
+        std::size_t n = static_cast<std::size_t>(
+            std::to_chars(text.data(), text.data() + 20, id->ms).ptr - text.data());
+        text[n++] = '-';
+        n = static_cast<std::size_t>(
+            std::to_chars(text.data() + n, text.data() + text.size(), id->seq).ptr - text.data());
+        append_event_frame(pending_, message, std::string_view(text.data(), n));
     } else {
         append_event_frame(pending_, message);
     }
