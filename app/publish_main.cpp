@@ -44,10 +44,9 @@ int main(int argc, char** argv) {
     std::string problem = parsed.message;
     if (parsed.ok && (parsed.positional.size() < 2 || parsed.positional.size() > 3))
         problem = "expected SESSION_ID EVENT_TYPE [PAYLOAD_JSON]";
-    std::string error;
-    auto cfg = redis::config::from_url(redis_url, error);
+    auto cfg = redis::config::from_url(redis_url);
     if (problem.empty() && !cfg)
-        problem = "--redis: " + error;
+        problem = "--redis: " + cfg.error().message();
     if (problem.empty() && (parsed.positional[0].empty() || parsed.positional[1].empty()))
         problem = "SESSION_ID and EVENT_TYPE must not be empty";
     std::string payload = parsed.positional.size() == 3 ? parsed.positional[2] : "{}";

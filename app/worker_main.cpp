@@ -162,10 +162,9 @@ int main(int argc, char** argv) {
     }
     log::set_level(log::level_from_name(s.log_level));
     std::signal(SIGPIPE, SIG_IGN);
-    std::string error;
-    auto redis_cfg = redis::config::from_url(s.redis, error);
+    auto redis_cfg = redis::config::from_url(s.redis);
     if (!redis_cfg) {
-        std::cerr << "ssebridge-worker: --redis: " << error << "\n";
+        std::cerr << "ssebridge-worker: --redis: " << redis_cfg.error().message() << "\n";
         return 2;
     }
 

@@ -1042,10 +1042,9 @@ int main(int argc, char** argv) {
     run_state st(ioc.get_executor());
     st.s = s;
     try {
-        std::string error;
-        auto cfg = redis::config::from_url(s.redis, error);
+        auto cfg = redis::config::from_url(s.redis);
         if (!cfg)
-            throw std::invalid_argument("--redis: " + error);
+            throw std::invalid_argument("--redis: " + cfg.error().message());
         st.redis_cfg = *cfg;
         if (s.target == "sse") {
             if (s.subscribe_url.empty() || s.publish_url.empty())

@@ -66,8 +66,7 @@ std::vector<boost::json::value> read_events(asio::io_context& ioc, http_client& 
 BOOST_AUTO_TEST_CASE(publish_cli_publishes_and_refuses_bad_input) {
     redis_server redis;
     asio::io_context ioc;
-    std::string error;
-    redis::subscriber sub(ioc.get_executor(), *redis::config::from_url(redis.url(), error));
+    redis::subscriber sub(ioc.get_executor(), redis::config::from_url(redis.url()).value());
     asio::co_spawn(ioc, sub.async_run(), asio::detached);
     run(ioc, sub.async_wait_connected());
     recording_sink sink;

@@ -358,8 +358,7 @@ BOOST_AUTO_TEST_CASE(losing_redis_ends_streams_with_an_error_and_recovers) {
     own.start();
     run_until(
         h.ioc, [&] { return h.gw->redis_connected(); }, 10s);
-    std::string error;
-    redis::client fresh(h.ioc.get_executor(), *redis::config::from_url(own.url(), error));
+    redis::client fresh(h.ioc.get_executor(), redis::config::from_url(own.url()).value());
     run(h.ioc, fresh.async_connect());
     bool fresh_done = false;
     asio::co_spawn(h.ioc, fresh.async_run(),

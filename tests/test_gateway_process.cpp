@@ -68,8 +68,7 @@ BOOST_AUTO_TEST_CASE(starts_from_the_environment_serves_and_stops_on_sigterm) {
     // A worker joins the embedded Kafka through the printed bootstrap line.
     kafka::consumer consumer(ioc.get_executor(), kafka::group_settings(bootstrap.substr(16), "w"),
                              {"react_requests"});
-    std::string error;
-    redis::client publisher(ioc.get_executor(), *redis::config::from_url(redis.url(), error));
+    redis::client publisher(ioc.get_executor(), redis::config::from_url(redis.url()).value());
     run(ioc, publisher.async_connect());
     bool publisher_done = false;
     asio::co_spawn(ioc, publisher.async_run(),

@@ -55,6 +55,7 @@ struct fixture {
         l.max_body = 1000;
         l.max_header = 1024;
         l.idle_timeout = 300ms;
+        l.allowed_origins = {"https://app.example"};
         return l;
     }
     std::pair<http_head, std::string> exchange(std::string raw) {
@@ -77,6 +78,53 @@ std::string get(std::string_view path, std::string_view extra = "") {
 } // namespace
 
 BOOST_FIXTURE_TEST_SUITE(server, fixture)
+
+BOOST_AUTO_TEST_CASE(a_client_leaving_mid_stream_ends_the_handler_promptly) {
+    // The handler writes on after its client left (its writes fail), then
+    // ends the body: nothing may wait for a peer that is gone.
+    {
+        http_client c(ioc.get_executor());
+        run(ioc, c.connect(server.local_endpoint()));
+        run(ioc, c.send(get("/stream")));
+        BOOST_TEST(run(ioc, c.read_head()).status == 200u);
+    }
+    server.stop();
+    run_until(
+        ioc, [this] { return stopped; }, 5s);
+}
+
+BOOST_AUTO_TEST_CASE(allowed_origins_get_cors_headers_and_preflights_are_answered) {
+    http_client c(ioc.get_executor());
+    run(ioc, c.connect(server.local_endpoint()));
+    run(ioc, c.send("OPTIONS /stream HTTP/1.1\r\nHost: t\r\nOrigin: https://app.example\r\n"
+                    "Access-Control-Request-Method: GET\r\n"
+                    "Access-Control-Request-Headers: authorization\r\n\r\n"));
+    http_head pre = run(ioc, c.read_head());
+    BOOST_TEST(pre.status == 204u);
+    BOOST_TEST(pre.header("Access-Control-Allow-Origin").value_or("") == "https://app.example");
+    BOOST_TEST(pre.header("Access-Control-Allow-Methods").value_or("").find("GET") !=
+               std::string::npos);
+    BOOST_TEST(pre.header("Access-Control-Allow-Headers").value_or("").find("Authorization") !=
+               std::string::npos);
+    // The same connection serves the request itself.
+    run(ioc, c.send(get("/stream", "Origin: https://app.example\r\n")));
+    http_head head = run(ioc, c.read_head());
+    BOOST_TEST(head.status == 200u);
+    BOOST_TEST(head.header("Access-Control-Allow-Origin").value_or("") == "https://app.example");
+    BOOST_TEST(head.header("Access-Control-Expose-Headers").value_or("").find("X-Session-Token") !=
+               std::string::npos);
+    BOOST_TEST(head.header("Vary").value_or("") == "Origin");
+    // Another origin gets no CORS header (the browser then refuses the answer).
+    auto [other, body] = exchange(get("/fail", "Origin: https://evil.example\r\n"));
+    BOOST_TEST(!other.header("Access-Control-Allow-Origin"));
+    http_client d(ioc.get_executor());
+    run(ioc, d.connect(server.local_endpoint()));
+    run(ioc, d.send("OPTIONS /stream HTTP/1.1\r\nHost: t\r\nOrigin: https://evil.example\r\n\r\n"));
+    http_head refused = run(ioc, d.read_head());
+    BOOST_TEST(refused.status == 204u);
+    BOOST_TEST(!refused.header("Access-Control-Allow-Origin"));
+    BOOST_TEST(exchange("OPTIONS /nowhere HTTP/1.1\r\nHost: t\r\n\r\n").first.status == 404u);
+}
 
 BOOST_AUTO_TEST_CASE(routes_and_their_errors) {
     auto [head, body] = exchange(post_request("hello", "text/plain", "/echo"));

@@ -21,8 +21,7 @@ using namespace ssebridge::test;
 namespace {
 
 redis::config config_for(const redis_server& server) {
-    std::string error;
-    return *redis::config::from_url(server.url(), error);
+    return redis::config::from_url(server.url()).value();
 }
 
 // A started subscriber and a connected client, both on `ioc`.
@@ -48,25 +47,32 @@ struct harness {
 } // namespace
 
 BOOST_AUTO_TEST_CASE(url_parsing) {
-    std::string error;
-    auto c = redis::config::from_url("redis://user:secret@example.com:6380/2", error);
+    auto c = redis::config::from_url("redis://user:secret@example.com:6380/2");
     BOOST_TEST_REQUIRE(c.has_value());
     BOOST_TEST(c->host == "example.com");
     BOOST_TEST(c->port == 6380);
     BOOST_TEST(c->username == "user");
     BOOST_TEST(c->password == "secret");
-    c = redis::config::from_url("redis://[::1]", error);
+    c = redis::config::from_url("redis://[::1]");
     BOOST_TEST_REQUIRE(c.has_value());
     BOOST_TEST(c->host == "::1");
     BOOST_TEST(c->port == 6379);
-    c = redis::config::from_url("redis://:pw@h", error);
+    c = redis::config::from_url("redis://:pw@h");
     BOOST_TEST_REQUIRE(c.has_value());
     BOOST_TEST(c->password == "pw");
     BOOST_TEST(c->username.empty());
-    for (auto bad : {"http://h", "redis://", "redis://h:0", "redis://h:70000", "redis://h:x",
-                     "redis://[::1"}) {
-        BOOST_TEST(!redis::config::from_url(bad, error).has_value(), bad);
-        BOOST_TEST(!error.empty());
+    using redis::url_error;
+    for (auto [bad, why] : {std::pair{"http://h", url_error::bad_scheme},
+                            {"redis://", url_error::no_host},
+                            {"redis://h:0", url_error::bad_port},
+                            {"redis://h:70000", url_error::bad_port},
+                            {"redis://h:x", url_error::bad_port},
+                            {"redis://[::1", url_error::bad_ipv6},
+                            {"redis://[::1]x", url_error::junk_after_host}}) {
+        auto r = redis::config::from_url(bad);
+        BOOST_TEST_REQUIRE(!r.has_value(), bad);
+        BOOST_TEST((r.error() == why), bad);
+        BOOST_TEST(!r.error().message().empty());
     }
 }
 

@@ -52,10 +52,7 @@ struct redis_fixture {
         run_until(
             ioc, [this] { return client_done; }, 5s);
     }
-    redis::config config() const {
-        std::string error;
-        return *redis::config::from_url(redis.url(), error);
-    }
+    redis::config config() const { return redis::config::from_url(redis.url()).value(); }
     redis::reply exec(std::vector<std::string> args) {
         std::string cmd;
         std::vector<std::string_view> views(args.begin(), args.end());
@@ -138,8 +135,7 @@ BOOST_AUTO_TEST_CASE(serve_requests_runs_handlers_concurrently_within_the_bound)
     kafka::mock_cluster cluster;
     cluster.create_topic("react_requests");
     asio::io_context ioc;
-    std::string error;
-    auto redis_cfg = *redis::config::from_url(redis.url(), error);
+    auto redis_cfg = redis::config::from_url(redis.url()).value();
     redis::client publisher(ioc.get_executor(), redis_cfg);
     run(ioc, publisher.async_connect());
     bool publisher_done = false;

@@ -49,9 +49,8 @@ public:
             failure = e;
             stopped = true;
         });
-        std::string error;
         publisher = std::make_unique<redis::client>(ioc.get_executor(),
-                                                    *redis::config::from_url(redis.url(), error));
+                                                    redis::config::from_url(redis.url()).value());
         run(ioc, publisher->async_connect());
         asio::co_spawn(ioc, publisher->async_run(), asio::detached);
         // Wait for the subscriber so the first POST does not race its connect.
@@ -123,8 +122,7 @@ public:
 
     /// The Redis the gateway uses, for more clients of the test's own.
     [[nodiscard]] redis::config publisher_config() const {
-        std::string error;
-        return *redis::config::from_url(publisher_cfg, error);
+        return redis::config::from_url(publisher_cfg).value();
     }
 
     void wait_idle() {

@@ -51,6 +51,10 @@ std::vector<cli::option> options(config& c) {
                      c.cancel_after_disconnect, true),
         cli::text("--log-level", "SSEBRIDGE_LOG_LEVEL", "debug, info, warn, error or off",
                   c.log_level),
+        cli::text("--cors-origin", "SSEBRIDGE_CORS_ORIGIN",
+                  "origins whose pages may call the API, comma-separated (e.g. "
+                  "https://app.example.com); '*' for any; empty: same origin only",
+                  c.cors_origin),
         cli::text("--static-dir", "SSEBRIDGE_STATIC_DIR",
                   "directory served under / (the demo page is web/); empty: none", c.static_dir),
     };

@@ -44,10 +44,9 @@ tcp::endpoint parse_listen(coro::executor ex, const std::string& listen) {
 }
 
 redis::config parse_redis(const std::string& url) {
-    std::string error;
-    auto cfg = redis::config::from_url(url, error);
+    auto cfg = redis::config::from_url(url);
     if (!cfg)
-        throw std::invalid_argument("--redis: " + error);
+        throw std::invalid_argument("--redis: " + cfg.error().message());
     return *cfg;
 }
 
@@ -73,6 +72,17 @@ http::limits http_limits(const config& cfg) {
     http::limits lim;
     lim.max_body = cfg.max_body;
     lim.write_timeout = coro::seconds(cfg.write_timeout);
+    std::string_view origins = cfg.cors_origin;
+    while (!origins.empty()) {
+        std::string_view one = origins.substr(0, origins.find(','));
+        origins.remove_prefix(std::min(origins.size(), one.size() + 1));
+        while (!one.empty() && one.front() == ' ')
+            one.remove_prefix(1);
+        while (!one.empty() && one.back() == ' ')
+            one.remove_suffix(1);
+        if (!one.empty())
+            lim.allowed_origins.emplace_back(one);
+    }
     return lim;
 }
 

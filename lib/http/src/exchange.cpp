@@ -23,6 +23,12 @@ exchange::exchange(detail::connection& conn, request req)
     : conn_(conn)
     , req_(std::move(req))
     , keep_alive_(req_.version >= 11) {
+    if (auto origin = req_.find("Origin")) {
+        const auto& allowed = conn_.lim.allowed_origins;
+        if (std::find(allowed.begin(), allowed.end(), *origin) != allowed.end() ||
+            std::find(allowed.begin(), allowed.end(), "*") != allowed.end())
+            origin_ = *origin;
+    }
     if (auto c = req_.find("Connection")) {
         if (c->find("close") != std::string_view::npos)
             keep_alive_ = false;
@@ -31,15 +37,20 @@ exchange::exchange(detail::connection& conn, request req)
     }
 }
 
-namespace {
 template <class Message>
-void set_fields(Message& msg, std::string_view content_type, std::span<const header> headers) {
+void exchange::set_fields(Message& msg, std::string_view content_type,
+                          std::span<const header> headers) const {
     msg.set(bhttp::field::server, "ssebridge");
-    msg.set(bhttp::field::content_type, content_type);
+    if (!content_type.empty())
+        msg.set(bhttp::field::content_type, content_type);
     for (const auto& h : headers)
         msg.set(h.name, h.value);
+    if (!origin_.empty()) {
+        msg.set(bhttp::field::access_control_allow_origin, origin_);
+        msg.set(bhttp::field::vary, "Origin");
+        msg.set(bhttp::field::access_control_expose_headers, "X-Session-Id, X-Session-Token");
+    }
 }
-} // namespace
 
 template <class WriteOp>
 coro::awaitable<bool> exchange::timed(WriteOp write) {
@@ -109,11 +120,15 @@ coro::awaitable<bool> exchange::write(std::string_view bytes, bool last) {
         buffers[count++] = asio::buffer(last_chunk);
     if (count == 0)
         co_return true;
+    if (broken_)
+        co_return false; // a write failed already: the peer is gone
     auto [ec, n] = co_await asio::async_write(
         conn_.stream.socket(), std::span<const asio::const_buffer>(buffers.data(), count),
         coro::use_tuple);
-    if (ec)
+    if (ec) {
         keep_alive_ = false; // the connection's state is unknown: do not reuse it
+        broken_ = true;
+    }
     co_return !ec;
 }
 

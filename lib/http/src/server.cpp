@@ -137,6 +137,20 @@ void server::stop() {
             c->stream.cancel();
 }
 
+namespace {
+// Outside the coroutine: braced lists in a coroutine frame trip g++ 12.
+response preflight_response(const std::string& allow, bool cross_origin) {
+    response res{204, "", "", {{"Allow", allow + ", OPTIONS"}}};
+    if (cross_origin) {
+        res.headers.push_back({"Access-Control-Allow-Methods", allow});
+        res.headers.push_back({"Access-Control-Allow-Headers",
+                               "Content-Type, Authorization, Idempotency-Key, Last-Event-ID"});
+        res.headers.push_back({"Access-Control-Max-Age", "600"});
+    }
+    return res;
+}
+} // namespace
+
 coro::awaitable<server::next_request> server::read_request(detail::connection& conn) {
     using outcome = next_request::outcome;
     next_request next;
@@ -157,6 +171,10 @@ coro::awaitable<server::next_request> server::read_request(detail::connection& c
         co_return next; // close
     request early_req;
     early_req.version = parser.get().version();
+    if (!ec) {
+        if (auto origin = parser.get()[bhttp::field::origin]; !origin.empty())
+            early_req.headers.push_back({"Origin", std::string(origin)});
+    }
     exchange early(conn, std::move(early_req));
     if (ec) {
         // body_limit here means a Content-Length over the limit.
@@ -180,6 +198,15 @@ coro::awaitable<server::next_request> server::read_request(detail::connection& c
     const route_entry* route =
         find_route(method, head.target().substr(0, head.target().find('?')), allow);
     bool body_expected = parser.chunked() || parser.content_length().value_or(0) > 0;
+    if (!route && method == "OPTIONS" && !allow.empty()) {
+        // A CORS preflight (or a client asking what the path allows).
+        response res = preflight_response(allow, early.cross_origin());
+        if (body_expected)
+            early.close_after();
+        co_await early.respond(std::move(res));
+        next.what = early.keep_alive() ? outcome::answered : outcome::close_gracefully;
+        co_return next;
+    }
     if (!route) {
         response res = allow.empty() ? error_response(404, "no such resource")
                                      : error_response(405, "method not allowed");

@@ -4,11 +4,37 @@
 
 namespace ssebridge::redis {
 
-std::optional<config> config::from_url(std::string_view url, std::string& error) {
+namespace {
+class url_category_impl final : public boost::system::error_category {
+public:
+    [[nodiscard]] const char* name() const noexcept override { return "ssebridge.redis.url"; }
+    [[nodiscard]] std::string message(int ev) const override {
+        switch (static_cast<url_error>(ev)) {
+        case url_error::bad_scheme:
+            return "Redis URL must start with redis://";
+        case url_error::bad_ipv6:
+            return "Redis URL has an unterminated [IPv6] host";
+        case url_error::junk_after_host:
+            return "Redis URL has junk after the host";
+        case url_error::no_host:
+            return "Redis URL has no host";
+        case url_error::bad_port:
+            return "Redis URL has an invalid port";
+        }
+        return "invalid Redis URL";
+    }
+};
+} // namespace
+
+const boost::system::error_category& url_category() noexcept {
+    static const url_category_impl instance;
+    return instance;
+}
+
+boost::system::result<config> config::from_url(std::string_view url) {
     constexpr std::string_view scheme = "redis://";
     if (!url.starts_with(scheme)) {
-        error = "Redis URL must start with redis://";
-        return std::nullopt;
+        return url_error::bad_scheme;
     }
     url.remove_prefix(scheme.size());
     config c;
@@ -28,16 +54,14 @@ std::optional<config> config::from_url(std::string_view url, std::string& error)
     if (hostport.starts_with('[')) {
         std::size_t close = hostport.find(']');
         if (close == std::string_view::npos) {
-            error = "Redis URL has an unterminated [IPv6] host";
-            return std::nullopt;
+            return url_error::bad_ipv6;
         }
         c.host = hostport.substr(1, close - 1);
         std::string_view rest = hostport.substr(close + 1);
         if (rest.starts_with(':'))
             port = rest.substr(1);
         else if (!rest.empty()) {
-            error = "Redis URL has junk after the host";
-            return std::nullopt;
+            return url_error::junk_after_host;
         }
     } else {
         std::size_t colon = hostport.rfind(':');
@@ -46,15 +70,13 @@ std::optional<config> config::from_url(std::string_view url, std::string& error)
             port = hostport.substr(colon + 1);
     }
     if (c.host.empty()) {
-        error = "Redis URL has no host";
-        return std::nullopt;
+        return url_error::no_host;
     }
     if (!port.empty()) {
         unsigned value = 0;
         auto [ptr, ec] = std::from_chars(port.data(), port.data() + port.size(), value);
         if (ec != std::errc{} || ptr != port.data() + port.size() || value == 0 || value > 65535) {
-            error = "Redis URL has an invalid port: " + std::string(port);
-            return std::nullopt;
+            return url_error::bad_port;
         }
         c.port = static_cast<std::uint16_t>(value);
     }

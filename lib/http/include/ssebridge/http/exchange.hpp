@@ -76,6 +76,8 @@ public:
     [[nodiscard]] bool keep_alive() const noexcept { return keep_alive_; }
     /// True once a response (full or streamed) has begun.
     [[nodiscard]] bool responded() const noexcept { return responded_; }
+    /// True when the request came from an allowed origin (`limits::allowed_origins`).
+    [[nodiscard]] bool cross_origin() const noexcept { return !origin_.empty(); }
 
 private:
     void start_wait_readable(
@@ -85,11 +87,17 @@ private:
     template <class WriteOp>
     coro::awaitable<bool> timed(WriteOp write);
 
+    template <class Message>
+    void set_fields(Message& msg, std::string_view content_type,
+                    std::span<const header> headers) const;
+
     detail::connection& conn_;
     request req_;
+    std::string origin_; ///< the request's Origin when it is allowed (CORS), else empty
     bool keep_alive_;
     bool chunked_ = false;
     bool responded_ = false;
+    bool broken_ = false; ///< a body write failed: later ones fail at once
 };
 
 } // namespace ssebridge::http

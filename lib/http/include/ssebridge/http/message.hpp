@@ -60,6 +60,10 @@ struct limits {
     std::chrono::steady_clock::duration idle_timeout =
         std::chrono::seconds(60); ///< between requests
     std::chrono::steady_clock::duration write_timeout = std::chrono::seconds(10); ///< one write
+    /// CORS: origins whose pages may call the routes (`*`: any). A request
+    /// from one of them gets `Access-Control-Allow-Origin` (and the
+    /// `X-Session-*` headers exposed); its preflight `OPTIONS` is answered.
+    std::vector<std::string> allowed_origins;
 };
 
 } // namespace ssebridge::http

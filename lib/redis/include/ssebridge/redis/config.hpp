@@ -1,13 +1,28 @@
 // Where a Redis server is and how to log in.
 #pragma once
 
+#include <boost/system/error_code.hpp>
+#include <boost/system/result.hpp>
+
 #include <chrono>
 #include <cstdint>
-#include <optional>
 #include <string>
 #include <string_view>
 
 namespace ssebridge::redis {
+
+/// Why a Redis URL is refused.
+enum class url_error {
+    bad_scheme = 1,  ///< not redis://
+    bad_ipv6,        ///< an unterminated [IPv6] host
+    junk_after_host, ///< something after the host that is not :port
+    no_host,
+    bad_port,
+};
+const boost::system::error_category& url_category() noexcept;
+inline boost::system::error_code make_error_code(url_error e) noexcept {
+    return {static_cast<int>(e), url_category()};
+}
 
 struct config {
     std::string host = "127.0.0.1";
@@ -17,9 +32,12 @@ struct config {
     std::chrono::steady_clock::duration connect_timeout = std::chrono::seconds(5);
 
     /// Parses `redis://[[user]:password@]host[:port][/db]` (IPv6 hosts in
-    /// brackets). Returns nullopt and a reason in `error` when malformed.
-    /// The database number is accepted and ignored: Pub/Sub spans databases.
-    static std::optional<config> from_url(std::string_view url, std::string& error);
+    /// brackets); a `url_error` when malformed. The database number is
+    /// accepted and ignored: Pub/Sub spans databases.
+    static boost::system::result<config> from_url(std::string_view url);
 };
 
 } // namespace ssebridge::redis
+
+template <>
+struct boost::system::is_error_code_enum<ssebridge::redis::url_error> : std::true_type {};
