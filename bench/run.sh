@@ -142,9 +142,9 @@ for mode in plain record; do
   measured "$gateway_pid" "$out/record-$mode.json" ssebridge --scenario throughput --sessions 1000 \
     --events $((events_total / 1000 / 2)) --publish "$mode"
 done
-echo "== durable sessions: resume (1000 sessions, 10% cut once at a random event and resumed)"
+echo "== durable sessions: resume (1000 sessions at 20000 events/s, 10% cut once at a random event and resumed)"
 measured "$gateway_pid" "$out/resume.json" ssebridge --scenario resume --sessions 1000 \
-  --events $((events_total / 1000 / 2)) --cut-share 0.1
+  --rate 20000 --events $((20000 * seconds / 1000)) --cut-share 0.1
 echo "== durable sessions: cancel (sessions stopped mid-answer, a worker through the worker library)"
 measured "$gateway_pid" "$out/cancel.json" ssebridge --scenario cancel --sessions $((1000 / scale)) \
   --concurrency 100 --kafka-brokers "$kafka"

@@ -95,6 +95,8 @@ coro::awaitable<void> respond_ignoring_result(http::exchange& ex, http::response
 gateway::state::state(coro::executor ex, const config& c)
     : ex(ex)
     , cfg(c)
+    , limits{c.max_queue, coro::seconds(c.ack_timeout), coro::seconds(c.idle_timeout),
+             coro::seconds(c.keepalive), coro::seconds(c.write_timeout)}
     , mock(make_mock(c))
     , kafka_bootstrap(mock ? mock->bootstrap_servers() : c.kafka_brokers)
     , subscriber(ex, parse_redis(c.redis))

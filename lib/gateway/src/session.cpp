@@ -29,11 +29,6 @@ namespace asio = boost::asio;
 using detail::step;
 
 namespace {
-detail::stream_limits stream_limits(const config& cfg) {
-    return {cfg.max_queue, coro::seconds(cfg.ack_timeout), coro::seconds(cfg.idle_timeout),
-            coro::seconds(cfg.keepalive), coro::seconds(cfg.write_timeout)};
-}
-
 void count_end(counters& c, wire::end_code code) {
     switch (code) {
     case wire::end_code::ack_timeout:
@@ -68,7 +63,7 @@ public:
         , ex(ex)
         , kind(kind)
         , wake(st.ex)
-        , stream(stream_limits(st.cfg), coro::clock::now(), kind)
+        , stream(st.limits, coro::clock::now(), kind)
         , self_(st.sessions.insert(st.sessions.end(), this)) {}
     ~session() { st.sessions.erase(self_); }
     session(const session&) = delete;
@@ -394,31 +389,6 @@ coro::awaitable<void> run_events(session& s, http::exchange& ex, std::string cur
         co_await relay(s);
 }
 
-/// Runs `pipeline` for `s`, raced by the client hanging up: whichever ends
-/// first cancels the other.
-coro::awaitable<void> race_disconnect(session& s, coro::awaitable<void> pipeline) {
-    gateway::state& st = s.st;
-    http::exchange& ex = s.ex;
-    auto [order, pipeline_error, watch_error] =
-        co_await asio::experimental::make_parallel_group(
-            asio::co_spawn(st.ex, std::move(pipeline), asio::deferred),
-            ex.async_wait_readable(asio::deferred))
-            .async_wait(asio::experimental::wait_for_one(), asio::use_awaitable);
-    std::optional<wire::end_code> code = s.stream.end_code();
-    bool left = order[0] == 1 || code == wire::end_code::write_timeout ||
-                code == wire::end_code::slow_client || code == wire::end_code::backend_lost;
-    if (left && s.session_exists && !s.stream.completed())
-        note_abandoned(st, s.id); // unless someone comes back in time
-    if (code == wire::end_code::write_timeout) {
-        ex.close_after();
-    } else if (order[0] == 1) {
-        ++st.stats.client_disconnects;
-        ex.close_after();
-    } else if (pipeline_error) {
-        std::rethrow_exception(pipeline_error);
-    }
-}
-
 /// What an `Idempotency-Key` says about a POST.
 struct claim {
     enum class outcome { create, join, conflict, failed } what = outcome::failed;
@@ -483,6 +453,115 @@ std::string cursor_of(const http::request& req) {
     return req.query("last_event_id").value_or("");
 }
 
+/// The pipeline of a stream's kind (not a coroutine: no `?:` between awaitables).
+coro::awaitable<void> pipeline(session& s, http::exchange& ex, std::string cursor) {
+    if (s.kind == detail::stream_kind::creator)
+        return run_session(s, ex);
+    return run_events(s, ex, std::move(cursor));
+}
+
+/// What a request that may stream has been admitted to.
+struct stream_start {
+    std::string id;
+    detail::stream_kind kind = detail::stream_kind::creator;
+    std::string cursor; ///< subscribers: where the replay starts
+};
+
+/// POST /v1/react/sessions before it streams: the checks of §1, room for
+/// it, and its `Idempotency-Key`; nullopt once it has been answered.
+coro::awaitable<std::optional<stream_start>> admit_create(gateway::state& st, http::exchange& ex) {
+    auto content_type = ex.req().find("Content-Type");
+    if (!content_type || !wire::is_json_media_type(*content_type)) {
+        co_await ex.respond_error(415, "Content-Type must be application/json");
+        co_return std::nullopt;
+    }
+    if (auto checked = wire::check_session_request(ex.req().body); !checked) {
+        co_await ex.respond_error(wire::http_status(checked.error()), checked.error().message());
+        co_return std::nullopt;
+    }
+    bool admitted = co_await admit(st, ex);
+    if (!admitted)
+        co_return std::nullopt;
+    stream_start start;
+    auto key = ex.req().find("Idempotency-Key");
+    if (!key) {
+        start.id = wire::make_session_id();
+        co_return start;
+    }
+    if (!wire::is_idempotency_key(*key)) {
+        co_await ex.respond_error(400, "Idempotency-Key must be 1 to 255 visible ASCII characters");
+        co_return std::nullopt;
+    }
+    claim c = co_await claim_idempotency(st, std::string(*key), wire::sha256_hex(ex.req().body));
+    if (c.what == claim::outcome::failed) {
+        ++st.stats.rejected;
+        co_await ex.respond_error(503, "Redis unavailable");
+        co_return std::nullopt;
+    }
+    if (c.what == claim::outcome::conflict) {
+        ++st.stats.idempotency_conflicts;
+        co_await ex.respond_error(409, "this Idempotency-Key was used with another body");
+        co_return std::nullopt;
+    }
+    if (c.what == claim::outcome::join) {
+        // The session exists: follow it from its start, as GET …/events does.
+        ++st.stats.idempotent_joins;
+        start.kind = detail::stream_kind::joiner;
+    }
+    start.id = std::move(c.id);
+    co_return start;
+}
+
+/// GET …/events before it streams: its token, room for it, its cursor.
+coro::awaitable<std::optional<stream_start>> admit_events(gateway::state& st, http::exchange& ex) {
+    std::optional<std::string> id = co_await authorize(st, ex);
+    if (!id)
+        co_return std::nullopt;
+    bool admitted = co_await admit(st, ex);
+    if (!admitted)
+        co_return std::nullopt;
+    co_return stream_start{std::move(*id), detail::stream_kind::subscriber, cursor_of(ex.req())};
+}
+
+enum class stream_route : std::uint8_t { create, events };
+
+// Not a coroutine: no `?:` between awaitables.
+coro::awaitable<std::optional<stream_start>> admit_stream(gateway::state& st, http::exchange& ex,
+                                                          stream_route route) {
+    if (route == stream_route::create)
+        return admit_create(st, ex);
+    return admit_events(st, ex);
+}
+
+/// A request on a stream route, from its checks to the stream's end. The
+/// checks run in their own coroutine, freed before the stream starts; this
+/// frame holds the session, raced by the client hanging up (whichever ends
+/// first cancels the other), for as long as the stream lasts.
+coro::awaitable<void> run_stream(gateway::state& st, http::exchange& ex, stream_route route) {
+    std::optional<stream_start> start = co_await admit_stream(st, ex, route);
+    if (!start)
+        co_return;
+    session s(st, std::move(start->id), ex, start->kind);
+    auto [order, pipeline_error, watch_error] =
+        co_await asio::experimental::make_parallel_group(
+            asio::co_spawn(st.ex, pipeline(s, ex, std::move(start->cursor)), asio::deferred),
+            ex.async_wait_readable(asio::deferred))
+            .async_wait(asio::experimental::wait_for_one(), asio::use_awaitable);
+    std::optional<wire::end_code> code = s.stream.end_code();
+    bool left = order[0] == 1 || code == wire::end_code::write_timeout ||
+                code == wire::end_code::slow_client || code == wire::end_code::backend_lost;
+    if (left && s.session_exists && !s.stream.completed())
+        note_abandoned(st, s.id); // unless someone comes back in time
+    if (code == wire::end_code::write_timeout) {
+        ex.close_after();
+    } else if (order[0] == 1) {
+        ++st.stats.client_disconnects;
+        ex.close_after();
+    } else if (pipeline_error) {
+        std::rethrow_exception(pipeline_error);
+    }
+}
+
 } // namespace
 
 std::string log_exists_command(const std::string& id) {
@@ -517,63 +596,11 @@ coro::awaitable<void> watch_sessions(gateway::state& st) {
 }
 
 coro::awaitable<void> serve_session(gateway::state& st, http::exchange& ex) {
-    auto content_type = ex.req().find("Content-Type");
-    if (!content_type || !wire::is_json_media_type(*content_type)) {
-        co_await ex.respond_error(415, "Content-Type must be application/json");
-        co_return;
-    }
-    if (auto checked = wire::check_session_request(ex.req().body); !checked) {
-        co_await ex.respond_error(wire::http_status(checked.error()), checked.error().message());
-        co_return;
-    }
-    bool admitted = co_await admit(st, ex);
-    if (!admitted)
-        co_return;
-
-    std::string id;
-    if (auto key = ex.req().find("Idempotency-Key")) {
-        if (!wire::is_idempotency_key(*key)) {
-            co_await ex.respond_error(400,
-                                      "Idempotency-Key must be 1 to 255 visible ASCII characters");
-            co_return;
-        }
-        claim c =
-            co_await claim_idempotency(st, std::string(*key), wire::sha256_hex(ex.req().body));
-        if (c.what == claim::outcome::failed) {
-            ++st.stats.rejected;
-            co_await ex.respond_error(503, "Redis unavailable");
-            co_return;
-        }
-        if (c.what == claim::outcome::conflict) {
-            ++st.stats.idempotency_conflicts;
-            co_await ex.respond_error(409, "this Idempotency-Key was used with another body");
-            co_return;
-        }
-        if (c.what == claim::outcome::join) {
-            // The session exists: follow it from its start, as GET …/events does.
-            ++st.stats.idempotent_joins;
-            session s(st, std::move(c.id), ex, detail::stream_kind::joiner);
-            co_await race_disconnect(s, run_events(s, ex, std::string()));
-            co_return;
-        }
-        id = std::move(c.id);
-    } else {
-        id = wire::make_session_id();
-    }
-    session s(st, std::move(id), ex, detail::stream_kind::creator);
-    co_await race_disconnect(s, run_session(s, ex));
+    return run_stream(st, ex, stream_route::create);
 }
 
 coro::awaitable<void> serve_events(gateway::state& st, http::exchange& ex) {
-    std::optional<std::string> id = co_await authorize(st, ex);
-    if (!id)
-        co_return;
-    bool admitted = co_await admit(st, ex);
-    if (!admitted)
-        co_return;
-    std::string cursor = cursor_of(ex.req());
-    session s(st, std::move(*id), ex, detail::stream_kind::subscriber);
-    co_await race_disconnect(s, run_events(s, ex, std::move(cursor)));
+    return run_stream(st, ex, stream_route::events);
 }
 
 } // namespace ssebridge::gateway

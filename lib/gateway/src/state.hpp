@@ -2,6 +2,7 @@
 #pragma once
 
 #include <ssebridge/coro/task_group.hpp>
+#include <ssebridge/gateway/detail/stream_state.hpp>
 #include <ssebridge/gateway/gateway.hpp>
 #include <ssebridge/http/server.hpp>
 #include <ssebridge/kafka/mock_cluster.hpp>
@@ -23,6 +24,7 @@ struct gateway::state {
 
     coro::executor ex;
     config cfg;
+    detail::stream_limits limits;              ///< of every stream, from `cfg`
     std::unique_ptr<kafka::mock_cluster> mock; ///< with --kafka-brokers embedded
     std::string kafka_bootstrap;
     redis::subscriber subscriber;

@@ -20,7 +20,7 @@ std::string describe(coro::clock::duration d) {
 
 stream_state::stream_state(const stream_limits& limits, coro::clock::time_point now,
                            stream_kind kind)
-    : limits_(limits)
+    : limits_(&limits)
     , kind_(kind)
     , phase_(kind == stream_kind::creator ? phase::awaiting_ack : phase::relaying)
     , last_event_(now) {}
@@ -32,7 +32,7 @@ step stream_state::on_message(std::string_view message, coro::clock::time_point 
     if (!open())
         return step::none; // nothing goes out after the end
     if (replaying_) {
-        if (live_held_.size() >= limits_.max_queue) {
+        if (live_held_.size() >= limits_->max_queue) {
             // Recorded ones are in the log: the replay reads them again.
             std::vector<std::string>().swap(live_held_);
             live_overflow_ = true;
@@ -78,9 +78,9 @@ step stream_state::relay(std::string_view message, const wire::event_info& info,
     }
     if (held_terminal_)
         return step::none; // after a held terminal event: never sent
-    if (held_events_ >= limits_.max_queue)
+    if (held_events_ >= limits_->max_queue)
         return end(wire::end_code::early_overflow, "more than " +
-                                                       std::to_string(limits_.max_queue) +
+                                                       std::to_string(limits_->max_queue) +
                                                        " events arrived before worker_ack");
     append_event_frame(held_, message);
     ++held_events_;
@@ -154,7 +154,7 @@ void stream_state::on_stream_started(coro::clock::time_point now,
 
 step stream_state::on_tick(coro::clock::time_point now) {
     if (writing_ && end_code_ != wire::end_code::write_timeout &&
-        now >= write_started_ + limits_.write_timeout) {
+        now >= write_started_ + limits_->write_timeout) {
         end_code_ = wire::end_code::write_timeout;
         phase_ = phase::done;
         return step::abort; // the write fails, and with it the stream
@@ -163,11 +163,11 @@ step stream_state::on_tick(coro::clock::time_point now) {
         return step::none;
     if (phase_ == phase::awaiting_ack && now >= ack_deadline_)
         return end(wire::end_code::ack_timeout,
-                   "worker did not acknowledge within " + describe(limits_.ack_timeout));
-    if (phase_ == phase::relaying && now >= last_event_ + limits_.idle_timeout)
-        return end(wire::end_code::idle_timeout, "no event for " + describe(limits_.idle_timeout));
+                   "worker did not acknowledge within " + describe(limits_->ack_timeout));
+    if (phase_ == phase::relaying && now >= last_event_ + limits_->idle_timeout)
+        return end(wire::end_code::idle_timeout, "no event for " + describe(limits_->idle_timeout));
     if (phase_ != phase::done && !writing_ && pending_.empty() &&
-        now >= last_write_ + limits_.keepalive) {
+        now >= last_write_ + limits_->keepalive) {
         pending_.append(sse::keepalive_frame);
         last_write_ = now; // the next one a full period later
         return step::wake;
@@ -222,11 +222,11 @@ step stream_state::end(wire::end_code code, std::string text) {
 }
 
 step stream_state::queue(std::string_view message, const std::optional<wire::entry_id>& id) {
-    if (pending_events_ >= limits_.max_queue) {
+    if (pending_events_ >= limits_->max_queue) {
         std::string().swap(pending_); // free the backlog now; the client gets only the error
         pending_events_ = 0;
         return end(wire::end_code::slow_client, "client too slow: more than " +
-                                                    std::to_string(limits_.max_queue) +
+                                                    std::to_string(limits_->max_queue) +
                                                     " events waiting");
     }
     if (kind_ == stream_kind::subscriber && id) {

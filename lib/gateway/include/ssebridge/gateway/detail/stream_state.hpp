@@ -56,6 +56,7 @@ struct chunk {
 /// Every stream ends exactly once: completed, or with one error event.
 class stream_state {
 public:
+    /// `limits` must outlive the stream (they are shared by all streams).
     stream_state(const stream_limits& limits, coro::clock::time_point now,
                  stream_kind kind = stream_kind::creator);
 
@@ -120,7 +121,7 @@ private:
     step end(wire::end_code code, std::string text);
     step queue(std::string_view message, const std::optional<wire::entry_id>& id);
 
-    stream_limits limits_;
+    const stream_limits* limits_;
     stream_kind kind_;
     phase phase_;
     std::string pending_; ///< frames not yet taken, in order
