@@ -281,9 +281,13 @@ coro::awaitable<bool> open_stream(session& s, http::exchange& ex) {
 }
 
 coro::awaitable<void> run_session(session& s, http::exchange& ex) {
+    // The relay's frame, which lives as long as the stream, is allocated
+    // first: Asio recycles the block a finished coroutine frees for the next
+    // frame, and open_stream's is large.
+    coro::awaitable<void> relaying = relay(s);
     bool streaming = co_await open_stream(s, ex);
     if (streaming)
-        co_await relay(s);
+        co_await std::move(relaying);
 }
 
 /// GET …/events after the checks: subscribe, make sure the session exists,
