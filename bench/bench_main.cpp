@@ -459,9 +459,12 @@ coro::awaitable<void> reopen(run_state& st, stream& s, const std::string& cursor
         throw std::runtime_error("GET events answered " + std::to_string(head.status));
 }
 
+// How long a cut reader stays away before it resumes.
+constexpr auto away = 200ms;
+
 // The resume scenario's reader: like read_stream, but it checks every id
 // (a duplicate is counted, not recorded) and, after `cut_after` events,
-// hangs up and resumes from the last id it has.
+// hangs up, stays away for a while and resumes from the last id it has.
 coro::awaitable<void> read_resumable(run_state* st, stream* s, std::size_t index,
                                      std::size_t cut_after) {
     std::optional<wire::entry_id> last;
@@ -500,7 +503,10 @@ coro::awaitable<void> read_resumable(run_state* st, stream* s, std::size_t index
             st->got.record(m->data);
         }
         if (++seen == cut_after) {
+            // Away for a while, as a phone changing networks: events pile up.
             ++st->resume.cut;
+            s->client->close();
+            co_await test::sleep_for(away);
             resumed_at = steady::now();
             co_await reopen(*st, *s, last_text);
         }

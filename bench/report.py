@@ -200,7 +200,7 @@ if record_plain and record_on and resume and cancel:
     print(f"| resume: 1,000 sessions, {rs['cut']:,} cut once at a random event and resumed with "
           f"`Last-Event-ID` | {rs['lost']:,} events lost, {rs['duplicated']:,} duplicated | 0 and 0: "
           f"{ok(rs['lost'] == 0 and rs['duplicated'] == 0)} |")
-    print(f"| reconnect → first replayed event | p50 {rs['resume_p50_us']:,} µs, p99 "
+    print(f"| reconnect after 200 ms away → first replayed event | p50 {rs['resume_p50_us']:,} µs, p99 "
           f"{rs['resume_p99_us']:,} µs | report |")
     print(f"| Redis CPU per event: recorded (`XADD` + `PUBLISH`, one script) / plain `PUBLISH` | "
           f"{redis_us(record_on):.1f} µs / {redis_us(record_plain):.1f} µs = {cost:.2f}× | ≤ 1.5×: "

@@ -6,6 +6,7 @@
 #include <boost/test/unit_test.hpp>
 
 #include "support/gateway_harness.hpp"
+#include "support/shared_redis.hpp"
 
 #include <ssebridge/kafka/consumer.hpp>
 
@@ -20,16 +21,7 @@ using clock_type = std::chrono::steady_clock;
 
 namespace {
 
-struct shared_redis {
-    shared_redis() { server = std::make_unique<redis_server>(); }
-    ~shared_redis() { server.reset(); }
-    static inline std::unique_ptr<redis_server> server;
-};
 BOOST_TEST_GLOBAL_FIXTURE(shared_redis);
-
-redis_server& shared_server() {
-    return *shared_redis::server;
-}
 
 std::string event_type(const sse::message& m) {
     return std::string(boost::json::parse(m.data).at("event_type").as_string());

@@ -7,6 +7,7 @@
 #include <boost/test/unit_test.hpp>
 
 #include "support/gateway_harness.hpp"
+#include "support/shared_redis.hpp"
 
 #include <ssebridge/coro/task_group.hpp>
 #include <ssebridge/coro/timeout.hpp>
@@ -26,11 +27,6 @@ using namespace ssebridge::test;
 
 namespace {
 
-struct shared_redis {
-    shared_redis() { server = std::make_unique<redis_server>(); }
-    ~shared_redis() { server.reset(); }
-    static inline std::unique_ptr<redis_server> server;
-};
 BOOST_TEST_GLOBAL_FIXTURE(shared_redis);
 
 const std::string secret = "a shared test secret";
@@ -56,7 +52,7 @@ std::vector<sse::message> events_only(std::vector<sse::message> all) {
 }
 
 struct fixture {
-    gateway_harness h{*shared_redis::server, tweak};
+    gateway_harness h{shared_server(), tweak};
 
     /// Records one event as a worker does; returns its id.
     std::string record(const std::string& id, std::string type, std::string payload = "{}") {
@@ -292,7 +288,7 @@ BOOST_FIXTURE_TEST_CASE(tokens_and_ids_are_checked_before_anything_streams, fixt
 }
 
 BOOST_FIXTURE_TEST_CASE(the_creators_timeout_is_recorded_for_every_reader, fixture) {
-    gateway_harness quick(*shared_redis::server, [](gateway::config& c) {
+    gateway_harness quick(shared_server(), [](gateway::config& c) {
         tweak(c);
         c.ack_timeout = 0.3;
     });
@@ -435,7 +431,7 @@ BOOST_FIXTURE_TEST_CASE(stop_really_stops_the_worker_and_every_reader_sees_it, f
 }
 
 BOOST_AUTO_TEST_CASE(a_session_nobody_watches_any_more_is_cancelled) {
-    gateway_harness h(*shared_redis::server, [](gateway::config& c) {
+    gateway_harness h(shared_server(), [](gateway::config& c) {
         tweak(c);
         c.cancel_after_disconnect = 0.3;
     });

@@ -1,7 +1,10 @@
 #include <ssebridge/wire/names.hpp>
 
+#include "hex.hpp"
+
 #include <openssl/sha.h>
 
+#include <algorithm>
 #include <array>
 #include <cstddef>
 #include <stdexcept>
@@ -39,14 +42,8 @@ std::string make_session_id() {
         }
         used = 0;
     }
-    static constexpr char hex[] = "0123456789abcdef";
-    std::string id(2 * id_bytes, '\0');
-    for (std::size_t i = 0; i < id_bytes; ++i) {
-        unsigned char b = pool[used + i];
-        id[2 * i] = hex[b >> 4];
-        id[2 * i + 1] = hex[b & 0xf];
-        pool[used + i] = 0; // do not keep used secrets around
-    }
+    std::string id = detail::to_hex(std::span<const unsigned char>(pool.data() + used, id_bytes));
+    std::fill_n(pool.begin() + static_cast<std::ptrdiff_t>(used), id_bytes, 0); // used secrets go
     used += id_bytes;
     return id;
 }
@@ -97,13 +94,7 @@ bool is_idempotency_key(std::string_view client_key) noexcept {
 std::string sha256_hex(std::string_view bytes) {
     std::array<unsigned char, SHA256_DIGEST_LENGTH> digest{};
     SHA256(reinterpret_cast<const unsigned char*>(bytes.data()), bytes.size(), digest.data());
-    static constexpr char hex[] = "0123456789abcdef";
-    std::string out;
-    for (unsigned char b : digest) {
-        out += hex[b >> 4];
-        out += hex[b & 0xf];
-    }
-    return out;
+    return detail::to_hex(digest);
 }
 
 } // namespace ssebridge::wire

@@ -1,5 +1,7 @@
 #include <ssebridge/wire/record.hpp>
 
+#include "hex.hpp"
+
 #include <openssl/sha.h>
 
 #include <array>
@@ -31,13 +33,7 @@ return 1
 std::string sha1_hex(std::string_view text) {
     std::array<unsigned char, SHA_DIGEST_LENGTH> digest{};
     SHA1(reinterpret_cast<const unsigned char*>(text.data()), text.size(), digest.data());
-    static constexpr char hex[] = "0123456789abcdef";
-    std::string out;
-    for (unsigned char b : digest) {
-        out += hex[b >> 4];
-        out += hex[b & 0xf];
-    }
-    return out;
+    return detail::to_hex(digest);
 }
 } // namespace
 

@@ -1,5 +1,7 @@
 #include <ssebridge/wire/token.hpp>
 
+#include "hex.hpp"
+
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
@@ -90,13 +92,7 @@ std::string make_token_secret() {
     std::array<unsigned char, 32> bytes{};
     if (::getrandom(bytes.data(), bytes.size(), 0) != static_cast<ssize_t>(bytes.size()))
         throw std::runtime_error("getrandom failed");
-    static constexpr char hex[] = "0123456789abcdef";
-    std::string out;
-    for (unsigned char b : bytes) {
-        out += hex[b >> 4];
-        out += hex[b & 0xf];
-    }
-    return out;
+    return detail::to_hex(bytes);
 }
 
 } // namespace ssebridge::wire
