@@ -97,8 +97,6 @@ public:
     [[nodiscard]] bool open() const noexcept {
         return phase_ == phase::awaiting_ack || phase_ == phase::relaying;
     }
-    /// True when nothing waits to be taken.
-    [[nodiscard]] bool drained() const noexcept { return pending_.empty(); }
     /// True once the last chunk has been taken.
     [[nodiscard]] bool finished() const noexcept { return phase_ == phase::done; }
     /// Why the stream ended with an error, when it did.
