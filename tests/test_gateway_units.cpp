@@ -328,3 +328,104 @@ BOOST_FIXTURE_TEST_CASE(a_lost_backend_ends_after_what_is_queued, stream_fixture
     BOOST_TEST(!s.completed());
     BOOST_TEST((s.end_code() == wire::end_code::backend_lost));
 }
+
+namespace {
+struct replay_fixture {
+    detail::stream_limits limits{3, 10s, 300s, 15s, 10s};
+    coro::clock::time_point t0 = coro::clock::time_point{} + 1000s;
+    stream_state s{limits, t0, detail::stream_kind::subscriber};
+    std::string buffer;
+
+    // The ids of the frames of the next chunk, from their `id:` lines.
+    std::vector<std::string> take_ids(bool* last = nullptr) {
+        auto c = s.take(buffer, t0);
+        if (!c)
+            return {};
+        if (last)
+            *last = c->last;
+        std::vector<std::string> ids;
+        for (auto& m : sse::decoder{}.feed(buffer))
+            if (!m.is_comment)
+                ids.push_back(m.id + ":" +
+                              std::string(boost::json::parse(m.data).at("event_type").as_string()));
+        s.on_written(t0);
+        return ids;
+    }
+};
+} // namespace
+
+BOOST_FIXTURE_TEST_CASE(a_replay_holds_live_events_and_drops_what_it_replayed, replay_fixture) {
+    s.begin_replay();
+    // Live events that arrive during the replay wait for it.
+    BOOST_TEST((s.on_message(ev("b", "1-2"), t0) == step::none));
+    BOOST_TEST((s.on_message(ev("c", "1-3"), t0) == step::none));
+    BOOST_TEST((s.on_message("garbage", t0) == step::malformed));
+    BOOST_TEST(take_ids().empty());
+    s.on_replayed(ev("a", "1-1"), t0);
+    s.on_replayed(ev("b", "1-2"), t0);
+    BOOST_TEST(!s.take_replay_overflow());
+    s.end_replay(t0); // b was replayed already: only c is new
+    auto ids = take_ids();
+    BOOST_TEST(ids == (std::vector<std::string>{"1-1:a", "1-2:b", "1-3:c"}),
+               boost::test_tools::per_element());
+    // Then live as usual, duplicates dropped.
+    BOOST_TEST((s.on_message(ev("c", "1-3"), t0) == step::none));
+    BOOST_TEST((s.on_message(ev("d", "1-4"), t0) == step::wake));
+}
+
+BOOST_FIXTURE_TEST_CASE(too_many_live_events_during_a_replay_are_read_again_from_the_log,
+                        replay_fixture) {
+    s.begin_replay();
+    for (int i = 1; i <= 5; ++i) // more than max_queue (3): dropped, to be replayed
+        s.on_message(ev("x", "2-" + std::to_string(i)), t0);
+    s.on_replayed(ev("x", "2-1"), t0);
+    BOOST_TEST(s.take_replay_overflow());  // the caller reads the log again
+    BOOST_TEST(!s.take_replay_overflow()); // once
+    take_ids();
+    s.on_replayed(ev("x", "2-2"), t0);
+    s.on_replayed(ev("x", "2-3"), t0);
+    s.on_replayed(ev("x", "2-4"), t0);
+    take_ids();
+    s.on_replayed(ev("x", "2-5"), t0);
+    s.on_message(ev("x", "2-6"), t0); // held after the overflow was taken
+    s.end_replay(t0);
+    auto ids = take_ids();
+    BOOST_TEST(ids == (std::vector<std::string>{"2-5:x", "2-6:x"}),
+               boost::test_tools::per_element());
+}
+
+BOOST_FIXTURE_TEST_CASE(a_cursor_at_the_end_ends_the_stream_without_a_frame, replay_fixture) {
+    s.begin_replay();
+    BOOST_TEST((s.on_cursor(ev("FinalAnswerStreamEnd", "3-9")) == step::wake));
+    s.end_replay(t0);
+    auto c = s.take(buffer, t0);
+    BOOST_TEST_REQUIRE(c.has_value());
+    BOOST_TEST(c->last);
+    BOOST_TEST(buffer.empty());
+    BOOST_TEST(s.finished());
+}
+
+BOOST_FIXTURE_TEST_CASE(a_lost_cursor_gives_a_reset_first, replay_fixture) {
+    s.begin_replay();
+    BOOST_TEST((s.on_reset("trimmed") == step::wake));
+    s.on_replayed(ev("y", "4-1"), t0);
+    s.end_replay(t0);
+    s.take(buffer, t0);
+    auto m = sse::decoder{}.feed(buffer);
+    BOOST_TEST_REQUIRE(m.size() == 2u);
+    BOOST_TEST(boost::json::parse(m[0].data).at("event_type").as_string() == "reset");
+    BOOST_TEST(m[0].id.empty()); // a reset is no event of the log
+    BOOST_TEST(m[1].id == "4-1");
+}
+
+BOOST_FIXTURE_TEST_CASE(a_recorded_error_ends_every_subscriber_but_a_plain_one_passes,
+                        replay_fixture) {
+    s.on_message(ev("error"), t0); // a seed-style worker's error: passed through
+    BOOST_TEST(s.open());
+    s.on_message(ev("error", "5-1"), t0); // recorded: the session's end
+    BOOST_TEST(!s.open());
+    bool last = false;
+    auto ids = take_ids(&last);
+    BOOST_TEST(ids.size() == 2u);
+    BOOST_TEST(last);
+}
