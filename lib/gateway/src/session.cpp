@@ -229,6 +229,25 @@ coro::awaitable<std::optional<redis::reply>> command(session& s, std::string cmd
     }
 }
 
+/// 503 for a session that could not start, with its id (for the logs, and
+/// for a client that wants to check it never ran).
+http::response refused_session(const std::string& id, std::string_view reason) {
+    http::response res = http::error_response(503, reason);
+    res.headers.push_back({"X-Session-Id", id});
+    return res;
+}
+
+coro::awaitable<void> cancel_failed(gateway::state& st, std::string id) {
+    std::exception_ptr failure;
+    try {
+        co_await cancel_session(st, id);
+    } catch (...) {
+        failure = std::current_exception();
+    }
+    log::failure(log::level::warn, "session " + id + ": refused, but its tombstone not set",
+                 failure);
+}
+
 /// Subscribes, hands the request to Kafka and sends the headers; true once
 /// the stream is open. Its own coroutine: its frame (and the request) is
 /// freed before the relay runs for as long as the stream lasts.
@@ -264,8 +283,12 @@ coro::awaitable<bool> open_stream(session& s, http::exchange& ex) {
     }
     if (!delivered || !delivered->ok) {
         ++st.stats.rejected;
+        // The record may still arrive later: the tombstone keeps a worker
+        // from working for a session its client was told failed.
+        st.records.spawn(cancel_failed(st, s.id));
         std::string reason = delivered ? delivered->error : "no delivery report in time";
-        co_await ex.respond_error(503, "Kafka did not take the request: " + reason);
+        http::response refused = refused_session(s.id, "Kafka did not take the request: " + reason);
+        co_await ex.respond(std::move(refused));
         co_return false;
     }
     auto ack_deadline = coro::clock::now() + coro::seconds(st.cfg.ack_timeout);
