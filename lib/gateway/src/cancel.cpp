@@ -175,14 +175,14 @@ coro::awaitable<void> reap(gateway::state& st, std::string id) {
               " s; cancelled");
 }
 
-coro::awaitable<void> reap_logged(gateway::state& st, std::string id) {
+coro::awaitable<void> logged(coro::awaitable<void> op, std::string context) {
     std::exception_ptr failure;
     try {
-        co_await reap(st, id);
+        co_await std::move(op);
     } catch (...) {
         failure = std::current_exception();
     }
-    log::failure(log::level::warn, "session " + id + ": abandoned, but not cancelled", failure);
+    log::failure(log::level::warn, context, failure);
 }
 
 } // namespace
@@ -224,6 +224,10 @@ coro::awaitable<void> serve_cancel(gateway::state& st, http::exchange& ex) {
     co_await cancel_and_wait(st, ex, std::move(*id), *wait);
 }
 
+void spawn_record(gateway::state& st, coro::awaitable<void> op, std::string context) {
+    st.records.spawn(logged(std::move(op), std::move(context)));
+}
+
 void note_abandoned(gateway::state& st, const std::string& id) {
     if (st.cfg.cancel_after_disconnect <= 0 || st.stopping)
         return;
@@ -236,7 +240,8 @@ void reap_abandoned(gateway::state& st, coro::clock::time_point now) {
             ++it;
             continue;
         }
-        st.records.spawn(reap_logged(st, it->first));
+        spawn_record(st, reap(st, it->first),
+                     "session " + it->first + ": abandoned, but not cancelled");
         it = st.abandoned.erase(it);
     }
 }

@@ -118,20 +118,15 @@ private:
                              code == wire::end_code::early_overflow;
         if (kind != detail::stream_kind::creator || !session_level)
             return;
-        st.records.spawn(record_end(st, id, wire::error_message(code, stream.end_text())));
+        spawn_record(st, record_end(st, id, wire::error_message(code, stream.end_text())),
+                     "session " + id + ": its end was not recorded");
     }
 
     static coro::awaitable<void> record_end(gateway::state& st, std::string id,
                                             std::string message) {
         worker::recording keep;
         keep.ttl = std::chrono::seconds(static_cast<long>(std::ceil(st.cfg.log_ttl)));
-        std::exception_ptr failure;
-        try {
-            co_await worker::record_message(st.commands, id, std::move(message), keep);
-        } catch (...) {
-            failure = std::current_exception();
-        }
-        log::failure(log::level::warn, "session " + id + ": its end was not recorded", failure);
+        co_await worker::record_message(st.commands, id, std::move(message), keep);
     }
 
     std::list<session*>::iterator self_;
@@ -238,14 +233,7 @@ http::response refused_session(const std::string& id, std::string_view reason) {
 }
 
 coro::awaitable<void> cancel_failed(gateway::state& st, std::string id) {
-    std::exception_ptr failure;
-    try {
-        co_await cancel_session(st, id);
-    } catch (...) {
-        failure = std::current_exception();
-    }
-    log::failure(log::level::warn, "session " + id + ": refused, but its tombstone not set",
-                 failure);
+    co_await cancel_session(st, id);
 }
 
 /// Subscribes, hands the request to Kafka and sends the headers; true once
@@ -285,7 +273,8 @@ coro::awaitable<bool> open_stream(session& s, http::exchange& ex) {
         ++st.stats.rejected;
         // The record may still arrive later: the tombstone keeps a worker
         // from working for a session its client was told failed.
-        st.records.spawn(cancel_failed(st, s.id));
+        spawn_record(st, cancel_failed(st, s.id),
+                     "session " + s.id + ": refused, but its tombstone not set");
         std::string reason = delivered ? delivered->error : "no delivery report in time";
         http::response refused = refused_session(s.id, "Kafka did not take the request: " + reason);
         co_await ex.respond(std::move(refused));

@@ -76,6 +76,10 @@ coro::awaitable<std::int64_t> cancel_session(gateway::state& st, const std::stri
 /// watches it again within --cancel-after-disconnect, the session is cancelled.
 void note_abandoned(gateway::state& st, const std::string& id);
 
+/// Runs `op` among the gateway's record tasks (awaited before a drain
+/// closes the Redis connection); a failure is logged as `context: why`.
+void spawn_record(gateway::state& st, coro::awaitable<void> op, std::string context);
+
 /// The id of the session a stream belongs to.
 const std::string& session_id(const session& s) noexcept;
 
