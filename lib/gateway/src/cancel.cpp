@@ -66,7 +66,8 @@ coro::awaitable<redis::reply> run_cancel_script(gateway::state& st, const std::s
 }
 
 /// How the session's log ends: nullopt while it goes on, else the kind of
-/// its last event (`other` when there is no log at all). Throws on Redis errors.
+/// its last event when that ended the session (an empty or missing log goes
+/// on). Throws on Redis errors.
 coro::awaitable<std::optional<wire::event_kind>> logged_end(gateway::state& st,
                                                             const std::string& id) {
     redis::reply r = co_await st.commands.async_exec(last_entry_command(id));
