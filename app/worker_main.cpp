@@ -130,6 +130,14 @@ asio::awaitable<void> play_agent(redis::client* r, const settings* s, worker::re
     co_await worker::publish_event(*r, id, wire::event_type::final_answer_end, "{}", s->log());
 }
 
+// Serves the first Redis connection, then reconnects with backoff whenever
+// it is lost (requests that need Redis meanwhile fail and are logged).
+asio::awaitable<void> keep_redis(redis::client* r) {
+    boost::system::error_code ec = co_await r->async_run();
+    log::warn("redis connection lost: ", ec.message(), "; reconnecting");
+    co_await r->async_keep_connected();
+}
+
 asio::awaitable<void> run(redis::client* r, redis::subscriber* control, kafka::consumer* consumer,
                           const settings* s) {
     co_await worker::serve_requests(
@@ -195,7 +203,7 @@ int main(int argc, char** argv) {
                 *result = 1;
                 co_return;
             }
-            asio::co_spawn(co_await asio::this_coro::executor, r->async_run(), asio::detached);
+            asio::co_spawn(co_await asio::this_coro::executor, keep_redis(r), asio::detached);
             co_await ctl->async_wait_connected();
             std::cout << "worker ready" << std::endl;
             co_await run(r, ctl, c, st);

@@ -287,3 +287,29 @@ BOOST_AUTO_TEST_CASE(a_drained_gateways_reader_resumes_on_another_without_loss) 
     BOOST_TEST(answer == "The answer goes on after the drain.");
     BOOST_TEST(events.back().at("event_type").as_string() == "FinalAnswerStreamEnd");
 }
+
+BOOST_AUTO_TEST_CASE(the_reference_worker_comes_back_after_a_redis_restart) {
+    redis_server redis;
+    gateway_process gw(redis, {"--ack-timeout", "2"});
+    child_process worker({SSEBRIDGE_WORKER_BINARY, "--redis", redis.url(), "--kafka-brokers",
+                          gw.bootstrap, "--delay", "0.001", "--answer", "back", "--log-level",
+                          "error"});
+    BOOST_TEST_REQUIRE(!worker.wait_for_line("worker ready", 10s).empty());
+    redis.stop();
+    redis.start();
+    // The gateway, then the worker, reconnect with backoff: some session soon
+    // goes through again, without restarting anything.
+    asio::io_context ioc;
+    bool answered = false;
+    auto deadline = std::chrono::steady_clock::now() + 40s;
+    while (!answered && std::chrono::steady_clock::now() < deadline) {
+        http_client c(ioc.get_executor());
+        http_head head = open_session(ioc, c, gw.endpoint, R"({"user_query":"q"})");
+        if (head.status != 200u)
+            continue;
+        auto events = read_events(ioc, c);
+        answered =
+            !events.empty() && events.back().at("event_type").as_string() == "FinalAnswerStreamEnd";
+    }
+    BOOST_TEST(answered);
+}
