@@ -84,13 +84,20 @@ std::int64_t now_ns() {
         .count();
 }
 
-// The send time carried by an event, or -1.
+// The send time carried by an event, or -1: the number after `"t"`, however
+// the JSON is spaced (a server may re-serialise it: `"t": 123`).
 std::int64_t sent_at(std::string_view data) {
-    auto at = data.find("\"t\":");
+    auto at = data.find("\"t\"");
     if (at == std::string_view::npos)
         return -1;
+    std::size_t i = data.find_first_not_of(" \t\r\n", at + 3);
+    if (i == std::string_view::npos || data[i] != ':')
+        return -1;
+    i = data.find_first_not_of(" \t\r\n", i + 1);
+    if (i == std::string_view::npos)
+        return -1;
     std::int64_t t = -1;
-    std::from_chars(data.data() + at + 4, data.data() + data.size(), t);
+    std::from_chars(data.data() + i, data.data() + data.size(), t);
     return t;
 }
 
@@ -1088,6 +1095,14 @@ int main(int argc, char** argv) {
             test::run(ioc, scenario_streams(st), 600s);
     } catch (const std::exception& e) {
         std::cerr << "ssebridge-bench: " << e.what() << "\n";
+        return 1;
+    }
+    bool timed = s.scenario == "throughput" || s.scenario == "latency" || s.scenario == "slow" ||
+                 s.scenario == "limit" || s.scenario == "resume";
+    if (timed && st.got.delivered > 0 && st.got.latency_us.empty()) {
+        std::cerr << "ssebridge-bench: " << st.got.delivered
+                  << " events arrived but none carried its send time (\"t\"): no latency to "
+                     "report\n";
         return 1;
     }
     std::sort(st.got.latency_us.begin(), st.got.latency_us.end());
