@@ -64,6 +64,12 @@ BOOST_AUTO_TEST_CASE(bad_values_are_refused_with_a_reason) {
         BOOST_TEST(!p.help);
         BOOST_TEST(!p.message.empty());
     }
+    // Zero means "never" for the cancel of abandoned sessions, and only there.
+    auto never = parse({"--cancel-after-disconnect", "0"});
+    BOOST_TEST_REQUIRE(never.cfg.has_value());
+    BOOST_TEST(never.cfg->cancel_after_disconnect == 0.0);
+    BOOST_TEST(parse({}).cfg->cancel_after_disconnect == 30.0);
+    BOOST_TEST(!parse({"--cancel-after-disconnect", "-1"}).cfg.has_value());
     auto env = parse({}, {{"SSEBRIDGE_ACK_TIMEOUT", "never"}});
     BOOST_TEST(!env.cfg.has_value());
     BOOST_TEST(env.message.find("SSEBRIDGE_ACK_TIMEOUT") != std::string::npos);

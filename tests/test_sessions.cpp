@@ -506,3 +506,21 @@ BOOST_FIXTURE_TEST_CASE(an_idempotency_key_creates_one_session_and_joins_it_on_r
     BOOST_TEST(keys == ids, boost::test_tools::per_element());
     consumer.close();
 }
+
+BOOST_AUTO_TEST_CASE(cors_origins_are_read_from_the_flag) {
+    gateway_harness h(shared_server(), [](gateway::config& c) {
+        tweak(c);
+        c.cors_origin = "https://a.example, https://b.example";
+    });
+    auto origin_answer = [&](const std::string& origin) {
+        http_client c(h.ioc.get_executor());
+        run(h.ioc, c.connect(h.gw->local_endpoint()));
+        auto [head, body] =
+            run(h.ioc,
+                c.exchange("GET /healthz HTTP/1.1\r\nHost: t\r\nOrigin: " + origin + "\r\n\r\n"));
+        return head.header("Access-Control-Allow-Origin").value_or("");
+    };
+    BOOST_TEST(origin_answer("https://b.example") == "https://b.example");
+    BOOST_TEST(origin_answer("https://a.example") == "https://a.example");
+    BOOST_TEST(origin_answer("https://c.example").empty());
+}

@@ -243,7 +243,7 @@ coro::awaitable<bool> open_stream(session& s, http::exchange& ex) {
     gateway::state& st = s.st;
     std::string failure = co_await subscribe(s);
     co_await coro::throw_if_cancelled();
-    if (failure.empty()) {
+    if (failure.empty() && !s.session_exists) {
         // The empty log tells every gateway that the session exists.
         try {
             redis::reply r = co_await open_log(st, s.id, log_ttl(st));
@@ -480,7 +480,8 @@ coro::awaitable<void> pipeline(session& s, http::exchange& ex, std::string curso
 struct stream_start {
     std::string id;
     detail::stream_kind kind = detail::stream_kind::creator;
-    std::string cursor; ///< subscribers: where the replay starts
+    std::string cursor;      ///< subscribers: where the replay starts
+    bool log_opened = false; ///< the idempotency claim opened the session's log already
 };
 
 /// POST /v1/react/sessions before it streams: the checks of §1, room for
@@ -525,6 +526,7 @@ coro::awaitable<std::optional<stream_start>> admit_create(gateway::state& st, ht
         start.kind = detail::stream_kind::joiner;
     }
     start.id = std::move(c.id);
+    start.log_opened = true;
     co_return start;
 }
 
@@ -558,6 +560,7 @@ coro::awaitable<void> run_stream(gateway::state& st, http::exchange& ex, stream_
     if (!start)
         co_return;
     session s(st, std::move(start->id), ex, start->kind);
+    s.session_exists = start->log_opened;
     auto [order, pipeline_error, watch_error] =
         co_await asio::experimental::make_parallel_group(
             asio::co_spawn(st.ex, pipeline(s, ex, std::move(start->cursor)), asio::deferred),
