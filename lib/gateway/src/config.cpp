@@ -69,7 +69,8 @@ std::string usage() {
            "POST /v1/react/sessions produces the request to Kafka and relays the session's\n"
            "Redis channel sse_session:{id} until FinalAnswerStreamEnd; its X-Session-Token\n"
            "opens GET /v1/react/sessions/{id}/events (EventSource: replay from\n"
-           "Last-Event-ID, then live) from any gateway sharing --token-secret.\n\n"
+           "Last-Event-ID, then live) and POST /v1/react/sessions/{id}/cancel (Stop) from\n"
+           "any gateway sharing --token-secret.\n\n"
            "Options (each also read from the environment variable shown; flags win):\n" +
            cli::describe(options(defaults)) +
            "\nDurations are in seconds, fractions allowed (--keepalive 0.5).\n"
