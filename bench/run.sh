@@ -43,7 +43,7 @@ start_gateway() { # NAME ARGS...
     > "$out/$name.out" 2>&1 &
   pids+=($!)
   eval "${name}_pid=$! ${name}_port=$port"
-  wait_http "http://127.0.0.1:$port/healthz"
+  wait_http "http://127.0.0.1:$port/readyz"
 }
 start_gateway gateway --max-sessions 30000 --max-queue 100000
 start_gateway strict --max-sessions 30000

@@ -363,6 +363,47 @@ BOOST_AUTO_TEST_CASE(losing_redis_ends_streams_with_an_error_and_recovers) {
         h.ioc, [&] { return fresh_done; }, 5s); // its reader must end before it goes
 }
 
+namespace {
+unsigned status_of(gateway_harness& h, const std::string& path) {
+    http_client c(h.ioc.get_executor());
+    run(h.ioc, c.connect(h.gw->local_endpoint()));
+    auto [head, body] = run(h.ioc, c.exchange("GET " + path + " HTTP/1.1\r\nHost: t\r\n\r\n"));
+    return head.status;
+}
+} // namespace
+
+BOOST_AUTO_TEST_CASE(a_hung_redis_ends_streams_refuses_sessions_and_makes_the_gateway_unready) {
+    redis_server own;
+    gateway_harness h(own, [](gateway::config& c) { c.redis_timeout = 0.4; });
+    BOOST_TEST(status_of(h, "/readyz") == 200u);
+    open_stream s = h.open_ok();
+    h.publish(s.id, event("worker_ack"));
+    BOOST_TEST(event_type(h.next_event(*s.client)) == "worker_ack");
+
+    own.pause(); // SIGSTOP: connections stay up, nothing answers
+    auto paused = clock_type::now();
+    auto all = events_only(h.read_all(*s.client));
+    BOOST_TEST((clock_type::now() - paused < 1500ms)); // a quiet stream: the PING finds it
+    BOOST_TEST_REQUIRE(all.size() == 1u);
+    auto end = boost::json::parse(all[0].data);
+    BOOST_TEST(end.at("payload").at("code").as_string() == "backend_lost");
+    BOOST_TEST(end.at("payload").at("retryable").as_bool());
+
+    auto asked = clock_type::now();
+    open_stream refused = run(h.ioc, h.open(R"({"user_query":"x"})"));
+    BOOST_TEST(refused.head.status == 503u);
+    BOOST_TEST((clock_type::now() - asked < 1s));
+    BOOST_TEST(status_of(h, "/readyz") == 503u);
+    BOOST_TEST(status_of(h, "/healthz") == 200u); // alive: a restart would not help
+
+    own.resume();
+    run_until(
+        h.ioc, [&] { return status_of(h, "/readyz") == 200u; }, 10s);
+    open_stream back = h.open_ok();
+    BOOST_TEST(h.publish(back.id, event("worker_ack")) == 1);
+    BOOST_TEST(event_type(h.next_event(*back.client)) == "worker_ack");
+}
+
 BOOST_AUTO_TEST_CASE(kafka_not_delivering_in_time_is_503) {
     std::uint16_t nobody = free_port();
     gateway_harness h(shared_server(), [&](gateway::config& c) {

@@ -222,6 +222,86 @@ BOOST_AUTO_TEST_CASE(client_returns_error_replies_and_fails_pending_commands_on_
         h.ioc, [&] { return failed; }, 5s);
 }
 
+namespace {
+redis::config quick_to_give_up(const redis_server& server) {
+    redis::config cfg = config_for(server);
+    cfg.reply_timeout = cfg.connect_timeout = 300ms;
+    return cfg;
+}
+} // namespace
+
+BOOST_AUTO_TEST_CASE(a_hung_server_fails_pending_commands_and_is_reconnected_when_back) {
+    redis_server server;
+    asio::io_context ioc;
+    redis::client c(ioc.get_executor(), quick_to_give_up(server));
+    asio::co_spawn(ioc, c.async_keep_connected(), asio::detached);
+    run_until(
+        ioc, [&] { return c.connected(); }, 5s);
+    server.pause();
+    auto asked = coro::clock::now();
+    BOOST_CHECK_EXCEPTION(run(ioc, c.async_publish("x", "1"), 5s), boost::system::system_error,
+                          [](const auto& e) { return e.code() == asio::error::connection_reset; });
+    auto waited = coro::clock::now() - asked;
+    BOOST_TEST(waited >= 300ms);
+    BOOST_TEST(waited < 2s);
+    BOOST_TEST(!c.connected()); // the kernel accepts a new connection, but PING goes unanswered
+    run(ioc, sleep_for(700ms));
+    BOOST_TEST(!c.connected());
+    server.resume();
+    run_until(
+        ioc, [&] { return c.connected(); }, 10s);
+    BOOST_TEST(run(ioc, c.async_publish("x", "2")) == 0);
+    c.close();
+    run(ioc, sleep_for(10ms));
+}
+
+BOOST_AUTO_TEST_CASE(an_idle_client_notices_a_hung_server_by_its_ping) {
+    redis_server server;
+    asio::io_context ioc;
+    redis::client c(ioc.get_executor(), quick_to_give_up(server));
+    asio::co_spawn(ioc, c.async_keep_connected(), asio::detached);
+    run_until(
+        ioc, [&] { return c.connected(); }, 5s);
+    run(ioc, sleep_for(500ms)); // idle: PINGs answered, the connection stays
+    BOOST_TEST(c.connected());
+    server.pause();
+    run_until(
+        ioc, [&] { return !c.connected(); }, 2s);
+    server.resume();
+    run_until(
+        ioc, [&] { return c.connected(); }, 10s);
+    c.close();
+    run(ioc, sleep_for(10ms));
+}
+
+BOOST_AUTO_TEST_CASE(subscribers_hear_of_a_hung_server_and_subscribe_again_once_it_answers) {
+    redis_server server;
+    asio::io_context ioc;
+    redis::subscriber sub(ioc.get_executor(), quick_to_give_up(server));
+    asio::co_spawn(ioc, sub.async_run(), asio::detached);
+    run(ioc, sub.async_wait_connected(), 10s);
+    recording_sink a;
+    auto held = run(ioc, subscribe(sub, "a", a));
+    run(ioc, sleep_for(500ms)); // quiet but alive: no loss
+    BOOST_TEST(a.lost == 0);
+    server.pause();
+    run_until(
+        ioc, [&] { return a.lost == 1; }, 2s);
+    BOOST_TEST(!sub.connected());
+    server.resume();
+    run(ioc, sub.async_wait_connected(), 10s);
+    recording_sink b;
+    auto again = run(ioc, subscribe(sub, "a", b));
+    redis::client pub(ioc.get_executor(), config_for(server));
+    run(ioc, pub.async_connect());
+    asio::co_spawn(ioc, pub.async_run(), asio::detached);
+    BOOST_TEST(run(ioc, pub.async_publish("a", "back")) == 1);
+    run_until(
+        ioc, [&] { return b.messages.size() == 1; }, 5s);
+    pub.close();
+    run(ioc, sleep_for(10ms));
+}
+
 BOOST_AUTO_TEST_CASE(a_client_kept_connected_comes_back_after_a_restart) {
     redis_server server;
     asio::io_context ioc;

@@ -68,7 +68,7 @@ function start(cmd, args, prefix) {
 
 async function waitHealthy(url) {
   for (let i = 0; i < 200; i++) {
-    try { if ((await fetch(url + '/healthz')).ok) return; } catch { /* not yet */ }
+    try { if ((await fetch(url + '/readyz')).ok) return; } catch { /* not yet */ }
     await new Promise((r) => setTimeout(r, 50));
   }
   throw new Error('gateway never became healthy');

@@ -82,7 +82,7 @@ def main():
         worker = redis.Redis(host="127.0.0.1", port=redis_port)
         for _ in range(100):  # the gateway's subscriber connects asynchronously
             conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
-            conn.request("GET", "/healthz")
+            conn.request("GET", "/readyz")
             if conn.getresponse().status == 200:
                 break
             time.sleep(0.05)

@@ -198,7 +198,7 @@ coro::awaitable<void> wait_healthy(asio::ip::tcp::endpoint ep, int attempts) {
     for (int i = 0; i < attempts; ++i) {
         http_client probe(ex);
         co_await probe.connect(ep);
-        auto [head, body] = co_await probe.exchange("GET /healthz HTTP/1.1\r\nHost: t\r\n\r\n");
+        auto [head, body] = co_await probe.exchange("GET /readyz HTTP/1.1\r\nHost: t\r\n\r\n");
         if (head.status == 200)
             co_return;
         asio::steady_timer pause(ex, std::chrono::milliseconds(50));

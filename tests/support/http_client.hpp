@@ -29,7 +29,7 @@ std::string post_request(std::string_view body, std::string_view content_type = 
 
 class http_client;
 
-/// Polls `GET /healthz` until the gateway at `ep` answers 200 (its Redis
+/// Polls `GET /readyz` until the gateway at `ep` answers 200 (its Redis
 /// subscriber is up); throws after `attempts` tries 50 ms apart.
 coro::awaitable<void> wait_healthy(boost::asio::ip::tcp::endpoint ep, int attempts = 200);
 

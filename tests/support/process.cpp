@@ -148,6 +148,14 @@ void redis_server::start() {
         throw std::runtime_error("redis-server did not start on port " + std::to_string(port_));
 }
 
+void redis_server::pause() {
+    process_->signal(SIGSTOP);
+}
+
+void redis_server::resume() {
+    process_->signal(SIGCONT);
+}
+
 void redis_server::stop() {
     if (process_) {
         process_->signal(SIGKILL); // abrupt, like a crash: what reconnection must survive

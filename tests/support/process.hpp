@@ -59,6 +59,10 @@ public:
 
     void stop();
     void start(); ///< again, on the same port
+    /// SIGSTOP: a hung server (a long fork, a partition without a reset): the
+    /// kernel still accepts connections, nothing answers.
+    void pause();
+    void resume(); ///< SIGCONT
 
 private:
     std::uint16_t port_;

@@ -11,6 +11,10 @@ std::vector<cli::option> options(config& c) {
                   "HOST:PORT to serve HTTP on (port 0: any free port)", c.listen),
         cli::text("--redis", "SSEBRIDGE_REDIS", "Redis URL, redis://[[user]:password@]host[:port]",
                   c.redis),
+        cli::seconds("--redis-timeout", "SSEBRIDGE_REDIS_TIMEOUT",
+                     "seconds Redis may leave a command or a PING unanswered before the "
+                     "connection is dropped (streams end with backend_lost, /readyz 503)",
+                     c.redis_timeout),
         cli::text("--kafka-brokers", "SSEBRIDGE_KAFKA_BROKERS",
                   "Kafka bootstrap servers, or 'embedded' for an in-process mock cluster",
                   c.kafka_brokers),

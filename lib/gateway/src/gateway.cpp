@@ -43,10 +43,11 @@ tcp::endpoint parse_listen(coro::executor ex, const std::string& listen) {
     return *results.begin();
 }
 
-redis::config parse_redis(const std::string& url) {
-    auto cfg = redis::config::from_url(url);
+redis::config parse_redis(const config& c) {
+    auto cfg = redis::config::from_url(c.redis);
     if (!cfg)
         throw std::invalid_argument("--redis: " + cfg.error().message());
+    cfg->connect_timeout = cfg->reply_timeout = coro::seconds(c.redis_timeout);
     return *cfg;
 }
 
@@ -86,6 +87,16 @@ http::limits http_limits(const config& cfg) {
     return lim;
 }
 
+http::response readiness(const gateway::state& st) {
+    if (st.stopping)
+        return http::error_response(503, "shutting down");
+    if (!st.subscriber.connected())
+        return http::error_response(503, "Redis unavailable (subscriber)");
+    if (!st.commands.connected())
+        return http::error_response(503, "Redis unavailable (commands)");
+    return http::response{200, "application/json", R"({"status":"ready"})", {}};
+}
+
 coro::awaitable<void> respond_ignoring_result(http::exchange& ex, http::response res) {
     co_await ex.respond(std::move(res));
 }
@@ -99,8 +110,8 @@ gateway::state::state(coro::executor ex, const config& c)
              coro::seconds(c.keepalive), coro::seconds(c.write_timeout)}
     , mock(make_mock(c))
     , kafka_bootstrap(mock ? mock->bootstrap_servers() : c.kafka_brokers)
-    , subscriber(ex, parse_redis(c.redis))
-    , commands(ex, parse_redis(c.redis))
+    , subscriber(ex, parse_redis(c))
+    , commands(ex, parse_redis(c))
     , producer(ex, producer_settings(kafka_bootstrap, c))
     , server(ex, parse_listen(ex, c.listen), http_limits(c))
     , token_secret(c.token_secret.empty() ? wire::make_token_secret() : c.token_secret)
@@ -127,11 +138,14 @@ gateway::gateway(coro::executor ex, const config& cfg)
         return respond_ignoring_result(
             ex, http::response{200, "text/plain; version=0.0.4", metrics_text(), {}});
     });
-    st.server.route("GET", "/healthz", [&st](http::exchange& ex) {
+    // Liveness: the process serves HTTP. Restarting it would not bring Redis back.
+    st.server.route("GET", "/healthz", [](http::exchange& ex) {
         return respond_ignoring_result(
-            ex, st.subscriber.connected()
-                    ? http::response{200, "application/json", R"({"status":"ok"})", {}}
-                    : http::error_response(503, "Redis unavailable"));
+            ex, http::response{200, "application/json", R"({"status":"ok"})", {}});
+    });
+    // Readiness: new sessions can start here now (a load balancer's check).
+    st.server.route("GET", "/readyz", [&st](http::exchange& ex) {
+        return respond_ignoring_result(ex, readiness(st));
     });
 }
 

@@ -31,6 +31,11 @@ namespace {
 std::string publish_command(std::string_view channel, std::string_view message) {
     return make_command({"PUBLISH", channel, message});
 }
+
+const std::string& ping_command() {
+    static const std::string command = make_command({"PING"});
+    return command;
+}
 } // namespace
 
 client::client(coro::executor ex, config cfg)
@@ -51,15 +56,25 @@ bool client::connected() const noexcept {
 coro::awaitable<boost::system::error_code> client::async_run() {
     if (!conn_)
         throw std::logic_error("redis::client::async_run before async_connect");
-    boost::system::error_code ec = co_await conn_->async_run([this](std::span<const node> nodes) {
+    auto on_reply = [this](std::span<const node> nodes) {
         if (pending_.empty())
             return; // a reply nobody asked for: ignore
         auto p = std::move(pending_.front());
         pending_.pop_front();
+        if (!p)
+            return; // our PING's
         p->result = to_reply(nodes);
         p->done.set();
-    });
+    };
+    // An idle client PINGs so that a hung server is noticed before a command waits on it.
+    auto ping = [this] {
+        pending_.push_back(nullptr);
+        conn_->send(ping_command());
+    };
+    boost::system::error_code ec = co_await conn_->async_run(on_reply, ping);
     for (auto& p : pending_) {
+        if (!p)
+            continue;
         p->failed = true;
         p->done.set();
     }

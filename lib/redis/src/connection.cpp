@@ -40,21 +40,40 @@ coro::awaitable<void> connection::async_connect(const config& cfg) {
     socket_.set_option(asio::socket_base::keep_alive(true));
     in_.assign(initial_buffer, '\0');
     in_begin_ = in_end_ = 0;
+    reply_timeout_ = cfg.reply_timeout;
+    bool answered = co_await coro::with_timeout(handshake(cfg), cfg.connect_timeout);
+    if (!answered)
+        throw boost::system::system_error(asio::error::timed_out, "Redis did not answer PING");
+}
+
+coro::awaitable<void> connection::handshake(const config& cfg) {
+    std::string hello;
     if (!cfg.password.empty()) {
-        std::string auth;
         if (cfg.username.empty())
-            append_command(auth, {"AUTH", cfg.password});
+            append_command(hello, {"AUTH", cfg.password});
         else
-            append_command(auth, {"AUTH", cfg.username, cfg.password});
-        co_await asio::async_write(socket_, asio::buffer(auth), asio::use_awaitable);
-        reply r = co_await read_reply();
-        if (r.is_error())
-            throw std::runtime_error("Redis AUTH failed: " + r.value);
+            append_command(hello, {"AUTH", cfg.username, cfg.password});
     }
+    append_command(hello, {"PING"});
+    co_await asio::async_write(socket_, asio::buffer(hello), asio::use_awaitable);
+    if (!cfg.password.empty()) {
+        reply auth = co_await read_reply();
+        if (auth.is_error())
+            throw std::runtime_error("Redis AUTH failed: " + auth.value);
+    }
+    reply pong = co_await read_reply();
+    if (pong.is_error())
+        throw std::runtime_error("Redis refused PING: " + pong.value);
 }
 
 void connection::send(std::string_view bytes) {
     out_.append(bytes);
+    flush();
+}
+
+void connection::flush() {
+    if (!unanswered_since_)
+        unanswered_since_ = std::chrono::steady_clock::now();
     writable_.notify();
 }
 
@@ -99,6 +118,8 @@ coro::awaitable<boost::system::error_code> connection::read_loop(reply_handler& 
         if (ec)
             co_return ec;
         in_end_ += n;
+        last_read_ = std::chrono::steady_clock::now();
+        unanswered_since_.reset();
         if (!parse_buffered(ec, on_reply))
             co_return ec;
     }
@@ -138,11 +159,41 @@ coro::awaitable<boost::system::error_code> connection::write_loop() {
     }
 }
 
-coro::awaitable<boost::system::error_code> connection::async_run(reply_handler on_reply) {
+coro::awaitable<boost::system::error_code> connection::watch_replies(std::function<void()>& ping) {
+    using namespace std::chrono_literals;
+    asio::steady_timer timer(socket_.get_executor());
+    const auto tick = std::max<std::chrono::steady_clock::duration>(reply_timeout_ / 4, 5ms);
+    for (;;) {
+        timer.expires_after(tick);
+        co_await timer.async_wait(asio::use_awaitable);
+        auto now = std::chrono::steady_clock::now();
+        if (unanswered_since_ && now - *unanswered_since_ >= reply_timeout_) {
+            log::warn("redis: no reply within ",
+                      std::chrono::duration_cast<std::chrono::milliseconds>(reply_timeout_).count(),
+                      " ms; dropping the connection");
+            co_return asio::error::timed_out;
+        }
+        if (!unanswered_since_ && ping && now - last_read_ >= reply_timeout_ / 2)
+            ping();
+    }
+}
+
+coro::awaitable<boost::system::error_code> connection::async_run(reply_handler on_reply,
+                                                                 std::function<void()> ping) {
     using namespace asio::experimental::awaitable_operators;
-    std::variant<error_code, error_code> ended = co_await (read_loop(on_reply) || write_loop());
+    last_read_ = std::chrono::steady_clock::now();
+    unanswered_since_.reset();
+    error_code ec;
+    if (reply_timeout_ == std::chrono::steady_clock::duration::zero()) {
+        std::variant<error_code, error_code> ended = co_await (read_loop(on_reply) || write_loop());
+        ec = ended.index() == 0 ? std::get<0>(ended) : std::get<1>(ended);
+    } else {
+        std::variant<error_code, error_code, error_code> ended =
+            co_await (read_loop(on_reply) || write_loop() || watch_replies(ping));
+        std::visit([&](error_code e) { ec = e; }, ended);
+    }
     close();
-    co_return ended.index() == 0 ? std::get<0>(ended) : std::get<1>(ended);
+    co_return ec;
 }
 
 coro::awaitable<void> keep_connected(const config& cfg, std::string_view who,
@@ -155,10 +206,12 @@ coro::awaitable<void> keep_connected(const config& cfg, std::string_view who,
     auto backoff = std::chrono::steady_clock::duration(min_backoff);
     asio::steady_timer timer(ex);
     for (;;) {
-        conn = std::make_unique<connection>(ex);
+        // `conn` shows a connection only once it answered: owners read it as "connected".
+        auto fresh = std::make_unique<connection>(ex);
         std::string failure;
         try {
-            co_await conn->async_connect(cfg);
+            co_await fresh->async_connect(cfg);
+            conn = std::move(fresh);
         } catch (const std::exception&) {
             failure = log::describe(std::current_exception());
         }

@@ -58,8 +58,13 @@ coro::awaitable<boost::system::error_code> subscriber::serve() {
     connected_ = true;
     ++stats_.connects;
     connected_event_->set();
+    // PINGs on a quiet connection: its pong (ignored by on_reply) proves Redis alive.
+    auto ping = [this] {
+        append_command(conn_->outbox(), {"PING"});
+        conn_->flush();
+    };
     boost::system::error_code ec =
-        co_await conn_->async_run([this](std::span<const node> nodes) { on_reply(nodes); });
+        co_await conn_->async_run([this](std::span<const node> nodes) { on_reply(nodes); }, ping);
     connected_ = false;
     connected_event_->reset();
     ++stats_.losses;

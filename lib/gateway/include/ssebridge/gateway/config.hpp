@@ -13,6 +13,7 @@ namespace ssebridge::gateway {
 struct config {
     std::string listen = "127.0.0.1:8080";
     std::string redis = "redis://127.0.0.1:6379";
+    double redis_timeout = 3; ///< seconds Redis may leave a command (or a PING) unanswered
     std::string kafka_brokers = "embedded";
     std::string kafka_topic = "react_requests";
     double ack_timeout = 10;   ///< seconds from Kafka delivery to worker_ack

@@ -29,7 +29,12 @@ struct config {
     std::uint16_t port = 6379;
     std::string username; ///< ACL user; empty means the default user
     std::string password; ///< sent with AUTH when not empty
+    /// Connecting and logging in (AUTH, then a PING answered) must take no longer.
     std::chrono::steady_clock::duration connect_timeout = std::chrono::seconds(5);
+    /// A command (or the PING sent after this much silence, halved) unanswered
+    /// this long means the server hangs (stopped, partitioned without a reset,
+    /// a long fork): the connection is dropped and made again. Zero: wait forever.
+    std::chrono::steady_clock::duration reply_timeout = std::chrono::seconds(3);
 
     /// Parses `redis://[[user]:password@]host[:port][/db]` (IPv6 hosts in
     /// brackets); a `url_error` when malformed. The database number is

@@ -8,8 +8,10 @@
 
 #include <boost/asio/ip/tcp.hpp>
 
+#include <chrono>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
@@ -22,19 +24,25 @@ public:
 
     explicit connection(coro::executor ex);
 
-    /// Resolves, connects (within `cfg.connect_timeout`) and sends AUTH when
-    /// configured. Throws `system_error` on failure.
+    /// Resolves, connects, sends AUTH when configured and a PING, and waits
+    /// for their replies, all within `cfg.connect_timeout` (a hung server
+    /// accepts connections in the kernel but answers nothing). Throws
+    /// `system_error` on failure.
     coro::awaitable<void> async_connect(const config& cfg);
 
     /// Queues raw command bytes; the writer sends everything queued in one write.
     void send(std::string_view bytes);
     std::string& outbox() noexcept { return out_; }
-    void flush() { writable_.notify(); }
+    void flush();
 
     /// Reads replies and hands each to `on_reply` (synchronously, with views
     /// valid only during the call) while writing queued commands, until the
-    /// connection fails or is closed. Returns the reason.
-    coro::awaitable<boost::system::error_code> async_run(reply_handler on_reply);
+    /// connection fails or is closed. Returns the reason: `timed_out` when
+    /// something sent got no byte back within `cfg.reply_timeout`. After half
+    /// that time of silence `ping` is called to send something that gets a
+    /// reply (a PING), so that a hung server is noticed on an idle connection too.
+    coro::awaitable<boost::system::error_code> async_run(reply_handler on_reply,
+                                                         std::function<void()> ping = {});
 
     void close();
     [[nodiscard]] bool is_open() const { return socket_.is_open(); }
@@ -42,6 +50,8 @@ public:
 private:
     coro::awaitable<boost::system::error_code> read_loop(reply_handler& on_reply);
     coro::awaitable<boost::system::error_code> write_loop();
+    coro::awaitable<boost::system::error_code> watch_replies(std::function<void()>& ping);
+    coro::awaitable<void> handshake(const config& cfg);
     // Reads until one whole reply is buffered; used before async_run (AUTH).
     coro::awaitable<reply> read_reply();
     // Returns false and sets ec on a protocol error; invokes `f` per reply.
@@ -56,10 +66,14 @@ private:
     std::size_t in_begin_ = 0;
     std::size_t in_end_ = 0;
     std::vector<node> nodes_;
+    std::chrono::steady_clock::duration reply_timeout_{};
+    std::chrono::steady_clock::time_point last_read_{};
+    /// When the oldest request sent since the last read went out; unset when none.
+    std::optional<std::chrono::steady_clock::time_point> unanswered_since_;
 };
 
-/// Keeps a connection to `cfg`'s server: connects into `conn` (a new
-/// connection each time), runs `serve` while it is up, and reconnects with
+/// Keeps a connection to `cfg`'s server: puts each new connection into `conn`
+/// once it has answered, runs `serve` while it is up, and reconnects with
 /// backoff (50 ms doubling to 2 s) until cancelled (then throws
 /// `operation_aborted`). `who` names the owner in the log. Every argument
 /// but `serve` must outlive the coroutine.
