@@ -28,6 +28,7 @@ namespace {
 
 struct settings {
     std::string redis = "redis://127.0.0.1:6379";
+    double redis_timeout = 3;
     std::string kafka_brokers;
     std::string kafka_topic = "react_requests";
     std::string group = "ssebridge-workers";
@@ -48,6 +49,10 @@ struct settings {
 std::vector<cli::option> options(settings& s) {
     return {
         cli::text("--redis", "SSEBRIDGE_REDIS", "Redis URL the events are published to", s.redis),
+        cli::seconds("--redis-timeout", "SSEBRIDGE_REDIS_TIMEOUT",
+                     "seconds Redis may leave a command or a PING unanswered before the "
+                     "connection is dropped and made again",
+                     s.redis_timeout),
         cli::text("--kafka-brokers", "SSEBRIDGE_KAFKA_BROKERS",
                   "Kafka bootstrap servers (the gateway prints them as kafka.bootstrap=…)",
                   s.kafka_brokers),
@@ -175,6 +180,7 @@ int main(int argc, char** argv) {
         std::cerr << "ssebridge-worker: --redis: " << redis_cfg.error().message() << "\n";
         return 2;
     }
+    redis_cfg->connect_timeout = redis_cfg->reply_timeout = coro::seconds(s.redis_timeout);
 
     asio::io_context ioc(1);
     redis::client publisher(ioc.get_executor(), *redis_cfg);

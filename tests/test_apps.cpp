@@ -1,6 +1,10 @@
 // ssebridge-worker, ssebridge-publish and ssebridge-bench as users run them, with the gateway.
 #define BOOST_TEST_MODULE apps
+#include <boost/test/data/monomorphic.hpp>
+#include <boost/test/data/test_case.hpp>
 #include <boost/test/unit_test.hpp>
+
+#include <thread>
 
 #include "support/http_client.hpp"
 #include "support/process.hpp"
@@ -288,15 +292,24 @@ BOOST_AUTO_TEST_CASE(a_drained_gateways_reader_resumes_on_another_without_loss) 
     BOOST_TEST(events.back().at("event_type").as_string() == "FinalAnswerStreamEnd");
 }
 
-BOOST_AUTO_TEST_CASE(the_reference_worker_comes_back_after_a_redis_restart) {
+// A restart (connections reset) and a hang (SIGSTOP: connections stay up,
+// nothing answers; each side notices by its --redis-timeout).
+BOOST_DATA_TEST_CASE(the_reference_worker_comes_back_after_redis_fails,
+                     boost::unit_test::data::make({"restart", "hang"}), fault) {
     redis_server redis;
-    gateway_process gw(redis, {"--ack-timeout", "2"});
+    gateway_process gw(redis, {"--ack-timeout", "2", "--redis-timeout", "0.5"});
     child_process worker({SSEBRIDGE_WORKER_BINARY, "--redis", redis.url(), "--kafka-brokers",
                           gw.bootstrap, "--delay", "0.001", "--answer", "back", "--log-level",
-                          "error"});
+                          "error", "--redis-timeout", "0.5"});
     BOOST_TEST_REQUIRE(!worker.wait_for_line("worker ready", 10s).empty());
-    redis.stop();
-    redis.start();
+    if (std::string_view(fault) == "restart") {
+        redis.stop();
+        redis.start();
+    } else {
+        redis.pause();
+        std::this_thread::sleep_for(2s); // both drop their connections and retry meanwhile
+        redis.resume();
+    }
     // The gateway, then the worker, reconnect with backoff: some session soon
     // goes through again, without restarting anything.
     asio::io_context ioc;

@@ -44,6 +44,52 @@ BOOST_AUTO_TEST_CASE(produce_is_awaited_until_delivered_and_consumed_by_a_group)
     BOOST_TEST(consumer.close());
 }
 
+// max.poll.interval.ms is 7 s in group_settings: each member outlives it here.
+BOOST_AUTO_TEST_CASE(a_member_stays_in_its_group_while_idle_and_while_paused) {
+    kafka::mock_cluster cluster;
+    cluster.create_topic("idle");
+    cluster.create_topic("busy");
+    asio::io_context ioc;
+    kafka::producer producer(ioc.get_executor(),
+                             {{"bootstrap.servers", cluster.bootstrap_servers()}});
+    asio::co_spawn(ioc, producer.async_run(), asio::detached);
+    kafka::consumer idle(ioc.get_executor(),
+                         kafka::group_settings(cluster.bootstrap_servers(), "i"), {"idle"});
+    kafka::consumer busy(ioc.get_executor(),
+                         kafka::group_settings(cluster.bootstrap_servers(), "b"), {"busy"});
+    for (const char* topic : {"idle", "busy"})
+        BOOST_TEST(run(ioc, producer.async_produce(topic, "k", "first"), 20s).ok);
+    BOOST_TEST(run(ioc, idle.async_receive(), 30s).value == "first"); // both have joined
+    BOOST_TEST(run(ioc, busy.async_receive(), 30s).value == "first");
+
+    // `busy` has no room: paused, it only stays in the group; `idle` has nothing to do.
+    busy.pause();
+    BOOST_TEST(run(ioc, producer.async_produce("busy", "k", "waits"), 20s).ok);
+    std::optional<kafka::record> idle_got;
+    bool idle_done = false, busy_done = false;
+    asio::co_spawn(ioc, coro::with_timeout(idle.async_receive(), 8500ms),
+                   [&](std::exception_ptr, std::optional<kafka::record> r) {
+                       idle_got = std::move(r);
+                       idle_done = true;
+                   });
+    asio::co_spawn(ioc, coro::with_timeout(busy.async_stay_in_group(), 8500ms),
+                   [&](std::exception_ptr, bool) { busy_done = true; });
+    run_until(
+        ioc, [&] { return idle_done && busy_done; }, 20s);
+    BOOST_TEST(!idle_got.has_value());
+    BOOST_TEST(idle.errors() == 0u); // no "maximum poll interval exceeded"
+    BOOST_TEST(busy.errors() == 0u);
+
+    busy.resume();
+    BOOST_TEST(run(ioc, busy.async_receive(), 20s).value == "waits"); // nothing lost
+    BOOST_TEST(run(ioc, producer.async_produce("idle", "k", "later"), 20s).ok);
+    BOOST_TEST(run(ioc, idle.async_receive(), 20s).value == "later");
+    BOOST_TEST(idle.errors() == 0u);
+    BOOST_TEST(busy.errors() == 0u);
+    BOOST_TEST(idle.close());
+    BOOST_TEST(busy.close());
+}
+
 BOOST_AUTO_TEST_CASE(a_consumer_whose_cluster_is_gone_still_closes_in_time) {
     auto cluster = std::make_unique<kafka::mock_cluster>();
     cluster->create_topic("requests");

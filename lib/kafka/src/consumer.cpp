@@ -3,8 +3,10 @@
 #include "handle.hpp"
 #include "queue_waker.hpp"
 
+#include <ssebridge/coro/timeout.hpp>
 #include <ssebridge/log.hpp>
 
+#include <deque>
 #include <optional>
 #include <stdexcept>
 #include <string_view>
@@ -71,6 +73,9 @@ struct consumer::impl {
     std::optional<detail::queue_waker> waker;
     bool closed = false;
     bool left_unfinished = false;
+    bool paused = false;
+    std::deque<record> held; ///< delivered while paused, handed out first
+    std::uint64_t errors = 0;
 };
 
 consumer::consumer(coro::executor ex, const settings& conf, const std::vector<std::string>& topics)
@@ -112,31 +117,93 @@ bool consumer::close(std::chrono::milliseconds limit) {
     return true;
 }
 
+namespace {
+using message_ptr = std::unique_ptr<rd_kafka_message_t, void (*)(rd_kafka_message_t*)>;
+
+record to_record(const rd_kafka_message_t& msg) {
+    record r;
+    if (msg.rkt)
+        r.topic = rd_kafka_topic_name(msg.rkt);
+    if (msg.key)
+        r.key.assign(static_cast<const char*>(msg.key), msg.key_len);
+    if (msg.payload)
+        r.value.assign(static_cast<const char*>(msg.payload), msg.len);
+    r.partition = msg.partition;
+    r.offset = msg.offset;
+    return r;
+}
+
+void set_paused(rd_kafka_t* rk, bool paused) {
+    rd_kafka_topic_partition_list_t* assigned = nullptr;
+    if (rd_kafka_assignment(rk, &assigned) != RD_KAFKA_RESP_ERR_NO_ERROR || !assigned)
+        return;
+    if (assigned->cnt > 0) {
+        if (paused)
+            rd_kafka_pause_partitions(rk, assigned);
+        else
+            rd_kafka_resume_partitions(rk, assigned);
+    }
+    rd_kafka_topic_partition_list_destroy(assigned);
+}
+} // namespace
+
+std::optional<record> consumer::poll_once() {
+    message_ptr msg(rd_kafka_consumer_poll(impl_->rk.get(), 0), rd_kafka_message_destroy);
+    if (!msg)
+        return std::nullopt;
+    if (msg->err) {
+        if (msg->err != RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+            ++impl_->errors;
+            log::warn("kafka consumer: ", rd_kafka_message_errstr(msg.get()));
+        }
+        return std::nullopt;
+    }
+    return to_record(*msg);
+}
+
 coro::awaitable<record> consumer::async_receive() {
-    for (;;) {
-        rd_kafka_message_t* msg = rd_kafka_consumer_poll(impl_->rk.get(), 0);
-        if (!msg) {
-            co_await impl_->waker->async_wait();
-            continue;
-        }
-        std::unique_ptr<rd_kafka_message_t, void (*)(rd_kafka_message_t*)> owned(
-            msg, rd_kafka_message_destroy);
-        if (msg->err) {
-            if (msg->err != RD_KAFKA_RESP_ERR__PARTITION_EOF)
-                log::warn("kafka consumer: ", rd_kafka_message_errstr(msg));
-            continue;
-        }
-        record r;
-        if (msg->rkt)
-            r.topic = rd_kafka_topic_name(msg->rkt);
-        if (msg->key)
-            r.key.assign(static_cast<const char*>(msg->key), msg->key_len);
-        if (msg->payload)
-            r.value.assign(static_cast<const char*>(msg->payload), msg->len);
-        r.partition = msg->partition;
-        r.offset = msg->offset;
+    if (!impl_->held.empty()) {
+        record r = std::move(impl_->held.front());
+        impl_->held.pop_front();
         co_return r;
     }
+    for (;;) {
+        // Drains what is queued (errors, rebalances) before waiting again.
+        for (int i = 0; i < 64; ++i) {
+            std::optional<record> r = poll_once();
+            if (r)
+                co_return std::move(*r);
+            if (rd_kafka_queue_length(impl_->queue.get()) == 0)
+                break;
+        }
+        co_await coro::with_timeout(impl_->waker->async_wait(), poll_period);
+    }
+}
+
+void consumer::pause() {
+    impl_->paused = true;
+    set_paused(impl_->rk.get(), true);
+}
+
+void consumer::resume() {
+    impl_->paused = false;
+    set_paused(impl_->rk.get(), false);
+}
+
+coro::awaitable<void> consumer::async_stay_in_group() {
+    for (;;) {
+        std::optional<record> r = poll_once();
+        if (r) {
+            impl_->held.push_back(std::move(*r)); // from a partition assigned after the pause
+            set_paused(impl_->rk.get(), impl_->paused);
+            continue;
+        }
+        co_await coro::with_timeout(impl_->waker->async_wait(), poll_period);
+    }
+}
+
+std::uint64_t consumer::errors() const noexcept {
+    return impl_->errors;
 }
 
 } // namespace ssebridge::kafka

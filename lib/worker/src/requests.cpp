@@ -7,6 +7,7 @@
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/deferred.hpp>
+#include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/experimental/parallel_group.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/system/system_error.hpp>
@@ -102,6 +103,16 @@ coro::awaitable<void> run_logged(context& ctx, request r) {
     log::failure(log::level::warn, "request " + id + " failed", failure);
 }
 
+/// At the limit: fetch nothing more, but keep polling so that the worker
+/// stays in its group however long its handlers take (max.poll.interval.ms).
+coro::awaitable<void> wait_for_room(kafka::consumer& consumer, coro::task_group& running,
+                                    std::size_t limit) {
+    using namespace asio::experimental::awaitable_operators;
+    consumer.pause();
+    co_await (running.async_wait_fewer_than(limit) || consumer.async_stay_in_group());
+    consumer.resume();
+}
+
 } // namespace
 
 coro::awaitable<void> serve_requests(kafka::consumer& consumer, redis::client& redis,
@@ -112,7 +123,8 @@ coro::awaitable<void> serve_requests(kafka::consumer& consumer, redis::client& r
     std::exception_ptr stopped;
     try {
         for (;;) {
-            co_await running.async_wait_fewer_than(options.max_in_flight);
+            if (running.size() >= options.max_in_flight)
+                co_await wait_for_room(consumer, running, options.max_in_flight);
             kafka::record record = co_await consumer.async_receive();
             auto r = wire::parse_kafka_record(record.value);
             if (!r) {

@@ -7,6 +7,7 @@
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -38,9 +39,29 @@ public:
     consumer& operator=(const consumer&) = delete;
 
     /// The next record. Consumer errors other than end-of-partition are
-    /// logged and skipped. Cancellation: terminal and partial; no record is
-    /// lost (it stays in librdkafka's queue).
+    /// logged, counted and skipped. While it waits it polls librdkafka every
+    /// `poll_period`, so an idle member keeps its place in the group
+    /// (`max.poll.interval.ms` counts the time between polls, not records).
+    /// Cancellation: terminal and partial; no record is lost (it stays in
+    /// librdkafka's queue).
     coro::awaitable<record> async_receive();
+
+    /// Stops fetching: the assigned partitions are paused (records fetched
+    /// ahead are dropped and fetched again after `resume`). For an owner that
+    /// has no room for more work; it must keep `async_stay_in_group` running.
+    void pause();
+    /// Fetches again from the first record not yet handed out.
+    void resume();
+    /// While paused: polls every `poll_period` so the member stays in its
+    /// group, pausing partitions assigned meanwhile (a record they delivered
+    /// is kept for `async_receive`). Runs until cancelled.
+    coro::awaitable<void> async_stay_in_group();
+
+    /// Consumer errors seen (a poll interval exceeded, a broker gone, …).
+    [[nodiscard]] std::uint64_t errors() const noexcept;
+
+    /// Well below any sensible `max.poll.interval.ms` (the minimum is 1 s).
+    static constexpr std::chrono::milliseconds poll_period{250};
 
     /// Leaves the group: blocks while librdkafka commits and leaves, at most
     /// `limit`. Returns false if it could not (the coordinator is gone, say);
@@ -49,6 +70,8 @@ public:
     bool close(std::chrono::milliseconds limit = std::chrono::seconds(5));
 
 private:
+    std::optional<record> poll_once(); // one record, or nothing (an error is counted)
+
     struct impl;
     std::unique_ptr<impl> impl_;
 };

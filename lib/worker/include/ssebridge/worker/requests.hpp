@@ -25,7 +25,9 @@ struct serve_options {
 };
 
 /// Consumes requests and runs `handler` for each, concurrently, with at
-/// most `max_in_flight` running at once (consumption pauses at the limit).
+/// most `max_in_flight` running at once (at the limit the partitions are
+/// paused, and polled on, so that the worker keeps its place in the group
+/// however long its handlers take — a Redis that hangs, say).
 ///
 /// Cancellation of a session: a request whose tombstone is set before it
 /// starts never runs; a running one listens on its control channel
