@@ -404,6 +404,29 @@ BOOST_AUTO_TEST_CASE(a_hung_redis_ends_streams_refuses_sessions_and_makes_the_ga
     BOOST_TEST(event_type(h.next_event(*back.client)) == "worker_ack");
 }
 
+BOOST_AUTO_TEST_CASE(at_max_connections_newcomers_get_503_at_once_and_it_is_counted) {
+    gateway_harness h(shared_server(), [](gateway::config& c) { c.max_connections = 3; });
+    std::vector<std::unique_ptr<http_client>> held;
+    for (int i = 0; i < 3; ++i) {
+        held.push_back(std::make_unique<http_client>(h.ioc.get_executor()));
+        run(h.ioc, held.back()->connect(h.gw->local_endpoint()));
+    }
+    run_until(
+        h.ioc,
+        [&] {
+            return h.gw->metrics_text().find("ssebridge_http_connections 3") != std::string::npos;
+        },
+        5s);
+    auto asked = clock_type::now();
+    BOOST_TEST(status_of(h, "/readyz") == 503u); // refused, not left hanging in the backlog
+    BOOST_TEST((clock_type::now() - asked < 1s));
+    BOOST_TEST(h.gw->metrics_text().find("ssebridge_http_connections_refused_total 1") !=
+               std::string::npos);
+    held.pop_back();
+    run_until(
+        h.ioc, [&] { return status_of(h, "/readyz") == 200u; }, 5s);
+}
+
 BOOST_AUTO_TEST_CASE(kafka_not_delivering_in_time_is_503) {
     std::uint16_t nobody = free_port();
     gateway_harness h(shared_server(), [&](gateway::config& c) {

@@ -268,3 +268,50 @@ BOOST_AUTO_TEST_CASE(query_parameters_are_found_and_decoded) {
     BOOST_TEST(!r.query("a"));
     BOOST_TEST(r.path() == "/x");
 }
+
+BOOST_AUTO_TEST_CASE(connections_over_the_cap_get_503_and_silent_ones_go_first) {
+    asio::io_context ioc;
+    http::limits lim;
+    lim.max_connections = 2;
+    lim.first_request_timeout = 300ms;
+    lim.idle_timeout = 5s;
+    http::server server(ioc.get_executor(), tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0),
+                        lim);
+    server.route("POST", "/echo", echo);
+    bool stopped = false;
+    asio::co_spawn(ioc, server.async_run(), [&](std::exception_ptr) { stopped = true; });
+
+    http_client a(ioc.get_executor()), b(ioc.get_executor()), c(ioc.get_executor());
+    run(ioc, a.connect(server.local_endpoint()));
+    run(ioc, b.connect(server.local_endpoint()));
+    run_until(
+        ioc, [&] { return server.connections() == 2; }, 5s);
+    // `a` talks, so it keeps the longer idle timeout; `b` never says anything.
+    auto [a_head, a_body] =
+        run(ioc, a.exchange("POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 2\r\n\r\nhi"));
+    BOOST_TEST(a_head.status == 200u);
+
+    run(ioc, c.connect(server.local_endpoint()));
+    run(ioc, c.send("POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 2\r\n\r\nhi"));
+    http_head refused = run(ioc, c.read_head());
+    BOOST_TEST(refused.status == 503u);
+    BOOST_TEST(refused.header("Connection").value_or("") == "close");
+    BOOST_TEST(run(ioc, c.read_body()) == R"({"detail":"too many connections"})");
+    BOOST_TEST(server.refused_connections() == 1u);
+    BOOST_TEST(server.connections() == 2u);
+
+    BOOST_TEST(run(ioc, b.wait_eof(), 5s)); // silent: closed after first_request_timeout
+    run_until(
+        ioc, [&] { return server.connections() == 1; }, 5s);
+    http_client d(ioc.get_executor()); // room again
+    run(ioc, d.connect(server.local_endpoint()));
+    auto [d_head, d_body] =
+        run(ioc, d.exchange("POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 2\r\n\r\nok"));
+    BOOST_TEST(d_head.status == 200u);
+    BOOST_TEST(d_body == "ok");
+    BOOST_TEST(server.connections() == 2u); // `a` is still there: it spoke
+
+    server.stop();
+    run_until(
+        ioc, [&] { return stopped; }, 5s);
+}

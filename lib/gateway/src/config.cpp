@@ -35,6 +35,10 @@ std::vector<cli::option> options(config& c) {
                      c.write_timeout),
         cli::count("--max-sessions", "SSEBRIDGE_MAX_SESSIONS",
                    "concurrent sessions before new ones get 503", c.max_sessions),
+        cli::count("--max-connections", "SSEBRIDGE_MAX_CONNECTIONS",
+                   "open client connections before new ones get 503 and are closed at once "
+                   "(0: the process's descriptor limit less 128, kept for Redis and Kafka)",
+                   c.max_connections),
         cli::count("--max-body", "SSEBRIDGE_MAX_BODY", "bytes of request body before 413",
                    c.max_body),
         cli::count("--max-queue", "SSEBRIDGE_MAX_QUEUE",

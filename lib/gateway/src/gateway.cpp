@@ -9,6 +9,8 @@
 
 #include <boost/asio/ip/address.hpp>
 
+#include <sys/resource.h>
+
 #include <charconv>
 #include <cmath>
 #include <stdexcept>
@@ -69,9 +71,22 @@ kafka::settings producer_settings(const std::string& bootstrap, const config& cf
     };
 }
 
+// --max-connections 0: what the descriptor limit allows, less room for
+// Redis, Kafka and the socket of a refused client.
+std::size_t connection_limit(const config& cfg) {
+    if (cfg.max_connections > 0)
+        return cfg.max_connections;
+    constexpr rlim_t reserved = 128;
+    rlimit files{};
+    if (getrlimit(RLIMIT_NOFILE, &files) != 0 || files.rlim_cur == RLIM_INFINITY)
+        return 65536;
+    return files.rlim_cur > 2 * reserved ? files.rlim_cur - reserved : files.rlim_cur / 2;
+}
+
 http::limits http_limits(const config& cfg) {
     http::limits lim;
     lim.max_body = cfg.max_body;
+    lim.max_connections = connection_limit(cfg);
     lim.write_timeout = coro::seconds(cfg.write_timeout);
     std::string_view origins = cfg.cors_origin;
     while (!origins.empty()) {

@@ -21,6 +21,8 @@ std::string gateway::metrics_text() const {
          st.subscriber.connected() ? 1u : 0u},
         {"ssebridge_http_connections", "gauge", "Open client connections.",
          st.server.connections()},
+        {"ssebridge_http_connections_refused_total", "counter",
+         "Connections answered 503 at --max-connections.", st.server.refused_connections()},
         {"ssebridge_kafka_in_flight", "gauge", "Kafka records awaiting delivery.",
          static_cast<std::uint64_t>(st.producer.in_flight())},
         {"ssebridge_sessions_started_total", "counter", "Streams started.", c.sessions_started},

@@ -29,7 +29,8 @@ public:
     boost::beast::tcp_stream stream;
     boost::beast::flat_buffer buffer;
     const limits& lim;
-    bool idle = true; ///< between requests: stop() may close it
+    bool idle = true;       ///< between requests: stop() may close it
+    bool requested = false; ///< has sent a request (else first_request_timeout applies)
 };
 
 } // namespace ssebridge::http::detail

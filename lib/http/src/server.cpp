@@ -34,6 +34,9 @@ struct server::state {
     tcp::acceptor acceptor;
     coro::task_group tasks;
     std::list<detail::connection*> connections;
+    std::uint64_t refused = 0;
+    coro::clock::time_point last_accept_warning{};
+    std::uint64_t accept_failures = 0; ///< since the last warning
 };
 
 namespace {
@@ -57,6 +60,21 @@ coro::awaitable<void> close_gracefully(detail::connection& conn) {
         drained += n;
     }
     conn.close();
+}
+
+// Over the connection limit: one non-blocking write of a 503, then close.
+// Nothing is read and nothing waits: the descriptor is back at once.
+void refuse(tcp::socket& socket) {
+    static constexpr std::string_view answer =
+        "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\n"
+        "Connection: close\r\nRetry-After: 1\r\nContent-Length: 33\r\n\r\n"
+        "{\"detail\":\"too many connections\"}";
+    static_assert(answer.size() - answer.find("\r\n\r\n") - 4 == 33);
+    boost::system::error_code ignored;
+    socket.non_blocking(true, ignored);
+    socket.write_some(asio::buffer(answer), ignored);
+    socket.shutdown(tcp::socket::shutdown_both, ignored);
+    socket.close(ignored);
 }
 
 request to_request(bhttp::request<bhttp::string_body>&& msg) {
@@ -91,6 +109,10 @@ std::size_t server::connections() const noexcept {
     return state_->connections.size();
 }
 
+std::uint64_t server::refused_connections() const noexcept {
+    return state_->refused;
+}
+
 const server::route_entry* server::find_route(std::string_view method, std::string_view path,
                                               std::string& allow) const {
     for (const auto& r : routes_) {
@@ -113,10 +135,23 @@ coro::awaitable<void> server::async_run() {
         if (ec) {
             if (ec == asio::error::operation_aborted)
                 break;
-            // Out of descriptors and the like: back off briefly instead of spinning.
-            log::warn("accept failed: ", ec.message());
+            // Out of descriptors and the like: back off briefly instead of
+            // spinning, and say so at most once a second.
+            ++state_->accept_failures;
+            auto now = coro::clock::now();
+            if (now - state_->last_accept_warning >= std::chrono::seconds(1)) {
+                log::warn("accept failed: ", ec.message(), " (", state_->accept_failures,
+                          " times since the last warning)");
+                state_->last_accept_warning = now;
+                state_->accept_failures = 0;
+            }
             asio::steady_timer pause(socket.get_executor(), std::chrono::milliseconds(50));
             co_await pause.async_wait(coro::use_tuple);
+            continue;
+        }
+        if (state_->connections.size() >= limits_.max_connections) {
+            ++state_->refused;
+            refuse(socket);
             continue;
         }
         socket.set_option(tcp::no_delay(true));
@@ -161,10 +196,16 @@ coro::awaitable<server::next_request> server::read_request(detail::connection& c
     parser.header_limit(static_cast<std::uint32_t>(limits_.max_header));
     parser.body_limit(limits_.max_body);
     conn.idle = true;
-    conn.stream.expires_after(conn.buffer.size() > 0 ? limits_.read_timeout : limits_.idle_timeout);
+    if (conn.buffer.size() > 0)
+        conn.stream.expires_after(limits_.read_timeout);
+    else if (!conn.requested)
+        conn.stream.expires_after(std::min(limits_.first_request_timeout, limits_.idle_timeout));
+    else
+        conn.stream.expires_after(limits_.idle_timeout);
     auto [ec, n] =
         co_await bhttp::async_read_header(conn.stream, conn.buffer, parser, coro::use_tuple);
     conn.idle = false;
+    conn.requested = true;
     if (ec == bhttp::error::end_of_stream || ec == beast::error::timeout ||
         ec == asio::error::operation_aborted || ec == asio::error::connection_reset ||
         ec == asio::error::eof)

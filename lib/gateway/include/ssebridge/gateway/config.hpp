@@ -22,6 +22,7 @@ struct config {
     double kafka_timeout = 5;  ///< seconds for a Kafka delivery report
     double write_timeout = 10; ///< seconds for one write to a client
     std::size_t max_sessions = 10000;
+    std::size_t max_connections = 0; ///< open client connections; 0: the descriptor limit less 128
     std::size_t max_body = 1024 * 1024;
     std::size_t max_queue = 1024; ///< events waiting per session before "client too slow"
     std::string token_secret;     ///< HMAC key of session tokens; empty: a random one per process

@@ -59,6 +59,11 @@ struct limits {
     std::chrono::steady_clock::duration read_timeout = std::chrono::seconds(30); ///< one request
     std::chrono::steady_clock::duration idle_timeout =
         std::chrono::seconds(60); ///< between requests
+    /// A new connection that has sent nothing is closed sooner than an idle one.
+    std::chrono::steady_clock::duration first_request_timeout = std::chrono::seconds(10);
+    /// Open client connections at most: one more is answered 503 and closed
+    /// at once (a load balancer learns; the descriptors stay below the limit).
+    std::size_t max_connections = 10000;
     std::chrono::steady_clock::duration write_timeout = std::chrono::seconds(10); ///< one write
     /// CORS: origins whose pages may call the routes (`*`: any). A request
     /// from one of them gets `Access-Control-Allow-Origin` (and the

@@ -23,7 +23,8 @@ using handler = std::function<coro::awaitable<void>(exchange&)>;
 /// `detail`: 400 (malformed HTTP), 404 (no route for the path), 405 (path
 /// known, method not; with `Allow`), 411 (body without a length), 413 (body
 /// over `limits::max_body`; answered, then the connection is closed
-/// gracefully so the client reads it), 431 (header over `max_header`).
+/// gracefully so the client reads it), 431 (header over `max_header`),
+/// 503 (a connection over `max_connections`, before it is read).
 class server {
 public:
     server(coro::executor ex, const boost::asio::ip::tcp::endpoint& listen, limits lim);
@@ -45,6 +46,8 @@ public:
 
     /// Open client connections.
     [[nodiscard]] std::size_t connections() const noexcept;
+    /// Connections refused at `limits::max_connections`.
+    [[nodiscard]] std::uint64_t refused_connections() const noexcept;
 
 private:
     friend class detail::connection;
