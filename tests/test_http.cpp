@@ -31,6 +31,11 @@ coro::awaitable<void> stream_three(http::exchange& ex) {
     co_await ex.finish();
 }
 
+coro::awaitable<void> text(http::exchange& ex) {
+    http::response res{200, "text/plain", "hello", {}};
+    co_await ex.respond(std::move(res));
+}
+
 coro::awaitable<void> fail(http::exchange&) {
     throw std::runtime_error("a bug");
     co_return;
@@ -42,6 +47,7 @@ struct fixture {
         server.route("POST", "/echo", echo);
         server.route("GET", "/stream", stream_three);
         server.route("GET", "/fail", fail);
+        server.route("GET", "/text", text);
         asio::co_spawn(ioc, server.async_run(), [this](std::exception_ptr) { stopped = true; });
     }
     ~fixture() {
@@ -236,6 +242,83 @@ BOOST_AUTO_TEST_CASE(idle_connections_time_out_and_stop_closes_them) {
     run_until(
         ioc, [&] { return stopped; }, 5s);
     BOOST_TEST(server.connections() == 0u);
+}
+
+// RFC 9112: what a proxy in front could read differently is refused, with an answer.
+BOOST_AUTO_TEST_CASE(ambiguous_framing_is_400_and_closes) {
+    const std::string requests[] = {
+        "POST /echo HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\nContent-Length: "
+        "5\r\n\r\n0\r\n\r\n",
+        "POST /echo HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: gzip\r\n\r\nhi",
+        "POST /echo HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked, gzip\r\n\r\n2\r\nhi\r\n"
+        "0\r\n\r\n",
+        "POST /echo HTTP/1.1\r\nContent-Length: 2\r\n\r\nhi",
+        "POST /echo HTTP/1.1\r\nHost: a\r\nHost: b\r\nContent-Length: 2\r\n\r\nhi",
+        "POST /echo HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nhi\r\n0\r\n\r\n",
+        "GET text HTTP/1.1\r\nHost: t\r\n\r\n",
+    };
+    for (const auto& raw : requests) {
+        http_client c(ioc.get_executor());
+        run(ioc, c.connect(server.local_endpoint()));
+        auto [head, body] = run(ioc, c.exchange(raw));
+        BOOST_TEST(head.status == 400u, raw);
+        BOOST_TEST(!detail(body).empty());
+        BOOST_TEST(head.header("Connection").value_or("") == "close");
+        BOOST_TEST(run(ioc, c.wait_eof(), 5s), raw);
+    }
+    // HTTP/1.0 needs no Host; an absolute-form target is routed by its path.
+    BOOST_TEST(exchange("POST /echo HTTP/1.0\r\nContent-Length: 2\r\n\r\nhi").second == "hi");
+    auto [head, body] =
+        exchange("POST http://t/echo?x=1 HTTP/1.1\r\nHost: t\r\nContent-Length: 2\r\n\r\nhi");
+    BOOST_TEST(head.status == 200u);
+    BOOST_TEST(body == "hi");
+}
+
+BOOST_AUTO_TEST_CASE(expect_100_continue_is_answered_before_the_body) {
+    http_client c(ioc.get_executor());
+    run(ioc, c.connect(server.local_endpoint()));
+    run(ioc, c.send("POST /echo HTTP/1.1\r\nHost: t\r\nExpect: 100-continue\r\n"
+                    "Content-Length: 2\r\n\r\n"));
+    http_head go_on = run(ioc, c.read_head(), 2s);
+    BOOST_TEST(go_on.status == 100u);
+    run(ioc, c.send("hi"));
+    http_head head = run(ioc, c.read_head());
+    BOOST_TEST(head.status == 200u);
+    BOOST_TEST(run(ioc, c.read_body()) == "hi");
+}
+
+BOOST_AUTO_TEST_CASE(connection_close_is_honoured_on_the_servers_own_answers) {
+    http_client c(ioc.get_executor());
+    run(ioc, c.connect(server.local_endpoint()));
+    auto [head, body] = run(ioc, c.exchange(get("/nope", "Connection: close\r\n")));
+    BOOST_TEST(head.status == 404u);
+    BOOST_TEST(run(ioc, c.wait_eof(), 1s));
+}
+
+BOOST_AUTO_TEST_CASE(head_gets_the_headers_of_get_and_no_body) {
+    http_client c(ioc.get_executor());
+    run(ioc, c.connect(server.local_endpoint()));
+    run(ioc, c.send("HEAD /text HTTP/1.1\r\nHost: t\r\n\r\n"));
+    http_head head = run(ioc, c.read_head());
+    BOOST_TEST(head.status == 200u);
+    BOOST_TEST(head.header("Content-Length").value_or("") == "5");
+    // No body came: the next response on the connection is the next request's.
+    auto [next, body] = run(ioc, c.exchange(get("/text")));
+    BOOST_TEST(next.status == 200u);
+    BOOST_TEST(body == "hello");
+
+    http_client s(ioc.get_executor());
+    run(ioc, s.connect(server.local_endpoint()));
+    run(ioc, s.send("HEAD /stream HTTP/1.1\r\nHost: t\r\n\r\n"));
+    http_head stream_head = run(ioc, s.read_head());
+    BOOST_TEST(stream_head.status == 200u);
+    BOOST_TEST(stream_head.header("X-Test").value_or("") == "yes");
+    BOOST_TEST(run(ioc, s.wait_eof(), 2s)); // headers only, then closed
+
+    auto [not_allowed, detail_body] =
+        exchange("PUT /text HTTP/1.1\r\nHost: t\r\nContent-Length: 0\r\n\r\n");
+    BOOST_TEST(not_allowed.status == 405u);
+    BOOST_TEST(not_allowed.header("Allow").value_or("") == "GET, HEAD");
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -22,7 +22,8 @@ namespace bhttp = beast::http;
 exchange::exchange(detail::connection& conn, request req)
     : conn_(conn)
     , req_(std::move(req))
-    , keep_alive_(req_.version >= 11) {
+    , keep_alive_(req_.version >= 11)
+    , head_only_(req_.method == "HEAD") {
     if (auto origin = req_.find("Origin")) {
         const auto& allowed = conn_.lim.allowed_origins;
         if (std::find(allowed.begin(), allowed.end(), *origin) != allowed.end() ||
@@ -69,6 +70,12 @@ coro::awaitable<bool> exchange::respond(response res) {
     msg.keep_alive(keep_alive_);
     msg.prepare_payload();
     responded_ = true;
+    if (head_only_) { // the Content-Length a GET would get, no body
+        bhttp::response_serializer<bhttp::string_body> sr(msg);
+        bool ok = co_await timed(
+            [&] { return bhttp::async_write_header(conn_.stream, sr, coro::use_tuple); });
+        co_return ok;
+    }
     bool ok =
         co_await timed([&] { return bhttp::async_write(conn_.stream, msg, coro::use_tuple); });
     co_return ok;
@@ -93,6 +100,12 @@ coro::awaitable<bool> exchange::start_stream(std::string_view content_type,
     responded_ = true;
     bool ok = co_await timed(
         [&] { return bhttp::async_write_header(conn_.stream, sr, coro::use_tuple); });
+    if (ok && head_only_) {
+        // A HEAD's response ends with its headers: the stream's writes fail,
+        // so its handler ends as if the client had left; then the connection closes.
+        keep_alive_ = false;
+        broken_ = true;
+    }
     co_return ok;
 }
 

@@ -24,7 +24,9 @@ class connection;
 /// `respond` and `start_stream` are bounded by `limits::write_timeout`; body
 /// writes are bounded by their caller. A failed or timed-out write returns
 /// false and the connection is closed afterwards. Cancellation of a write is
-/// terminal: the connection is closed afterwards.
+/// terminal: the connection is closed afterwards. For a HEAD request (routed
+/// to the GET handler) only the headers are sent: a stream's body writes
+/// fail, as if the client had left.
 class exchange {
 public:
     explicit exchange(detail::connection& conn, request req);
@@ -97,6 +99,7 @@ private:
     bool keep_alive_;
     bool chunked_ = false;
     bool responded_ = false;
+    bool head_only_;      ///< a HEAD request: headers as for GET, no body
     bool broken_ = false; ///< a body write failed: later ones fail at once
 };
 
