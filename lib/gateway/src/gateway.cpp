@@ -65,6 +65,8 @@ kafka::settings producer_settings(const std::string& bootstrap, const config& cf
     return {
         {"bootstrap.servers", bootstrap},
         {"message.timeout.ms", std::to_string(std::llround(cfg.kafka_timeout * 1000))},
+        // A body --max-body lets in fits, with the record's wrapper around it.
+        {"message.max.bytes", std::to_string(std::max<std::size_t>(cfg.max_body + 4096, 1000000))},
         {"linger.ms", "1"}, // a session waits for its record: batch briefly only
         {"socket.nagle.disable", "true"},
         {"log_level", "4"},

@@ -265,9 +265,17 @@ coro::awaitable<bool> open_stream(session& s, http::exchange& ex) {
     std::optional<kafka::delivery> delivered;
     {
         std::string record = wire::kafka_record(s.id, ex.req().body); // freed once delivered
-        delivered = co_await coro::with_timeout(
-            st.producer.async_produce(st.cfg.kafka_topic, s.id, record),
-            coro::seconds(st.cfg.kafka_timeout + 1)); // librdkafka's own limit comes first
+        // Our own deadline: librdkafka looks at message timeouts once a second.
+        delivered =
+            co_await coro::with_timeout(st.producer.async_produce(st.cfg.kafka_topic, s.id, record),
+                                        coro::seconds(st.cfg.kafka_timeout));
+    }
+    if (delivered && delivered->too_large) { // above what Kafka takes: not worth a retry
+        ++st.stats.rejected;
+        spawn_record(st, cancel_failed(st, s.id),
+                     "session " + s.id + ": refused, but its tombstone not set");
+        co_await ex.respond_error(413, "request too large for Kafka: " + delivered->error);
+        co_return false;
     }
     if (!delivered || !delivered->ok) {
         ++st.stats.rejected;

@@ -25,8 +25,10 @@ void on_delivery(rd_kafka_t*, const rd_kafka_message_t* msg, void*) {
     auto* owner = static_cast<std::shared_ptr<pending_delivery>*>(msg->_private);
     pending_delivery& p = **owner;
     p.result.ok = msg->err == RD_KAFKA_RESP_ERR_NO_ERROR;
-    if (!p.result.ok)
+    if (!p.result.ok) {
         p.result.error = rd_kafka_err2str(msg->err);
+        p.result.too_large = msg->err == RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE;
+    }
     p.result.partition = msg->partition;
     p.result.offset = msg->offset;
     p.done.set();
@@ -98,7 +100,9 @@ coro::awaitable<delivery> producer::async_produce(std::string_view topic, std::s
                               owner);
     if (rc != 0) {
         delete owner;
-        co_return delivery{false, rd_kafka_err2str(rd_kafka_last_error())};
+        rd_kafka_resp_err_t err = rd_kafka_last_error();
+        co_return delivery{false, rd_kafka_err2str(err),
+                           err == RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE};
     }
     co_await pending->done.async_wait();
     co_return pending->result;

@@ -13,7 +13,8 @@ namespace ssebridge::kafka {
 /// The outcome of one produce: where the record landed, or why it did not.
 struct delivery {
     bool ok = false;
-    std::string error; ///< librdkafka's reason when not ok
+    std::string error;      ///< librdkafka's reason when not ok
+    bool too_large = false; ///< refused for its size (`message.max.bytes`, the broker's limit)
     std::int32_t partition = -1;
     std::int64_t offset = -1;
 };
