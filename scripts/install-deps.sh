@@ -14,6 +14,7 @@ packages=(
   python3-redis
   chromium
   libbenchmark-dev
+  clang-14 libfuzzer-14-dev
 )
 command -v node >/dev/null 2>&1 || packages+=(nodejs npm)
 # nginx + nchan: the peer measured side by side; linux-perf: the CPU profile.

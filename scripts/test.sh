@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# Builds and runs every test: the debug build, then the ASan+UBSan build.
-# Installs what it needs first. SSEBRIDGE_TEST_PRESETS="dev" runs fewer builds.
+# Builds and runs every test: the debug build, then the ASan+UBSan build, then
+# every fuzz target for a bounded time. Installs what it needs first.
+# SSEBRIDGE_TEST_PRESETS="dev" runs fewer builds; SSEBRIDGE_FUZZ_SECONDS (20 per
+# target; 0: none) bounds the fuzzing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -21,3 +23,9 @@ for preset in ${SSEBRIDGE_TEST_PRESETS:-dev asan}; do
   echo "== test ($preset)"
   ctest --preset "$preset" -j2
 done
+
+# Every fuzz target for a bounded time (FUZZ_SECONDS each, 20 by default).
+if [ "${SSEBRIDGE_FUZZ_SECONDS:-20}" != "0" ]; then
+  echo "== fuzz"
+  FUZZ_SECONDS="${SSEBRIDGE_FUZZ_SECONDS:-20}" bash scripts/fuzz.sh
+fi

@@ -113,8 +113,10 @@ BOOST_AUTO_TEST_CASE(recorded_events_carry_their_stream_entry_id) {
     BOOST_TEST_REQUIRE((a && b));
     BOOST_TEST((*a < *b));
     BOOST_TEST((*wire::entry_id::parse("5-10") == *a));
-    for (auto bad : {"", "-", "1-", "-1", "1-2-3", "a-1", "1 -2", "+1-2", "18446744073709551616-0"})
+    for (auto bad : {"", "-", "1-", "-1", "1-2-3", "a-1", "1 -2", "+1-2", "18446744073709551616-0",
+                     "01-0", "1-00"}) // not as Redis writes them (a fuzzer's finding)
         BOOST_TEST(!wire::entry_id::parse(bad), bad);
+    BOOST_TEST(wire::entry_id::parse("0-0").has_value());
 }
 
 BOOST_AUTO_TEST_CASE(event_messages_are_the_seed_format) {
@@ -161,6 +163,7 @@ BOOST_AUTO_TEST_CASE(session_requests_are_checked_as_the_contract_says) {
     expect("{}", wire::error::user_query_missing, 422);
     expect(R"({"user_query":5})", wire::error::user_query_not_string, 422);
     expect(R"({"user_query":""})", wire::error::user_query_empty, 422);
+    expect(R"({"user_query":"q","n":{"x":[-1e400]}})", wire::error::number_out_of_range, 422);
     BOOST_TEST(wire::http_status(wire::error::record_not_json) == 500u);
     BOOST_TEST(wire::is_json_media_type("application/json"));
     BOOST_TEST(wire::is_json_media_type("Application/JSON; charset=utf-8"));
@@ -179,10 +182,19 @@ BOOST_AUTO_TEST_CASE(kafka_records_carry_the_request_verbatim_and_read_back) {
     BOOST_TEST(boost::json::parse(r->body).at("n").as_double() == 1.5);
     for (auto bad : {"", "nope"})
         BOOST_TEST((wire::parse_kafka_record(bad).error() == wire::error::record_not_json), bad);
-    for (auto bad : {"[]", R"({"request":{}})", R"({"session_id":"","request":{}})",
-                     R"({"session_id":5,"request":{}})"})
+    for (auto bad :
+         {"[]", R"({"request":{}})", R"({"session_id":"","request":{}})",
+          R"({"session_id":5,"request":{}})", R"({"session_id":"a\f","request":{}})",
+          R"({"session_id":"a b","request":{}})", R"({"session_id":"a\"","request":{}})"})
         BOOST_TEST(
             (wire::parse_kafka_record(bad).error() == wire::error::record_without_session_id), bad);
+    // The body as the client wrote it (numbers too), and only one value of it.
+    BOOST_TEST(wire::parse_kafka_record(R"({"session_id":"s","request":{"n": 2.30e1 }})")->body ==
+               R"({"n": 2.30e1 })");
+    BOOST_TEST(wire::parse_kafka_record(R"({"session_id":"s","request":{"a":1},"request":{"b":2}})")
+                   ->body == R"({"b":2})");
+    BOOST_TEST((wire::parse_kafka_record(R"({"session_id":"s","request":{"n":[1e400]}})").error() ==
+                wire::error::number_out_of_range)); // a fuzzer's finding
     for (auto bad : {R"({"session_id":"s"})", R"({"session_id":"s","request":[1]})"})
         BOOST_TEST((wire::parse_kafka_record(bad).error() == wire::error::record_without_request),
                    bad);

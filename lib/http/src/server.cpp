@@ -1,6 +1,7 @@
 #include <ssebridge/http/server.hpp>
 
 #include "connection.hpp"
+#include "framing.hpp"
 
 #include <ssebridge/coro/task_group.hpp>
 #include <ssebridge/log.hpp>
@@ -78,58 +79,10 @@ void refuse(tcp::socket& socket) {
     socket.close(ignored);
 }
 
-// An absolute-form target (`http://host/path?q`, RFC 9112 §3.2.2) as the
-// origin form every route is written in.
-std::string_view origin_form(std::string_view target) {
-    for (std::string_view scheme : {"http://", "https://"}) {
-        if (target.size() < scheme.size() ||
-            !beast::iequals(target.substr(0, scheme.size()), scheme))
-            continue;
-        std::string_view rest = target.substr(scheme.size());
-        std::size_t path = rest.find('/');
-        std::size_t query = rest.find('?');
-        if (path == std::string_view::npos || query < path)
-            return "/";
-        return rest.substr(path);
-    }
-    return target;
-}
-
-// Why the head of a request cannot be framed safely (RFC 9112 §6.3, §3.2),
-// or empty. Both length headers at once is how requests are smuggled past a
-// proxy that reads the other one: refused, as is any coding but a final chunked.
-std::string_view framing_problem(const bhttp::request_parser<bhttp::string_body>& parser) {
-    const auto& head = parser.get();
-    std::size_t hosts = head.count(bhttp::field::host);
-    if (hosts > 1)
-        return "more than one Host header";
-    if (hosts == 0 && head.version() >= 11)
-        return "HTTP/1.1 request without a Host header";
-    if (head.count(bhttp::field::transfer_encoding) > 0) {
-        if (head.count(bhttp::field::content_length) > 0)
-            return "both Transfer-Encoding and Content-Length";
-        if (!parser.chunked())
-            return "a Transfer-Encoding other than a final chunked";
-    }
-    std::string_view target = origin_form(head.target());
-    if (!target.starts_with('/') && target != "*")
-        return "a request target that is neither a path nor an absolute URL";
-    return {};
-}
-
-const boost::system::error_category& http_error_category() {
-    return bhttp::make_error_code(bhttp::error::bad_chunk).category();
-}
-
-bool expects_continue(const bhttp::request_parser<bhttp::string_body>& parser) {
-    const auto& head = parser.get();
-    return head.version() >= 11 && beast::iequals(head[bhttp::field::expect], "100-continue");
-}
-
 request to_request(bhttp::request<bhttp::string_body>&& msg) {
     request r;
     r.method = msg.method_string();
-    r.target = origin_form(msg.target());
+    r.target = detail::origin_form(msg.target());
     r.version = msg.version();
     r.headers.reserve(8);
     for (const auto& f : msg)
@@ -286,7 +239,7 @@ coro::awaitable<server::next_request> server::read_request(detail::connection& c
         next.what = outcome::close_gracefully;
         co_return next;
     }
-    if (std::string_view problem = framing_problem(parser); !problem.empty()) {
+    if (std::string_view problem = detail::framing_problem(parser); !problem.empty()) {
         early.close_after();
         std::string reason(problem);
         co_await early.respond_error(400, reason);
@@ -296,7 +249,7 @@ coro::awaitable<server::next_request> server::read_request(detail::connection& c
     auto& head = parser.get();
     std::string_view method = head.method_string();
     std::string allow;
-    std::string_view target = origin_form(head.target());
+    std::string_view target = detail::origin_form(head.target());
     const route_entry* route = find_route(method, target.substr(0, target.find('?')), allow);
     bool body_expected = parser.chunked() || parser.content_length().value_or(0) > 0;
     if (!route && method == "OPTIONS" && !allow.empty()) {
@@ -327,7 +280,7 @@ coro::awaitable<server::next_request> server::read_request(detail::connection& c
         co_return next;
     }
     if (body_expected) {
-        if (expects_continue(parser)) { // else curl waits a second before sending the body
+        if (detail::expects_continue(parser)) { // else curl waits a second before sending the body
             static constexpr std::string_view go_on = "HTTP/1.1 100 Continue\r\n\r\n";
             conn.stream.expires_after(limits_.write_timeout);
             auto [write_ec, written] =
@@ -346,10 +299,7 @@ coro::awaitable<server::next_request> server::read_request(detail::connection& c
         }
         // A malformed body (a bad chunk size, say) is answered; a connection
         // that ended or stalled mid-body is just closed.
-        bool malformed = body_ec && body_ec.category() == http_error_category() &&
-                         body_ec != bhttp::error::partial_message &&
-                         body_ec != bhttp::error::end_of_stream;
-        if (malformed) {
+        if (body_ec && detail::is_parse_error(body_ec)) {
             early.close_after();
             co_await early.respond_error(400, "malformed request body");
             next.what = outcome::close_gracefully;

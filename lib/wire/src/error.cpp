@@ -25,7 +25,7 @@ public:
         case error::record_not_json:
             return "record is not JSON";
         case error::record_without_session_id:
-            return "record has no session_id string";
+            return "record has no session_id of 1 to 128 letters, digits and -_.:";
         case error::record_without_request:
             return "record has no request object";
         case error::event_not_json_object:
@@ -44,6 +44,8 @@ public:
             return "the session token has expired";
         case error::session_cancelled:
             return "the session was cancelled";
+        case error::number_out_of_range:
+            return "a number is beyond the range of a double";
         }
         return "unknown wire error";
     }
@@ -66,6 +68,7 @@ unsigned http_status(boost::system::error_code ec) noexcept {
     case error::user_query_missing:
     case error::user_query_not_string:
     case error::user_query_empty:
+    case error::number_out_of_range:
         return 422;
     case error::token_missing:
     case error::token_malformed:

@@ -139,8 +139,10 @@ struct event_finder {
     }
 };
 
+// Canonical decimal only ("0", or no leading zero): the ids Redis gives out,
+// so that an id reads back to the same text (found by fuzz/event.cpp).
 bool parse_decimal(std::string_view text, std::uint64_t& out) noexcept {
-    if (text.empty())
+    if (text.empty() || (text.size() > 1 && text[0] == '0'))
         return false;
     auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), out);
     return ec == std::errc{} && ptr == text.data() + text.size();

@@ -6,10 +6,31 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cmath>
+#include <optional>
 
 namespace ssebridge::wire {
 
 namespace json = boost::json;
+
+namespace {
+// Boost.JSON reads 1e400 as infinity and would write it back as `Infinity`,
+// which is not JSON (found by fuzz/kafka_record.cpp): such bodies are refused.
+bool has_non_finite(const json::value& v) noexcept {
+    switch (v.kind()) {
+    case json::kind::double_:
+        return !std::isfinite(v.get_double());
+    case json::kind::array:
+        return std::any_of(v.get_array().begin(), v.get_array().end(),
+                           [](const json::value& e) { return has_non_finite(e); });
+    case json::kind::object:
+        return std::any_of(v.get_object().begin(), v.get_object().end(),
+                           [](const json::key_value_pair& e) { return has_non_finite(e.value()); });
+    default:
+        return false;
+    }
+}
+} // namespace
 
 result<void> check_session_request(std::string_view body) {
     if (body.find_first_not_of(" \t\r\n") == std::string_view::npos)
@@ -20,6 +41,8 @@ result<void> check_session_request(std::string_view body) {
         return error::body_not_json;
     if (!v.is_object())
         return error::body_not_object;
+    if (has_non_finite(v))
+        return error::number_out_of_range;
     const json::value* q = v.get_object().if_contains("user_query");
     if (!q)
         return error::user_query_missing;
@@ -54,6 +77,47 @@ std::string kafka_record(std::string_view session_id, std::string_view body) {
     return out;
 }
 
+namespace {
+// What a session id may be made of, whoever produced the record: it names
+// Redis keys and channels, and goes back into JSON unescaped (found by
+// fuzz/kafka_record.cpp). The gateway's ids are 32 hex digits.
+bool is_channel_safe(std::string_view id) noexcept {
+    if (id.empty() || id.size() > 128)
+        return false;
+    for (char c : id) {
+        bool ok = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+                  c == '-' || c == '_' || c == '.' || c == ':';
+        if (!ok)
+            return false;
+    }
+    return true;
+}
+// The body as the client sent it, when the record is laid out as
+// kafka_record lays it out: a worker sees the client's bytes, not Boost.JSON
+// 1.81's rewriting of them (its doubles do not round-trip exactly, found by
+// fuzz/kafka_record.cpp).
+std::optional<std::string> raw_request(std::string_view record, std::string_view id) {
+    constexpr std::string_view before_id = R"({"session_id":")";
+    constexpr std::string_view before_body = R"(","request":)";
+    if (!record.starts_with(before_id) || !record.ends_with('}'))
+        return std::nullopt;
+    record.remove_prefix(before_id.size());
+    if (!record.starts_with(id))
+        return std::nullopt;
+    record.remove_prefix(id.size());
+    if (!record.starts_with(before_body))
+        return std::nullopt;
+    record.remove_prefix(before_body.size());
+    record.remove_suffix(1);
+    boost::system::error_code ec;
+    json::parse(record, ec); // one value, not `{…},"request":{…}` of a repeated key
+    if (ec)
+        return std::nullopt;
+    return std::string(record);
+}
+
+} // namespace
+
 result<session_request> parse_kafka_record(std::string_view value) {
     boost::system::error_code ec;
     json::value v = json::parse(value, ec);
@@ -62,13 +126,15 @@ result<session_request> parse_kafka_record(std::string_view value) {
     const json::object* record = v.if_object();
     const json::value* id = record ? record->if_contains("session_id") : nullptr;
     const json::value* body = record ? record->if_contains("request") : nullptr;
-    if (!id || !id->is_string() || id->get_string().empty())
+    if (!id || !id->is_string() || !is_channel_safe(id->get_string()))
         return error::record_without_session_id;
     if (!body || !body->is_object())
         return error::record_without_request;
+    if (has_non_finite(*body))
+        return error::number_out_of_range;
     session_request r;
     r.session_id = id->get_string();
-    r.body = json::serialize(*body);
+    r.body = raw_request(value, r.session_id).value_or(json::serialize(*body));
     if (const json::value* q = body->get_object().if_contains("user_query"); q && q->is_string())
         r.user_query = q->get_string();
     return r;

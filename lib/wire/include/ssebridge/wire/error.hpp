@@ -33,6 +33,8 @@ enum class error {
     token_expired,
     // sessions
     session_cancelled,
+    // bodies and records: valid JSON, but a number no double holds (1e400)
+    number_out_of_range,
 };
 
 const boost::system::error_category& category() noexcept;

@@ -33,7 +33,8 @@ struct entry_id {
     std::uint64_t ms = 0;
     std::uint64_t seq = 0;
 
-    /// Reads `<ms>-<seq>` (both decimal, no sign, no spaces).
+    /// Reads `<ms>-<seq>` (both decimal as Redis writes them: no sign, no
+    /// spaces, no leading zero).
     static std::optional<entry_id> parse(std::string_view text) noexcept;
     [[nodiscard]] std::string to_string() const;
     friend constexpr auto operator<=>(const entry_id&, const entry_id&) = default;

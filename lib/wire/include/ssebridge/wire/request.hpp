@@ -24,13 +24,15 @@ std::string kafka_record(std::string_view session_id, std::string_view body);
 /// One session's request, as a worker reads it from the record.
 struct session_request {
     std::string session_id;
-    std::string body;       ///< the client's JSON object, as compact JSON
+    std::string
+        body; ///< the client's JSON object as it sent it (compact JSON from other producers)
     std::string user_query; ///< body.user_query when it is a string, for convenience
 };
 
 /// Reads a record value made by `kafka_record` (or by any producer that
 /// follows the contract). Errors: `record_not_json`,
-/// `record_without_session_id`, `record_without_request`.
+/// `record_without_session_id` (missing, or not 1 to 128 of `[A-Za-z0-9._:-]`:
+/// the id names Redis keys), `record_without_request`.
 result<session_request> parse_kafka_record(std::string_view value);
 
 } // namespace ssebridge::wire
