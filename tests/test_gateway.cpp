@@ -9,6 +9,7 @@
 #include "support/shared_redis.hpp"
 
 #include <ssebridge/kafka/consumer.hpp>
+#include <ssebridge/kafka/mock_cluster.hpp>
 
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
@@ -439,6 +440,53 @@ BOOST_AUTO_TEST_CASE(the_largest_body_allowed_reaches_kafka) {
     BOOST_TEST(ok.head.status == 200u);
     open_stream over = run(h.ioc, h.open(largest + " "), 30s);
     BOOST_TEST(over.head.status == 413u);
+}
+
+// Kafka faults through the mock cluster's own controls.
+BOOST_AUTO_TEST_CASE(kafka_faults_are_503_with_the_session_id_and_pass) {
+    kafka::mock_cluster cluster;
+    cluster.create_topic("react_requests");
+    gateway_harness h(shared_server(), [&](gateway::config& c) {
+        c.kafka_brokers = cluster.bootstrap_servers();
+        c.kafka_timeout = 1;
+    });
+    auto open_timed = [&](clock_type::duration& took) {
+        auto asked = clock_type::now();
+        open_stream s = run(h.ioc, h.open(R"({"user_query":"x"})"), 20s);
+        took = clock_type::now() - asked;
+        return s;
+    };
+    clock_type::duration took{};
+    BOOST_TEST(open_timed(took).head.status == 200u);
+
+    cluster.fail_produce_requests(2, 7); // REQUEST_TIMED_OUT: the producer retries
+    BOOST_TEST(open_timed(took).head.status == 200u);
+
+    cluster.set_broker_up(1, false);
+    open_stream down = open_timed(took);
+    BOOST_TEST(down.head.status == 503u);
+    BOOST_TEST((took >= 1s)); // --kafka-timeout
+    BOOST_TEST((took < 2s));
+    BOOST_TEST(down.id.size() == 32u);
+    cluster.set_broker_up(1, true);
+    BOOST_TEST(eventually(
+        h.ioc, [&] { return open_timed(took).head.status == 200u; }, 20s));
+
+    // Last: librdkafka then fails the topic's records at once until it refreshes metadata.
+    cluster.fail_produce_requests(1, 29); // TOPIC_AUTHORIZATION_FAILED: final
+    open_stream refused = open_timed(took);
+    BOOST_TEST(refused.head.status == 503u);
+    BOOST_TEST((took < 1s)); // reported at once, not at the timeout
+    BOOST_TEST(refused.id.size() == 32u);
+    BOOST_TEST(run(h.ioc, refused.client->read_body()).find("authorization") != std::string::npos);
+    BOOST_TEST(eventually(h.ioc, [&] { // neither refused session is ever worked on
+        for (const auto& id : {refused.id, down.id})
+            if (run(h.ioc, h.publisher->async_exec(redis::make_command(
+                               {"EXISTS", "sse_cancel:{sse_session:" + id + "}"})))
+                    .integer != 1)
+                return false;
+        return true;
+    }));
 }
 
 BOOST_AUTO_TEST_CASE(kafka_not_delivering_in_time_is_503) {

@@ -4,7 +4,9 @@
 
 #include <librdkafka/rdkafka_mock.h>
 
+#include <cstdint>
 #include <stdexcept>
+#include <string>
 
 namespace ssebridge::kafka {
 
@@ -35,6 +37,22 @@ void mock_cluster::create_topic(const std::string& topic, int partitions) {
     if (err)
         throw std::runtime_error("Kafka mock: create topic " + topic + ": " +
                                  rd_kafka_err2str(err));
+}
+
+void mock_cluster::set_broker_up(int id, bool up) {
+    rd_kafka_resp_err_t err = up ? rd_kafka_mock_broker_set_up(impl_->cluster, id)
+                                 : rd_kafka_mock_broker_set_down(impl_->cluster, id);
+    if (err)
+        throw std::runtime_error("Kafka mock: broker " + std::to_string(id) + ": " +
+                                 rd_kafka_err2str(err));
+}
+
+void mock_cluster::fail_produce_requests(int count, int error) {
+    constexpr std::int16_t produce_api_key =
+        0; // the Kafka protocol's; librdkafka keeps its enum private
+    for (int i = 0; i < count; ++i)
+        rd_kafka_mock_push_request_errors(impl_->cluster, produce_api_key, 1,
+                                          static_cast<rd_kafka_resp_err_t>(error));
 }
 
 } // namespace ssebridge::kafka

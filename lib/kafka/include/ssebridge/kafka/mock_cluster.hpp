@@ -21,6 +21,15 @@ public:
     /// Creates `topic`; throws `std::runtime_error` if the cluster refuses.
     void create_topic(const std::string& topic, int partitions = 1);
 
+    /// Takes broker `id` (1, 2, …) down or brings it back: its connections
+    /// are closed and new ones refused, as when a broker dies (fault tests).
+    void set_broker_up(int id, bool up);
+
+    /// The next `count` produce requests fail with `error`, a Kafka protocol
+    /// error code (e.g. 7, REQUEST_TIMED_OUT, which producers retry; 29,
+    /// TOPIC_AUTHORIZATION_FAILED, which they do not).
+    void fail_produce_requests(int count, int error);
+
 private:
     struct impl;
     std::unique_ptr<impl> impl_;
