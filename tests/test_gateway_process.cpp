@@ -114,3 +114,55 @@ BOOST_AUTO_TEST_CASE(starts_from_the_environment_serves_and_stops_on_sigterm) {
     run_until(
         ioc, [&] { return publisher_done; }, 5s);
 }
+
+// A drain must not wait on a client that stopped reading: its write is cut
+// off by --write-timeout, the reading client gets its end, the process exits.
+BOOST_AUTO_TEST_CASE(a_drain_does_not_wait_for_a_stalled_client) {
+    redis_server redis;
+    child_process gw({binary, "--listen", "127.0.0.1:0", "--redis", redis.url(), "--write-timeout",
+                      "1", "--log-level", "error"});
+    std::string listening = gw.wait_for_line("listening on ", 10s);
+    BOOST_TEST_REQUIRE(!listening.empty());
+    tcp::endpoint ep = endpoint_of(listening);
+    asio::io_context ioc;
+    run(ioc, wait_healthy(ep));
+    redis::client publisher(ioc.get_executor(), redis::config::from_url(redis.url()).value());
+    run(ioc, publisher.async_connect());
+    bool publisher_done = false;
+    asio::co_spawn(ioc, publisher.async_run(),
+                   [&](std::exception_ptr, boost::system::error_code) { publisher_done = true; });
+
+    http_client stalled(ioc.get_executor()), reading(ioc.get_executor());
+    std::vector<std::string> ids;
+    for (http_client* c : {&stalled, &reading}) {
+        run(ioc, c->connect(ep));
+        run(ioc, c->send(post_request(R"({"user_query":"hi"})")));
+        http_head head = run(ioc, c->read_head());
+        BOOST_TEST_REQUIRE(head.status == 200u);
+        ids.push_back(head.header("X-Session-Id").value_or(""));
+        run(ioc, publisher.async_publish("sse_session:" + ids.back(),
+                                         R"({"event_type":"worker_ack","payload":{}})"));
+    }
+    // More than the socket buffers hold, fewer events than --max-queue: the
+    // gateway's write to `stalled` blocks.
+    std::string big = R"({"event_type":"FinalAnswerStream","payload":{"text":")" +
+                      std::string(100 * 1024, 'x') + R"("}})";
+    for (int i = 0; i < 150; ++i)
+        run(ioc, publisher.async_publish("sse_session:" + ids[0], big));
+    run(ioc, sleep_for(300ms));
+
+    auto stopped = std::chrono::steady_clock::now();
+    gw.signal(SIGTERM);
+    std::vector<std::string> events;
+    while (auto m = run(ioc, reading.next_message(), 10s))
+        if (!m->is_comment)
+            events.push_back(m->data);
+    BOOST_TEST_REQUIRE(!events.empty());
+    BOOST_TEST(boost::json::parse(events.back()).at("payload").at("code").as_string() ==
+               "shutting_down");
+    BOOST_TEST(gw.wait(10s) == 0);
+    BOOST_TEST((std::chrono::steady_clock::now() - stopped < 5s)); // about --write-timeout
+    publisher.close();
+    run_until(
+        ioc, [&] { return publisher_done; }, 5s);
+}
