@@ -166,3 +166,97 @@ BOOST_AUTO_TEST_CASE(a_drain_does_not_wait_for_a_stalled_client) {
     run_until(
         ioc, [&] { return publisher_done; }, 5s);
 }
+
+// --threads: shards on one port; the kernel spreads the connections, every
+// session works on whichever shard it lands, a token opens streams on any,
+// /metrics sums the shards, SIGTERM drains them all.
+BOOST_AUTO_TEST_CASE(shards_share_the_port_the_tokens_and_the_metrics) {
+    redis_server redis;
+    child_process gw({binary, "--listen", "127.0.0.1:0", "--redis", redis.url(), "--threads", "3",
+                      "--log-level", "warn"});
+    std::string listening = gw.wait_for_line("listening on ", 10s);
+    BOOST_TEST_REQUIRE(!listening.empty());
+    tcp::endpoint ep = endpoint_of(listening);
+    asio::io_context ioc;
+    run(ioc, wait_healthy(ep));
+    redis::client publisher(ioc.get_executor(), redis::config::from_url(redis.url()).value());
+    run(ioc, publisher.async_connect());
+    bool publisher_done = false;
+    asio::co_spawn(ioc, publisher.async_run(),
+                   [&](std::exception_ptr, boost::system::error_code) { publisher_done = true; });
+    auto metric = [&](const std::string& name) -> std::string {
+        http_client c(ioc.get_executor());
+        run(ioc, c.connect(ep));
+        auto [head, body] = run(ioc, c.exchange("GET /metrics HTTP/1.1\r\nHost: t\r\n\r\n"));
+        std::string text = body;
+        auto at = text.find("\n" + name + " ");
+        return at == std::string::npos
+                   ? ""
+                   : text.substr(at + name.size() + 2,
+                                 text.find('\n', at + 1) - at - name.size() - 2);
+    };
+
+    constexpr int sessions = 24;
+    std::vector<std::unique_ptr<http_client>> clients;
+    std::vector<std::string> ids, tokens;
+    for (int i = 0; i < sessions; ++i) {
+        clients.push_back(std::make_unique<http_client>(ioc.get_executor()));
+        run(ioc, clients.back()->connect(ep));
+        run(ioc, clients.back()->send(post_request(R"({"user_query":"hi"})")));
+        http_head head = run(ioc, clients.back()->read_head());
+        BOOST_TEST_REQUIRE(head.status == 200u);
+        ids.push_back(head.header("X-Session-Id").value_or(""));
+        tokens.push_back(head.header("X-Session-Token").value_or(""));
+    }
+    // Spread: with 24 connections on 3 shards, each shard has some (else 3 * (2/3)^24 ≈ 2e-4).
+    {
+        http_client c(ioc.get_executor());
+        run(ioc, c.connect(ep));
+        auto [head, body] = run(ioc, c.exchange("GET /metrics HTTP/1.1\r\nHost: t\r\n\r\n"));
+        for (int shard = 0; shard < 3; ++shard) {
+            std::string line =
+                "ssebridge_shard_sessions_live{shard=\"" + std::to_string(shard) + "\"} ";
+            auto at = body.find(line);
+            BOOST_TEST_REQUIRE(at != std::string::npos);
+            BOOST_TEST(std::stoi(body.substr(at + line.size())) > 0, line);
+        }
+    }
+    BOOST_TEST(metric("ssebridge_sessions_live") == std::to_string(sessions));
+    BOOST_TEST(metric("ssebridge_redis_connected") == "3");
+
+    for (const auto& id : ids) {
+        run(ioc, publisher.async_publish("sse_session:" + id,
+                                         R"({"event_type":"worker_ack","payload":{}})"));
+        run(ioc, publisher.async_publish("sse_session:" + id,
+                                         R"({"event_type":"FinalAnswerStreamEnd","payload":{}})"));
+    }
+    for (auto& c : clients) {
+        std::vector<std::string> types;
+        while (auto m = run(ioc, c->next_message(), 10s))
+            if (!m->is_comment)
+                types.push_back(
+                    std::string(boost::json::parse(m->data).at("event_type").as_string()));
+        BOOST_TEST(types == (std::vector<std::string>{"worker_ack", "FinalAnswerStreamEnd"}),
+                   boost::test_tools::per_element());
+    }
+    BOOST_TEST(metric("ssebridge_sessions_completed_total") == std::to_string(sessions));
+
+    // Each token is good on every shard: a cancel from fresh connections,
+    // wherever they land, is answered (202: no worker confirms), never 401.
+    for (int i = 0; i < 6; ++i) {
+        http_client c(ioc.get_executor());
+        run(ioc, c.connect(ep));
+        auto [head, body] = run(ioc, c.exchange("POST /v1/react/sessions/" + ids[i] +
+                                                "/cancel?wait=0 HTTP/1.1\r\nHost: t\r\n"
+                                                "Content-Length: 0\r\nAuthorization: Bearer " +
+                                                tokens[i] + "\r\n\r\n"));
+        BOOST_TEST(head.status != 401u);
+        BOOST_TEST(head.status < 500u);
+    }
+
+    gw.signal(SIGTERM);
+    BOOST_TEST(gw.wait(15s) == 0);
+    publisher.close();
+    run_until(
+        ioc, [&] { return publisher_done; }, 5s);
+}

@@ -41,18 +41,22 @@ option seconds(std::string flag, std::string env, std::string help, double& targ
             }};
 }
 
-option count(std::string flag, std::string env, std::string help, std::size_t& target) {
+option count(std::string flag, std::string env, std::string help, std::size_t& target,
+             bool zero_allowed) {
     std::string name = flag;
     return {std::move(flag),
             std::move(env),
             "N",
             std::move(help),
             std::to_string(target),
-            [&target, name](const std::string& v) {
+            [&target, name, zero_allowed](const std::string& v) {
                 std::size_t n = 0;
                 auto [ptr, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
-                if (ec != std::errc{} || ptr != v.data() + v.size() || n == 0)
-                    return name + " expects a positive whole number, got '" + v + "'";
+                if (ec != std::errc{} || ptr != v.data() + v.size() || (n == 0 && !zero_allowed))
+                    return name +
+                           (zero_allowed ? " expects a whole number, got '"
+                                         : " expects a positive whole number, got '") +
+                           v + "'";
                 target = n;
                 return std::string();
             }};

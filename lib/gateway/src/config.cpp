@@ -9,6 +9,10 @@ std::vector<cli::option> options(config& c) {
     return {
         cli::text("--listen", "SSEBRIDGE_LISTEN",
                   "HOST:PORT to serve HTTP on (port 0: any free port)", c.listen),
+        cli::count("--threads", "SSEBRIDGE_THREADS",
+                   "share-nothing shards, each a thread with its own connections and sessions "
+                   "on the one port (0: one a core)",
+                   c.threads, true),
         cli::text("--redis", "SSEBRIDGE_REDIS", "Redis URL, redis://[[user]:password@]host[:port]",
                   c.redis),
         cli::seconds("--redis-timeout", "SSEBRIDGE_REDIS_TIMEOUT",
@@ -38,7 +42,7 @@ std::vector<cli::option> options(config& c) {
         cli::count("--max-connections", "SSEBRIDGE_MAX_CONNECTIONS",
                    "open client connections before new ones get 503 and are closed at once "
                    "(0: the process's descriptor limit less 128, kept for Redis and Kafka)",
-                   c.max_connections),
+                   c.max_connections, true),
         cli::count("--max-body", "SSEBRIDGE_MAX_BODY", "bytes of request body before 413",
                    c.max_body),
         cli::count("--max-queue", "SSEBRIDGE_MAX_QUEUE",

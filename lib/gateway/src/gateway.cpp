@@ -7,7 +7,9 @@
 #include <ssebridge/log.hpp>
 #include <ssebridge/wire/token.hpp>
 
+#include <boost/asio/co_spawn.hpp>
 #include <boost/asio/ip/address.hpp>
+#include <boost/asio/use_awaitable.hpp>
 
 #include <sys/resource.h>
 
@@ -89,6 +91,7 @@ http::limits http_limits(const config& cfg) {
     http::limits lim;
     lim.max_body = cfg.max_body;
     lim.max_connections = connection_limit(cfg);
+    lim.reuse_port = cfg.reuse_port;
     lim.write_timeout = coro::seconds(cfg.write_timeout);
     std::string_view origins = cfg.cors_origin;
     while (!origins.empty()) {
@@ -112,6 +115,25 @@ http::response readiness(const gateway::state& st) {
     if (!st.commands.connected())
         return http::error_response(503, "Redis unavailable (commands)");
     return http::response{200, "application/json", R"({"status":"ready"})", {}};
+}
+
+coro::awaitable<std::vector<std::uint64_t>> values_of(const gateway* g) {
+    co_return g->metric_values();
+}
+
+// Every shard's numbers, each read on its own thread, then summed.
+coro::awaitable<void> serve_metrics(gateway& self, const gateway::state& st, http::exchange& ex) {
+    std::vector<gateway*> shards = st.shards;
+    if (shards.empty())
+        shards.push_back(&self);
+    std::vector<std::vector<std::uint64_t>> values;
+    for (gateway* g : shards) {
+        std::vector<std::uint64_t> v =
+            co_await asio::co_spawn(g->executor(), values_of(g), asio::use_awaitable);
+        values.push_back(std::move(v));
+    }
+    http::response res{200, "text/plain; version=0.0.4", gateway::render_metrics(values), {}};
+    co_await ex.respond(std::move(res));
 }
 
 coro::awaitable<void> respond_ignoring_result(http::exchange& ex, http::response res) {
@@ -151,10 +173,8 @@ gateway::gateway(coro::executor ex, const config& cfg)
                     [&st](http::exchange& ex) { return serve_cancel(st, ex); });
     // Plain functions returning the awaitable: no coroutine lambdas (their
     // captures and g++ 12's handling of temporaries in them are traps).
-    st.server.route("GET", "/metrics", [this](http::exchange& ex) {
-        return respond_ignoring_result(
-            ex, http::response{200, "text/plain; version=0.0.4", metrics_text(), {}});
-    });
+    st.server.route("GET", "/metrics",
+                    [this, &st](http::exchange& ex) { return serve_metrics(*this, st, ex); });
     // Liveness: the process serves HTTP. Restarting it would not bring Redis back.
     st.server.route("GET", "/healthz", [](http::exchange& ex) {
         return respond_ignoring_result(
@@ -212,6 +232,14 @@ bool gateway::redis_connected() const noexcept {
 }
 const counters& gateway::stats() const noexcept {
     return state_->stats;
+}
+
+void gateway::join_shards(std::vector<gateway*> shards) {
+    state_->shards = std::move(shards);
+}
+
+coro::executor gateway::executor() const noexcept {
+    return state_->ex;
 }
 
 } // namespace ssebridge::gateway

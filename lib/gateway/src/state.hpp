@@ -38,6 +38,7 @@ struct gateway::state {
     coro::task_group background; ///< the gateway's own tasks: connections, producer, clock
     coro::task_group records;    ///< session ends being recorded: awaited before the connections go
     bool stopping = false;
+    std::vector<gateway*> shards; ///< of this process, for /metrics; empty: this one alone
 };
 
 /// Ends a live session's stream with a `shutting_down` error event.

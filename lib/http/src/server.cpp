@@ -22,13 +22,16 @@ namespace bhttp = beast::http;
 using tcp = asio::ip::tcp;
 
 struct server::state {
-    state(coro::executor ex, const tcp::endpoint& listen)
+    state(coro::executor ex, const tcp::endpoint& listen, bool reuse_port)
         : acceptor(ex)
         , tasks(ex, [](std::exception_ptr e) {
             log::failure(log::level::error, "connection ended by an exception", e);
         }) {
         acceptor.open(listen.protocol());
         acceptor.set_option(tcp::acceptor::reuse_address(true));
+        if (reuse_port)
+            acceptor.set_option(
+                asio::detail::socket_option::boolean<SOL_SOCKET, SO_REUSEPORT>(true));
         acceptor.bind(listen);
         acceptor.listen(asio::socket_base::max_listen_connections);
     }
@@ -94,7 +97,7 @@ request to_request(bhttp::request<bhttp::string_body>&& msg) {
 } // namespace
 
 server::server(coro::executor ex, const tcp::endpoint& listen, limits lim)
-    : state_(std::make_unique<state>(ex, listen))
+    : state_(std::make_unique<state>(ex, listen, lim.reuse_port))
     , limits_(lim) {}
 
 server::~server() = default;

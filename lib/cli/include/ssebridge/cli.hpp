@@ -24,8 +24,9 @@ option text(std::string flag, std::string env, std::string help, std::string& ta
 /// Positive seconds, fractions allowed (or zero, when `zero_allowed`).
 option seconds(std::string flag, std::string env, std::string help, double& target,
                bool zero_allowed = false);
-/// A positive whole number.
-option count(std::string flag, std::string env, std::string help, std::size_t& target);
+/// A positive whole number (or zero, when `zero_allowed`).
+option count(std::string flag, std::string env, std::string help, std::size_t& target,
+             bool zero_allowed = false);
 
 struct result {
     bool ok = false;

@@ -12,6 +12,8 @@ namespace ssebridge::gateway {
 
 struct config {
     std::string listen = "127.0.0.1:8080";
+    std::size_t threads = 0; ///< shards, each a thread (service); 0: one a core
+    bool reuse_port = false; ///< SO_REUSEPORT on the listening socket (the service's shards)
     std::string redis = "redis://127.0.0.1:6379";
     double redis_timeout = 3; ///< seconds Redis may leave a command (or a PING) unanswered
     std::string kafka_brokers = "embedded";

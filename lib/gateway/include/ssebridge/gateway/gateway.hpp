@@ -9,7 +9,9 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
+#include <vector>
 
 namespace ssebridge::gateway {
 
@@ -63,8 +65,18 @@ public:
     [[nodiscard]] std::size_t subscriptions() const noexcept;
     [[nodiscard]] bool redis_connected() const noexcept;
     [[nodiscard]] const counters& stats() const noexcept;
-    /// Prometheus text exposition of the gauges and counters (GET /metrics).
+    /// Prometheus text exposition of the gauges and counters of this gateway.
     [[nodiscard]] std::string metrics_text() const;
+    /// The numbers of `metrics_text`, for summing shards (read on this
+    /// gateway's executor only).
+    [[nodiscard]] std::vector<std::uint64_t> metric_values() const;
+    /// The exposition of the sums of several shards' `metric_values`.
+    static std::string render_metrics(std::span<const std::vector<std::uint64_t>> shards);
+
+    /// Makes this gateway one of `shards` (itself included) of one process:
+    /// its GET /metrics then reports their sums, each read on its own executor.
+    void join_shards(std::vector<gateway*> shards);
+    [[nodiscard]] coro::executor executor() const noexcept;
 
     struct state;
 

@@ -64,6 +64,9 @@ struct limits {
     /// Open client connections at most: one more is answered 503 and closed
     /// at once (a load balancer learns; the descriptors stay below the limit).
     std::size_t max_connections = 10000;
+    /// Bind with SO_REUSEPORT: several servers (one per thread) share the
+    /// port and the kernel spreads the connections over them.
+    bool reuse_port = false;
     std::chrono::steady_clock::duration write_timeout = std::chrono::seconds(10); ///< one write
     /// CORS: origins whose pages may call the routes (`*`: any). A request
     /// from one of them gets `Access-Control-Allow-Origin` (and the
