@@ -18,8 +18,9 @@ start_redis
 
 # ssebridge with room for the floods of the throughput runs, and one with the
 # default limits for the slow-client run.
-start_gateway gateway --max-sessions 30000 --max-queue 100000
-start_gateway strict --max-sessions 30000
+# One thread each, as nginx runs one worker: the comparisons are core for core.
+start_gateway gateway --threads 1 --max-sessions 30000 --max-queue 100000
+start_gateway strict --threads 1 --max-sessions 30000
 kafka=$(sed -n 's/^kafka.bootstrap=//p' "$out/gateway.out")
 
 # nginx + nchan: one worker, messages in nginx's memory (its fastest setting).
