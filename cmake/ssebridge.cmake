@@ -11,6 +11,17 @@ if(SSEBRIDGE_SANITIZE)
     -fno-omit-frame-pointer -fno-sanitize-recover=all)
   target_link_options(ssebridge_options INTERFACE -fsanitize=address,undefined)
 endif()
+if(SSEBRIDGE_TSAN)
+  # librdkafka's C11 threads, made visible to TSan: see tsan_c11_threads.cpp.
+  add_library(ssebridge_tsan_c11 STATIC ${CMAKE_CURRENT_LIST_DIR}/tsan_c11_threads.cpp)
+  target_compile_options(ssebridge_tsan_c11 PRIVATE -fsanitize=thread)
+  target_link_libraries(ssebridge_options INTERFACE
+    "$<BUILD_INTERFACE:$<LINK_LIBRARY:WHOLE_ARCHIVE,ssebridge_tsan_c11>>")
+  # -Wno-tsan: Asio fences its handler memory, which TSan does not model (g++ warns).
+  target_compile_options(ssebridge_options INTERFACE -fsanitize=thread -fno-omit-frame-pointer
+    $<$<CXX_COMPILER_ID:GNU>:-Wno-tsan>)
+  target_link_options(ssebridge_options INTERFACE -fsanitize=thread)
+endif()
 install(TARGETS ssebridge_options EXPORT ssebridgeTargets)
 
 # ssebridge_add_library(NAME SOURCES... DEPS ...): one part of lib/, exported as ssebridge::NAME.
