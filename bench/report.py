@@ -217,6 +217,25 @@ if record_plain and record_on and resume and cancel:
           f"{cs['events_in_flight']:,}) | 0: {ok(cs['events_after_cancelled'] == 0)} |")
     print()
 
+seed_tp, seed_idle, seed_lat, ours_lat = (load("throughput-seed-1000"), load("idle-seed"),
+                                          load("latency-seed"), load("latency-ssebridge-2000"))
+if seed_tp and seed_idle and seed_lat and ours_lat:
+    ratio_seed = through_1000["events_per_second"] / seed_tp["events_per_second"]
+    print("The seed side by side: `bench/peers/sse_driver.py`, the Python gateway ssebridge replaces "
+          "(FastAPI + uvicorn + redis.asyncio + a Kafka producer, one process), driven by the same "
+          "`ssebridge-bench --target ssebridge`:\n")
+    print(f"ssebridge / seed: {ratio_seed:.1f}×\n")
+    print("| measure | ssebridge | seed (Python) |")
+    print("| --- | --- | --- |")
+    print(f"| throughput, 1,000 sessions | {through_1000['events_per_second']:,.0f} events/s | "
+          f"{seed_tp['events_per_second']:,.0f} events/s |")
+    print(f"| server CPU per delivered event | {cpu_us_per_event(through_1000):.1f} µs | "
+          f"{cpu_us_per_event(seed_tp):.1f} µs |")
+    print(f"| latency at 2,000 events/s, 1,000 sessions | {lat_text(ours_lat)} | {lat_text(seed_lat)} |")
+    print(f"| RSS per idle session | {idle_kib(idle_s, 'idle-ssebridge'):.2f} KiB ({idle_s['sessions']:,} "
+          f"sessions) | {idle_kib(seed_idle, 'idle-seed'):.2f} KiB ({seed_idle['sessions']:,} sessions) |")
+    print()
+
 metrics = out / "slow-ssebridge.metrics"
 if metrics.exists():
     counters = {l.split()[0]: l.split()[1] for l in metrics.read_text().splitlines()

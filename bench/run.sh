@@ -122,6 +122,26 @@ measured "$gateway_pid" "$out/resume.json" ssebridge --scenario resume --session
 echo "== durable sessions: cancel (sessions stopped mid-answer, a worker through the worker library)"
 measured "$gateway_pid" "$out/cancel.json" ssebridge --scenario cancel --sessions $((1000 / scale)) \
   --concurrency 100 --kafka-brokers "$kafka"
+echo "== the seed: the Python sse_driver.py ssebridge replaces (FastAPI + uvicorn + redis.asyncio + Kafka)"
+seed_port=$(free_port)
+/usr/bin/python3 bench/peers/sse_driver.py --port "$seed_port" --redis "$redis" --kafka-brokers "$kafka" \
+  > "$out/seed.out" 2>&1 &
+pids+=($!)
+seed_pid=$!
+wait_http "http://127.0.0.1:$seed_port/readyz"
+seed() { bench --target ssebridge --gateway "127.0.0.1:$seed_port" --gateway-pid "$seed_pid" "$@"; }
+# It holds a Redis connection per session: 5,000 is what the descriptors allow.
+seed_idle=$((5000 / scale))
+echo "$(rss_kib "$seed_pid")" > "$out/idle-seed.rss_before"
+seed --scenario idle --sessions $seed_idle --duration 3 --json "$out/idle-seed.json"
+measured "$seed_pid" "$out/throughput-seed-1000.json" seed --scenario throughput --sessions 1000 \
+  --events $((events_total / 1000 / 20))
+# Latency at a rate the seed sustains, for both.
+measured "$seed_pid" "$out/latency-seed.json" seed --scenario latency --sessions 1000 --rate 2000 --duration $seconds
+measured "$gateway_pid" "$out/latency-ssebridge-2000.json" ssebridge --scenario latency --sessions 1000 --rate 2000 \
+  --duration $seconds
+kill -TERM "$seed_pid" 2>/dev/null || true
+
 echo "== microbenchmarks"
 build/release/bench/ssebridge-microbench --benchmark_format=json --benchmark_min_time=0.2 \
   > "$out/micro.json" 2> /dev/null

@@ -18,7 +18,9 @@ packages=(
 )
 command -v node >/dev/null 2>&1 || packages+=(nodejs npm)
 # nginx + nchan: the peer measured side by side; linux-perf: the CPU profile.
-[ "${1:-}" = "--bench" ] && packages+=(nginx libnginx-mod-nchan linux-perf)
+# The seed's Python gateway (bench/peers/sse_driver.py): FastAPI, uvicorn, Kafka.
+[ "${1:-}" = "--bench" ] && packages+=(nginx libnginx-mod-nchan linux-perf
+  python3-fastapi python3-uvicorn python3-confluent-kafka)
 
 missing=()
 for p in "${packages[@]}"; do
