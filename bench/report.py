@@ -152,7 +152,12 @@ def idle_kib(r, name):
 
 print(f"Measured on {cpu}, {cores} cores, {platform.system()} {platform.release()}; the servers, "
       "redis-server and the bench share the machine. Command: `bench/run.sh`.\n")
-print(f"ssebridge / limit: {ratio_limit:.2f}×\n")
+floor_1000 = load("throughput-floor-1000")
+if floor_1000:
+    ratio_floor = through_1000["events_per_second"] / floor_1000["events_per_second"]
+    cpu_floor = cpu_us_per_event(through_1000) / max(cpu_us_per_event(floor_1000), 1e-9)
+    print(f"ssebridge / floor: {ratio_floor:.2f}× (goal ≥ 0.8: {ok(ratio_floor >= 0.8)})\n")
+    print(f"CPU per event / floor: {cpu_floor:.2f}× (goal ≤ 1.3: {ok(cpu_floor <= 1.3)})\n")
 print(f"ssebridge / nchan: {ratio_nchan:.2f}×\n")
 print(f"(throughput with 1,000 sessions; p99 latency at 20,000 events/s: nchan's is "
       f"{ratio_p99:.1f}× ssebridge's)\n")
@@ -165,6 +170,10 @@ for s in sizes:
     goal = f"≥ 0.8 × limit: {ok(a['events_per_second'] >= 0.8 * limit_eps)}" if s == 1000 else ""
     print(f"| throughput, {s:,} sessions | {a['events_per_second']:,.0f} events/s | "
           f"{b['events_per_second']:,.0f} events/s | {goal} |")
+if floor_1000:
+    print(f"| the floor (`bench/floor.cpp`: one thread, epoll, one write per client per Redis read), "
+          f"1,000 sessions | {floor_1000['events_per_second']:,.0f} events/s, "
+          f"{cpu_us_per_event(floor_1000):.1f} µs CPU per event | | — |")
 if nchan_redis:
     print(f"| throughput, 1,000 sessions, nchan storing in Redis | | "
           f"{nchan_redis['events_per_second']:,.0f} events/s | |")

@@ -9,7 +9,7 @@ repo=$(pwd)
 
 bash scripts/install-deps.sh --bench
 cmake --preset release >/dev/null
-cmake --build --preset release --target ssebridge-gateway ssebridge-bench ssebridge-microbench
+cmake --build --preset release --target ssebridge-gateway ssebridge-bench ssebridge-microbench ssebridge-floor
 
 out=$repo/build/release/bench-results
 rm -rf "$out" && mkdir -p "$out"
@@ -41,6 +41,13 @@ nginx -c "$out/nchan-redis/nginx.conf" -p "$out/nchan-redis" &
 pids+=($!)
 nchan_redis_pid=$!
 wait_http "http://127.0.0.1:$nchan_redis_port/pub/probe"
+
+# The floor: the thinnest relay this machine can run (bench/floor.cpp).
+floor_port=$(free_port)
+build/release/bench/ssebridge-floor "$floor_port" "$redis_port" > "$out/floor.out" 2>&1 &
+pids+=($!)
+floor_pid=$!
+for _ in $(seq 50); do grep -q listening "$out/floor.out" 2>/dev/null && break; sleep 0.1; done
 
 bench() { build/release/bench/ssebridge-bench --redis "$redis" "$@"; }
 ssebridge() { bench --target ssebridge --gateway "127.0.0.1:$gateway_port" --gateway-pid "$gateway_pid" "$@"; }
@@ -94,6 +101,9 @@ for s in 100 1000 10000; do
   measured "$gateway_pid" "$out/throughput-ssebridge-$s.json" ssebridge --scenario throughput --sessions $s --events $((events_total / s))
   measured "$nchan_pid" "$out/throughput-nchan-$s.json" nchan --scenario throughput --sessions $s --events $((events_total / s))
 done
+echo "== throughput: the floor, 1000 sessions"
+measured "$floor_pid" "$out/throughput-floor-1000.json" bench --target ssebridge --gateway "127.0.0.1:$floor_port" \
+  --gateway-pid "$floor_pid" --scenario throughput --sessions 1000 --events $((events_total / 1000))
 echo "== throughput: nchan with Redis, 1000 sessions (a smaller load: it is slow)"
 measured "$nchan_redis_pid" "$out/throughput-nchan-redis-1000.json" nchan_redis --scenario throughput --sessions 1000 --events $((events_total / 1000 / 20))
 # Latency runs three times each: this machine's scheduling noise moves the
