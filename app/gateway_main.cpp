@@ -17,6 +17,7 @@ int main(int argc, char** argv) {
         return parsed.help ? 0 : 2;
     }
     log::set_level(log::level_from_name(parsed.cfg->log_level));
+    log::set_format(*log::format_from_name(parsed.cfg->log_format));
     std::signal(SIGPIPE, SIG_IGN);
 
     std::unique_ptr<gateway::service> service;

@@ -40,6 +40,7 @@ struct settings {
     std::size_t log_max_len = worker::recording{}.max_len;
     double log_ttl = static_cast<double>(worker::recording{}.ttl.count());
     std::string log_level = "info";
+    std::string log_format = "text";
 
     [[nodiscard]] worker::recording log() const {
         return {log_max_len, std::chrono::seconds(static_cast<long>(std::ceil(log_ttl)))};
@@ -76,6 +77,8 @@ std::vector<cli::option> options(settings& s) {
                      "seconds a session's log lives after its last event", s.log_ttl),
         cli::text("--log-level", "SSEBRIDGE_LOG_LEVEL", "debug, info, warn, error or off",
                   s.log_level),
+        cli::text("--log-format", "SSEBRIDGE_LOG_FORMAT",
+                  "text, or json: one object a line (time, level, session, event)", s.log_format),
     };
 }
 
@@ -174,6 +177,12 @@ int main(int argc, char** argv) {
         return 2;
     }
     log::set_level(log::level_from_name(s.log_level));
+    if (auto f = log::format_from_name(s.log_format)) {
+        log::set_format(*f);
+    } else {
+        std::cerr << "ssebridge-worker: --log-format must be text or json\n";
+        return 2;
+    }
     std::signal(SIGPIPE, SIG_IGN);
     auto redis_cfg = redis::config::from_url(s.redis);
     if (!redis_cfg) {

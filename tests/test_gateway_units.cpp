@@ -11,7 +11,11 @@
 
 #include <boost/json/parse.hpp>
 
+#include <ssebridge/log.hpp>
+
+#include <cstdio>
 #include <map>
+#include <unistd.h>
 
 using namespace ssebridge;
 using namespace ssebridge::gateway;
@@ -58,7 +62,10 @@ BOOST_AUTO_TEST_CASE(bad_values_are_refused_with_a_reason) {
                                                            {"--max-sessions", "1.5"},
                                                            {"--bogus"},
                                                            {"--listen"},
-                                                           {"--log-level", "loud"}}) {
+                                                           {"--log-level", "loud"},
+                                                           {"--log-format", "xml"},
+                                                           {"--threads", "-1"},
+                                                           {"--max-connections", "x"}}) {
         auto p = parse(args);
         BOOST_TEST(!p.cfg.has_value());
         BOOST_TEST(!p.help);
@@ -69,6 +76,8 @@ BOOST_AUTO_TEST_CASE(bad_values_are_refused_with_a_reason) {
     BOOST_TEST_REQUIRE(never.cfg.has_value());
     BOOST_TEST(never.cfg->cancel_after_disconnect == 0.0);
     BOOST_TEST(parse({}).cfg->cancel_after_disconnect == 30.0);
+    // And "as many as the machine allows" for shards and connections.
+    BOOST_TEST(parse({"--threads", "0", "--max-connections", "0"}).cfg.has_value());
     BOOST_TEST(!parse({"--cancel-after-disconnect", "-1"}).cfg.has_value());
     auto env = parse({}, {{"SSEBRIDGE_ACK_TIMEOUT", "never"}});
     BOOST_TEST(!env.cfg.has_value());
@@ -78,11 +87,59 @@ BOOST_AUTO_TEST_CASE(bad_values_are_refused_with_a_reason) {
 BOOST_AUTO_TEST_CASE(help_lists_every_flag_and_its_variable) {
     auto p = parse({"--help"});
     BOOST_TEST(p.help);
-    for (auto word :
-         {"--listen", "--redis", "--kafka-brokers", "--kafka-topic", "--ack-timeout", "--keepalive",
-          "--idle-timeout", "--kafka-timeout", "--max-sessions", "--max-body", "--max-queue",
-          "--write-timeout", "SSEBRIDGE_LISTEN", "SSEBRIDGE_REDIS", "SSEBRIDGE_KAFKA_BROKERS"})
+    for (auto word : {"--listen",
+                      "--redis",
+                      "--kafka-brokers",
+                      "--kafka-topic",
+                      "--ack-timeout",
+                      "--keepalive",
+                      "--idle-timeout",
+                      "--kafka-timeout",
+                      "--max-sessions",
+                      "--max-body",
+                      "--max-queue",
+                      "--write-timeout",
+                      "--threads",
+                      "--max-connections",
+                      "--redis-timeout",
+                      "--log-format",
+                      "SSEBRIDGE_LISTEN",
+                      "SSEBRIDGE_REDIS",
+                      "SSEBRIDGE_KAFKA_BROKERS",
+                      "SSEBRIDGE_THREADS"})
         BOOST_TEST(p.message.find(word) != std::string::npos, word);
+}
+
+// --log-format json: one JSON object a line, whatever the message holds.
+BOOST_AUTO_TEST_CASE(json_log_records_are_one_object_a_line) {
+    std::FILE* captured = std::tmpfile();
+    std::fflush(stderr);
+    int saved = dup(2);
+    dup2(fileno(captured), 2);
+    log::set_format(log::format::json);
+    log::session_event(log::level::warn, "abc123", "said \"hi\"\nand\tleft \\o/");
+    log::info("no session here");
+    log::set_format(log::format::text);
+    log::info("back to text");
+    std::fflush(stderr);
+    dup2(saved, 2);
+    close(saved);
+    std::rewind(captured);
+    std::vector<std::string> lines;
+    char line[1024];
+    while (std::fgets(line, sizeof line, captured))
+        lines.emplace_back(line);
+    std::fclose(captured);
+    BOOST_TEST_REQUIRE(lines.size() == 3u);
+    auto first = boost::json::parse(lines[0]).as_object();
+    BOOST_TEST(first.at("level").as_string() == "warn");
+    BOOST_TEST(first.at("session").as_string() == "abc123");
+    BOOST_TEST(first.at("event").as_string() == "said \"hi\"\nand\tleft \\o/");
+    BOOST_TEST(first.at("time").as_string().size() == 24u); // 2026-11-30T14:23:18.123Z
+    auto second = boost::json::parse(lines[1]).as_object();
+    BOOST_TEST(!second.contains("session"));
+    BOOST_TEST(second.at("event").as_string() == "no session here");
+    BOOST_TEST(lines[2].find(" info back to text") != std::string::npos);
 }
 
 namespace {

@@ -172,8 +172,8 @@ coro::awaitable<void> reap(gateway::state& st, std::string id) {
         co_return;
     co_await cancel_session(st, id);
     ++st.stats.abandoned_cancels;
-    log::info("session ", id, ": nobody watched it for ", st.cfg.cancel_after_disconnect,
-              " s; cancelled");
+    log::session_event(log::level::info, id, "nobody watched it for ",
+                       st.cfg.cancel_after_disconnect, " s; cancelled");
 }
 
 coro::awaitable<void> logged(coro::awaitable<void> op, std::string context) {

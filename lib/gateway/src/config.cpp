@@ -1,6 +1,7 @@
 #include <ssebridge/gateway/config.hpp>
 
 #include <ssebridge/cli.hpp>
+#include <ssebridge/log.hpp>
 
 namespace ssebridge::gateway {
 namespace {
@@ -63,6 +64,8 @@ std::vector<cli::option> options(config& c) {
                      c.cancel_after_disconnect, true),
         cli::text("--log-level", "SSEBRIDGE_LOG_LEVEL", "debug, info, warn, error or off",
                   c.log_level),
+        cli::text("--log-format", "SSEBRIDGE_LOG_FORMAT",
+                  "text, or json: one object a line (time, level, session, event)", c.log_format),
         cli::text("--cors-origin", "SSEBRIDGE_CORS_ORIGIN",
                   "origins whose pages may call the API, comma-separated (e.g. "
                   "https://app.example.com); '*' for any; empty: same origin only",
@@ -108,6 +111,10 @@ parsed_config parse_config(const std::vector<std::string>& args,
     if (cfg.log_level != "debug" && cfg.log_level != "info" && cfg.log_level != "warn" &&
         cfg.log_level != "error" && cfg.log_level != "off") {
         result.message = "--log-level must be debug, info, warn, error or off";
+        return result;
+    }
+    if (!log::format_from_name(cfg.log_format)) {
+        result.message = "--log-format must be text or json";
         return result;
     }
     result.cfg = std::move(cfg);

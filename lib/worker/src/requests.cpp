@@ -66,8 +66,8 @@ coro::awaitable<void> run_one(context& ctx, request r) {
     try {
         listening = co_await ctx.control.async_subscribe(wire::control_channel(id), sink);
     } catch (const boost::system::system_error& e) {
-        log::warn("session ", id, ": no control channel (", e.code().message(),
-                  "); a cancel stops it at its next event");
+        log::session_event(log::level::warn, id, "no control channel (", e.code().message(),
+                           "); a cancel stops it at its next event");
     }
     redis::reply tombstone = co_await ctx.redis.async_exec(exists_command(wire::cancel_key(id)));
     bool cancelled = tombstone.integer == 1;
@@ -85,7 +85,7 @@ coro::awaitable<void> run_one(context& ctx, request r) {
     }
     if (cancelled) {
         co_await record_cancelled(ctx.redis, id, ctx.options.log);
-        log::info("session ", id, ": cancelled");
+        log::session_event(log::level::info, id, "cancelled");
     }
     log::failure(log::level::warn, "request " + id + " failed", failure);
 }

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <exception>
+#include <optional>
 #include <sstream>
 #include <string>
 #include <string_view>
@@ -13,10 +14,18 @@ enum class level { debug, info, warn, error, off };
 /// "debug", "info", "warn", "error" or "off"; anything else is info.
 level level_from_name(std::string_view name) noexcept;
 
+/// How a record is written: `text` (`<time> <level> <message>`) or `json`,
+/// one object a line for log pipelines: `{"time","level","session"?,"event"}`.
+enum class format { text, json };
+/// "text" or "json"; nullopt for anything else.
+std::optional<format> format_from_name(std::string_view name) noexcept;
+void set_format(format f) noexcept;
+
 /// Records below this level are dropped (default: info).
 void set_level(level l) noexcept;
 [[nodiscard]] bool enabled(level l) noexcept;
-void write(level l, std::string_view line);
+/// Writes one record; `session`, when not empty, is the session it is about.
+void write(level l, std::string_view line, std::string_view session = {});
 
 template <class... Args>
 void print(level l, const Args&... args) {
@@ -25,6 +34,16 @@ void print(level l, const Args&... args) {
     std::ostringstream out;
     (out << ... << args);
     write(l, out.str());
+}
+
+/// A record about session `id`: `session <id>: …` in text, a `session` field in JSON.
+template <class... Args>
+void session_event(level l, std::string_view id, const Args&... args) {
+    if (!enabled(l))
+        return;
+    std::ostringstream out;
+    (out << ... << args);
+    write(l, out.str(), id);
 }
 
 template <class... Args>

@@ -32,7 +32,8 @@ struct config {
     double log_ttl = 3600;    ///< seconds a new session's (empty) log lives before its first event
     double cancel_after_disconnect = 30; ///< seconds a session nobody watches lives on; 0: forever
     std::string log_level = "info";
-    std::string static_dir;  ///< files served under / (the demo page); empty: none
+    std::string log_format = "text"; ///< or json: one object a line
+    std::string static_dir;          ///< files served under / (the demo page); empty: none
     std::string cors_origin; ///< origins (comma-separated, `*`: any) whose pages may call the API
 };
 
