@@ -376,7 +376,8 @@ unsigned status_of(gateway_harness& h, const std::string& path) {
 BOOST_AUTO_TEST_CASE(a_hung_redis_ends_streams_refuses_sessions_and_makes_the_gateway_unready) {
     redis_server own;
     gateway_harness h(own, [](gateway::config& c) { c.redis_timeout = 0.4; });
-    BOOST_TEST(status_of(h, "/readyz") == 200u);
+    run_until(
+        h.ioc, [&] { return status_of(h, "/readyz") == 200u; }, 10s); // its first canary came back
     open_stream s = h.open_ok();
     h.publish(s.id, event("worker_ack"));
     BOOST_TEST(event_type(h.next_event(*s.client)) == "worker_ack");
@@ -403,6 +404,31 @@ BOOST_AUTO_TEST_CASE(a_hung_redis_ends_streams_refuses_sessions_and_makes_the_ga
     open_stream back = h.open_ok();
     BOOST_TEST(h.publish(back.id, event("worker_ack")) == 1);
     BOOST_TEST(event_type(h.next_event(*back.client)) == "worker_ack");
+}
+
+// Readiness is checked end to end: a canary through Redis Pub/Sub and back,
+// and a Kafka broker connected.
+BOOST_AUTO_TEST_CASE(readiness_follows_pubsub_and_kafka) {
+    redis_server own;
+    gateway_harness h(own, [](gateway::config& c) { c.redis_timeout = 0.5; });
+    run_until(
+        h.ioc, [&] { return status_of(h, "/readyz") == 200u; }, 10s);
+    // Pub/Sub blocked (writes paused: PUBLISH waits) while connections stay up.
+    run(h.ioc, h.publisher->async_exec(redis::make_command({"CLIENT", "PAUSE", "3000", "WRITE"})));
+    auto paused = clock_type::now();
+    run_until(
+        h.ioc, [&] { return status_of(h, "/readyz") == 503u; }, 5s);
+    BOOST_TEST((clock_type::now() - paused < 2500ms)); // before the pause ends by itself
+    run_until(
+        h.ioc, [&] { return status_of(h, "/readyz") == 200u; }, 15s);
+    BOOST_TEST(status_of(h, "/healthz") == 200u);
+
+    std::uint16_t nobody = free_port();
+    gateway_harness no_kafka(shared_server(), [&](gateway::config& c) {
+        c.kafka_brokers = "127.0.0.1:" + std::to_string(nobody);
+    });
+    run(no_kafka.ioc, sleep_for(1500ms)); // a few canary rounds
+    BOOST_TEST(status_of(no_kafka, "/readyz") == 503u);
 }
 
 BOOST_AUTO_TEST_CASE(at_max_connections_newcomers_get_503_at_once_and_it_is_counted) {

@@ -69,7 +69,8 @@ kafka::settings producer_settings(const std::string& bootstrap, const config& cf
         {"message.timeout.ms", std::to_string(std::llround(cfg.kafka_timeout * 1000))},
         // A body --max-body lets in fits, with the record's wrapper around it.
         {"message.max.bytes", std::to_string(std::max<std::size_t>(cfg.max_body + 4096, 1000000))},
-        {"linger.ms", "1"}, // a session waits for its record: batch briefly only
+        {"linger.ms", "1"},                // a session waits for its record: batch briefly only
+        {"statistics.interval.ms", "500"}, // brokers up, for /readyz
         {"socket.nagle.disable", "true"},
         {"log_level", "4"},
     };
@@ -114,6 +115,8 @@ http::response readiness(const gateway::state& st) {
         return http::error_response(503, "Redis unavailable (subscriber)");
     if (!st.commands.connected())
         return http::error_response(503, "Redis unavailable (commands)");
+    if (!st.not_ready.empty())
+        return http::error_response(503, st.not_ready);
     return http::response{200, "application/json", R"({"status":"ready"})", {}};
 }
 
@@ -204,6 +207,7 @@ coro::awaitable<void> gateway::async_run() {
     st.background.spawn(st.commands.async_keep_connected());
     st.background.spawn(st.producer.async_run());
     st.background.spawn(watch_sessions(st));
+    st.background.spawn(watch_readiness(st));
     co_await st.server.async_run();
     // What sessions decided before the drain still reaches the log.
     co_await coro::with_timeout(st.records.async_wait(), std::chrono::seconds(2));
@@ -225,7 +229,9 @@ std::size_t gateway::live_sessions() const noexcept {
     return state_->sessions.size();
 }
 std::size_t gateway::subscriptions() const noexcept {
-    return state_->subscriber.size();
+    const state& st = *state_;
+    bool canary = st.canary_subscribed && st.subscriber.connected();
+    return st.subscriber.size() - (canary && st.subscriber.size() > 0 ? 1 : 0);
 }
 bool gateway::redis_connected() const noexcept {
     return state_->subscriber.connected();

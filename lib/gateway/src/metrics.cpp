@@ -15,7 +15,7 @@ struct metric_info {
 // In the order of gateway::metric_values.
 constexpr metric_info metrics[] = {
     {"ssebridge_sessions_live", "gauge", "Sessions in progress."},
-    {"ssebridge_subscriptions", "gauge", "Redis channels subscribed."},
+    {"ssebridge_subscriptions", "gauge", "Redis channels subscribed for sessions."},
     {"ssebridge_redis_connected", "gauge",
      "Shards whose Redis subscriber is connected (1 a shard)."},
     {"ssebridge_http_connections", "gauge", "Open client connections."},
@@ -56,7 +56,7 @@ std::vector<std::uint64_t> gateway::metric_values() const {
     const counters& c = st.stats;
     return {
         st.sessions.size(),
-        st.subscriber.size(),
+        subscriptions(),
         st.subscriber.connected() ? 1u : 0u,
         st.server.connections(),
         st.server.refused_connections(),

@@ -39,6 +39,9 @@ struct gateway::state {
     coro::task_group records;    ///< session ends being recorded: awaited before the connections go
     bool stopping = false;
     std::vector<gateway*> shards; ///< of this process, for /metrics; empty: this one alone
+    /// Why new sessions cannot start here, from the last canary round; empty: ready.
+    std::string not_ready = "starting";
+    bool canary_subscribed = false; ///< the readiness channel is among the subscriber's
 };
 
 /// Ends a live session's stream with a `shutting_down` error event.
@@ -52,6 +55,13 @@ coro::clock::duration clock_period(const config& cfg);
 /// write timeouts, each acted on within one `clock_period` of its moment.
 /// Runs until cancelled.
 coro::awaitable<void> watch_sessions(gateway::state& st);
+
+/// How often the readiness canary goes round.
+inline constexpr auto readiness_period = std::chrono::milliseconds(500);
+
+/// Checks readiness every `readiness_period` (GET /readyz reports the last
+/// round): a canary through Redis Pub/Sub and back, and a Kafka broker up.
+coro::awaitable<void> watch_readiness(gateway::state& st);
 
 /// POST /v1/react/sessions: the whole session pipeline (DESIGN.md §2).
 coro::awaitable<void> serve_session(gateway::state& st, http::exchange& ex);

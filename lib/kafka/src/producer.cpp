@@ -35,18 +35,32 @@ void on_delivery(rd_kafka_t*, const rd_kafka_message_t* msg, void*) {
     delete owner;
 }
 
+// librdkafka's statistics (served on our thread by rd_kafka_poll): how many
+// brokers are UP. Only the brokers' objects have an upper-case "state".
+int on_statistics(rd_kafka_t*, char* json, size_t length, void* opaque) {
+    std::string_view stats(json, length);
+    int up = 0;
+    for (std::size_t at = stats.find(R"("state":"UP")"); at != std::string_view::npos;
+         at = stats.find(R"("state":"UP")", at + 1))
+        ++up;
+    *static_cast<std::optional<int>*>(opaque) = up;
+    return 0; // librdkafka frees `json`
+}
+
 } // namespace
 
 struct producer::impl {
     impl(coro::executor ex, const settings& conf)
         : ex(ex)
-        , rk(make(conf))
+        , rk(make(conf, &brokers_up))
         , main_queue(rd_kafka_queue_get_main(rk.get()))
         , waker(ex, main_queue.get()) {}
 
-    static detail::handle make(const settings& conf) {
+    static detail::handle make(const settings& conf, std::optional<int>* brokers_up) {
         rd_kafka_conf_t* c = detail::make_conf(conf);
         rd_kafka_conf_set_dr_msg_cb(c, on_delivery);
+        rd_kafka_conf_set_stats_cb(c, on_statistics);
+        rd_kafka_conf_set_opaque(c, brokers_up);
         return detail::make_handle(RD_KAFKA_PRODUCER, c);
     }
 
@@ -65,6 +79,7 @@ struct producer::impl {
     }
 
     coro::executor ex;
+    std::optional<int> brokers_up; // before rk: librdkafka writes here
     detail::handle rk;
     detail::queue_handle main_queue;
     detail::queue_waker waker;
@@ -110,6 +125,10 @@ coro::awaitable<delivery> producer::async_produce(std::string_view topic, std::s
 
 int producer::in_flight() const {
     return rd_kafka_outq_len(impl_->rk.get());
+}
+
+std::optional<int> producer::brokers_up() const noexcept {
+    return impl_->brokers_up;
 }
 
 } // namespace ssebridge::kafka

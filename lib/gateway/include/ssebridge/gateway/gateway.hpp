@@ -62,6 +62,7 @@ public:
     void stop();
 
     [[nodiscard]] std::size_t live_sessions() const noexcept;
+    /// Session channels subscribed (the readiness canary's own is not one).
     [[nodiscard]] std::size_t subscriptions() const noexcept;
     [[nodiscard]] bool redis_connected() const noexcept;
     [[nodiscard]] const counters& stats() const noexcept;

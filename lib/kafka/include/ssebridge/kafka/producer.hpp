@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 
 namespace ssebridge::kafka {
@@ -45,6 +46,10 @@ public:
 
     /// Records not yet acknowledged by the broker.
     [[nodiscard]] int in_flight() const;
+
+    /// Brokers librdkafka holds a working connection to, from its last
+    /// statistics (`statistics.interval.ms` must be set); nullopt before the first.
+    [[nodiscard]] std::optional<int> brokers_up() const noexcept;
 
 private:
     struct impl;
