@@ -140,7 +140,6 @@ nchan_redis = load("throughput-nchan-redis-1000")
 
 through_1000, nchan_1000 = tp[1000]
 limit_eps = limit["events_per_second"]
-ratio_limit = through_1000["events_per_second"] / limit_eps
 ratio_nchan = through_1000["events_per_second"] / nchan_1000["events_per_second"]
 ratio_p99 = lat_n["latency_us"]["p99"] / max(lat_s["latency_us"]["p99"], 1)
 
@@ -167,7 +166,8 @@ print("| --- | --- | --- | --- |")
 print(f"| limit: one Redis subscriber connection, 1,000 channels | {limit_eps:,.0f} events/s | | — |")
 for s in sizes:
     a, b = tp[s]
-    goal = f"≥ 0.8 × limit: {ok(a['events_per_second'] >= 0.8 * limit_eps)}" if s == 1000 else ""
+    goal = (f"≥ 0.8 × floor: {ok(a['events_per_second'] >= 0.8 * floor_1000['events_per_second'])}"
+            if s == 1000 and floor_1000 else "")
     print(f"| throughput, {s:,} sessions | {a['events_per_second']:,.0f} events/s | "
           f"{b['events_per_second']:,.0f} events/s | {goal} |")
 if floor_1000:

@@ -117,20 +117,56 @@ BOOST_AUTO_TEST_CASE(starts_from_the_environment_serves_and_stops_on_sigterm) {
 
 // A drain must not wait on a client that stopped reading: its write is cut
 // off by --write-timeout, the reading client gets its end, the process exits.
-BOOST_AUTO_TEST_CASE(a_drain_does_not_wait_for_a_stalled_client) {
+namespace {
+// A gateway process with `flags` on a Redis of its own, ready, and a
+// publisher on that Redis.
+struct running_gateway {
+    explicit running_gateway(const std::vector<std::string>& flags)
+        : gw(argv(redis, flags))
+        , ep(listening_on(gw))
+        , publisher(ioc.get_executor(), redis::config::from_url(redis.url()).value()) {
+        run(ioc, wait_healthy(ep));
+        run(ioc, publisher.async_connect());
+        asio::co_spawn(ioc, publisher.async_run(),
+                       [this](std::exception_ptr, boost::system::error_code) { publisher_done = true; });
+    }
+    ~running_gateway() {
+        publisher.close();
+        run_until(
+            ioc, [this] { return publisher_done; }, 5s);
+    }
+    static std::vector<std::string> argv(const redis_server& redis,
+                                         const std::vector<std::string>& flags) {
+        std::vector<std::string> all{binary, "--listen", "127.0.0.1:0", "--redis", redis.url()};
+        all.insert(all.end(), flags.begin(), flags.end());
+        return all;
+    }
+    static tcp::endpoint listening_on(child_process& gw) {
+        std::string line = gw.wait_for_line("listening on ", 10s);
+        if (line.empty())
+            throw std::runtime_error("the gateway did not start");
+        return endpoint_of(line);
+    }
     redis_server redis;
-    child_process gw({binary, "--listen", "127.0.0.1:0", "--redis", redis.url(), "--write-timeout",
-                      "1", "--log-level", "error"});
-    std::string listening = gw.wait_for_line("listening on ", 10s);
-    BOOST_TEST_REQUIRE(!listening.empty());
-    tcp::endpoint ep = endpoint_of(listening);
+    child_process gw;
+    tcp::endpoint ep;
     asio::io_context ioc;
-    run(ioc, wait_healthy(ep));
-    redis::client publisher(ioc.get_executor(), redis::config::from_url(redis.url()).value());
-    run(ioc, publisher.async_connect());
+    redis::client publisher;
     bool publisher_done = false;
-    asio::co_spawn(ioc, publisher.async_run(),
-                   [&](std::exception_ptr, boost::system::error_code) { publisher_done = true; });
+};
+
+struct write_timeout_of_a_second : running_gateway {
+    write_timeout_of_a_second()
+        : running_gateway({"--write-timeout", "1", "--log-level", "error"}) {}
+};
+
+struct three_shards : running_gateway {
+    three_shards()
+        : running_gateway({"--threads", "3", "--log-level", "warn"}) {}
+};
+} // namespace
+
+BOOST_FIXTURE_TEST_CASE(a_drain_does_not_wait_for_a_stalled_client, write_timeout_of_a_second) {
 
     http_client stalled(ioc.get_executor()), reading(ioc.get_executor());
     std::vector<std::string> ids;
@@ -162,28 +198,12 @@ BOOST_AUTO_TEST_CASE(a_drain_does_not_wait_for_a_stalled_client) {
                "shutting_down");
     BOOST_TEST(gw.wait(10s) == 0);
     BOOST_TEST((std::chrono::steady_clock::now() - stopped < 5s)); // about --write-timeout
-    publisher.close();
-    run_until(
-        ioc, [&] { return publisher_done; }, 5s);
 }
 
 // --threads: shards on one port; the kernel spreads the connections, every
 // session works on whichever shard it lands, a token opens streams on any,
 // /metrics sums the shards, SIGTERM drains them all.
-BOOST_AUTO_TEST_CASE(shards_share_the_port_the_tokens_and_the_metrics) {
-    redis_server redis;
-    child_process gw({binary, "--listen", "127.0.0.1:0", "--redis", redis.url(), "--threads", "3",
-                      "--log-level", "warn"});
-    std::string listening = gw.wait_for_line("listening on ", 10s);
-    BOOST_TEST_REQUIRE(!listening.empty());
-    tcp::endpoint ep = endpoint_of(listening);
-    asio::io_context ioc;
-    run(ioc, wait_healthy(ep));
-    redis::client publisher(ioc.get_executor(), redis::config::from_url(redis.url()).value());
-    run(ioc, publisher.async_connect());
-    bool publisher_done = false;
-    asio::co_spawn(ioc, publisher.async_run(),
-                   [&](std::exception_ptr, boost::system::error_code) { publisher_done = true; });
+BOOST_FIXTURE_TEST_CASE(shards_share_the_port_the_tokens_and_the_metrics, three_shards) {
     auto metric = [&](const std::string& name) -> std::string {
         http_client c(ioc.get_executor());
         run(ioc, c.connect(ep));
@@ -256,7 +276,4 @@ BOOST_AUTO_TEST_CASE(shards_share_the_port_the_tokens_and_the_metrics) {
 
     gw.signal(SIGTERM);
     BOOST_TEST(gw.wait(15s) == 0);
-    publisher.close();
-    run_until(
-        ioc, [&] { return publisher_done; }, 5s);
 }
