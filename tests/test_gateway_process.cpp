@@ -127,8 +127,9 @@ struct running_gateway {
         , publisher(ioc.get_executor(), redis::config::from_url(redis.url()).value()) {
         run(ioc, wait_healthy(ep));
         run(ioc, publisher.async_connect());
-        asio::co_spawn(ioc, publisher.async_run(),
-                       [this](std::exception_ptr, boost::system::error_code) { publisher_done = true; });
+        asio::co_spawn(
+            ioc, publisher.async_run(),
+            [this](std::exception_ptr, boost::system::error_code) { publisher_done = true; });
     }
     ~running_gateway() {
         publisher.close();
