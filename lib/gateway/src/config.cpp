@@ -39,7 +39,8 @@ std::vector<cli::option> options(config& c) {
                      "seconds one write to a client may take before it is cut off",
                      c.write_timeout),
         cli::count("--max-sessions", "SSEBRIDGE_MAX_SESSIONS",
-                   "concurrent sessions before new ones get 503", c.max_sessions),
+                   "concurrent sessions before new ones get 503 (divided among the shards)",
+                   c.max_sessions),
         cli::count("--max-connections", "SSEBRIDGE_MAX_CONNECTIONS",
                    "open client connections before new ones get 503 and are closed at once "
                    "(0: the process's descriptor limit less 128, kept for Redis and Kafka)",
@@ -85,7 +86,9 @@ std::string usage() {
            "Redis channel sse_session:{id} until FinalAnswerStreamEnd; its X-Session-Token\n"
            "opens GET /v1/react/sessions/{id}/events (EventSource: replay from\n"
            "Last-Event-ID, then live) and POST /v1/react/sessions/{id}/cancel (Stop) from\n"
-           "any gateway sharing --token-secret.\n\n"
+           "any gateway sharing --token-secret. GET /healthz answers while the process\n"
+           "serves, GET /readyz while new sessions can start (a Redis Pub/Sub canary and a\n"
+           "Kafka broker, checked every 0.5 s), GET /metrics in Prometheus text.\n\n"
            "Options (each also read from the environment variable shown; flags win):\n" +
            cli::describe(options(defaults)) +
            "\nDurations are in seconds, fractions allowed (--keepalive 0.5).\n"

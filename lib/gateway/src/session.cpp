@@ -83,7 +83,10 @@ public:
         case step::none:
             break;
         case step::wake:
-            wake.notify();
+            // An idle writer: write now, from here, without a coroutine
+            // resumed for it (the common case of one event at a time).
+            if (!writer_idle || !write_now())
+                wake.notify();
             break;
         case step::malformed:
             ++st.stats.malformed_messages;
@@ -107,8 +110,52 @@ public:
     coro::notifier wake;                          ///< wakes the writer
     detail::stream_state stream;
     bool session_exists = false; ///< its log exists: it can be resumed, and abandoned
+    bool writer_idle = false;    ///< the relay waits for a wake: a wake may write at once
+    bool write_failed = false;   ///< a write from `write_now` failed: the relay ends
+    std::string leftover;        ///< framed bytes `write_now` could not write, for the relay
+    std::optional<detail::chunk> leftover_chunk; ///< the chunk they belong to
+
+    /// After a chunk went out: the write clock and the counters. False after
+    /// the last chunk.
+    bool wrote(const detail::chunk& c) {
+        stream.on_written(coro::clock::now());
+        st.stats.events_relayed += c.events;
+        if (stream.completed() && kind == detail::stream_kind::creator)
+            ++st.stats.sessions_completed;
+        return !c.last;
+    }
 
 private:
+    /// Writes what is ready while the relay is idle, in one non-blocking
+    /// system call a chunk. True when the relay has nothing to do; false
+    /// when it must take over: bytes left for a full socket, a failure, the end.
+    bool write_now() {
+        for (;;) {
+            std::optional<detail::chunk> c = stream.take(direct_buffer_, coro::clock::now());
+            if (!c)
+                return !stream.finished();
+            std::optional<std::string> rest = ex.try_write(direct_buffer_, c->last);
+            if (!rest) {
+                write_failed = true;
+                writer_idle = false;
+                return false;
+            }
+            if (!rest->empty()) {
+                leftover = std::move(*rest);
+                leftover_chunk = *c;
+                writer_idle = false;
+                return false;
+            }
+            if (!wrote(*c)) {
+                writer_idle = false;
+                return false;
+            }
+            if (direct_buffer_.capacity() > 64 * 1024)
+                std::string().swap(direct_buffer_);
+        }
+    }
+
+    std::string direct_buffer_;
     /// The creator's gateway decides the session-level ends (no ack, no
     /// event for too long, a flood before the ack) and records them, so that
     /// every subscriber, now or later, sees the same end.
@@ -145,11 +192,7 @@ coro::awaitable<bool> write_ready(session& s, std::string& buffer) {
         bool ok = co_await s.ex.write(buffer, c->last);
         if (!ok)
             co_return false; // the client is gone: nothing more to say
-        s.stream.on_written(coro::clock::now());
-        s.st.stats.events_relayed += c->events;
-        if (s.stream.completed() && s.kind == detail::stream_kind::creator)
-            ++s.st.stats.sessions_completed;
-        if (c->last)
+        if (!s.wrote(*c))
             co_return false;
     }
 }
@@ -157,15 +200,30 @@ coro::awaitable<bool> write_ready(session& s, std::string& buffer) {
 /// Writes what the stream's state has ready, one chunk per wake-up, until
 /// its last chunk is out or the client is gone.
 coro::awaitable<void> relay(session& s) {
+    struct busy_at_exit { // a relay that ended writes nothing more, directly or not
+        session& s;
+        ~busy_at_exit() { s.writer_idle = false; }
+    } guard{s};
     std::string buffer;
     for (;;) {
+        if (s.write_failed)
+            co_return;          // the client is gone
+        if (s.leftover_chunk) { // what a direct write left for a full socket
+            bool ok = co_await s.ex.write_framed(s.leftover);
+            std::string().swap(s.leftover);
+            detail::chunk c = *std::exchange(s.leftover_chunk, std::nullopt);
+            if (!ok || !s.wrote(c))
+                co_return;
+        }
         bool more = co_await write_ready(s, buffer);
         if (!more)
             co_return;
         // Keep a working buffer, but not one a burst has blown up.
         if (buffer.capacity() > 64 * 1024)
             std::string().swap(buffer);
+        s.writer_idle = true;
         co_await s.wake.async_wait();
+        s.writer_idle = false;
     }
 }
 

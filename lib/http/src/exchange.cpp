@@ -109,14 +109,12 @@ coro::awaitable<bool> exchange::start_stream(std::string_view content_type,
     co_return ok;
 }
 
-coro::awaitable<bool> exchange::write(std::string_view bytes, bool last) {
-    // One chunk (and the last one) in one system call; raw socket writes,
-    // without the stream's per-operation timer: the caller bounds the wait.
+std::size_t exchange::frame(std::string_view bytes, bool last,
+                            std::array<asio::const_buffer, 4>& buffers,
+                            char (&size_line)[24]) const {
     static constexpr std::string_view crlf = "\r\n";
     static constexpr std::string_view last_chunk = "0\r\n\r\n";
-    std::array<asio::const_buffer, 4> buffers;
     std::size_t count = 0;
-    char size_line[24];
     if (!bytes.empty()) {
         if (chunked_) {
             auto [end, ec] = std::to_chars(size_line, size_line + 16, bytes.size(), 16);
@@ -131,6 +129,15 @@ coro::awaitable<bool> exchange::write(std::string_view bytes, bool last) {
     }
     if (last && chunked_)
         buffers[count++] = asio::buffer(last_chunk);
+    return count;
+}
+
+coro::awaitable<bool> exchange::write(std::string_view bytes, bool last) {
+    // One chunk (and the last one) in one system call; raw socket writes,
+    // without the stream's per-operation timer: the caller bounds the wait.
+    std::array<asio::const_buffer, 4> buffers;
+    char size_line[24];
+    std::size_t count = frame(bytes, last, buffers, size_line);
     if (count == 0)
         co_return true;
     if (broken_)
@@ -140,6 +147,49 @@ coro::awaitable<bool> exchange::write(std::string_view bytes, bool last) {
         coro::use_tuple);
     if (ec) {
         keep_alive_ = false; // the connection's state is unknown: do not reuse it
+        broken_ = true;
+    }
+    co_return !ec;
+}
+
+std::optional<std::string> exchange::try_write(std::string_view bytes, bool last) {
+    std::array<asio::const_buffer, 4> buffers;
+    char size_line[24];
+    std::size_t count = frame(bytes, last, buffers, size_line);
+    if (broken_)
+        return std::nullopt;
+    auto& socket = conn_.stream.socket();
+    boost::system::error_code ec;
+    if (!socket.non_blocking())
+        socket.non_blocking(true, ec);
+    std::span<const asio::const_buffer> all(buffers.data(), count);
+    std::size_t written = ec ? 0 : socket.write_some(all, ec);
+    if (ec == asio::error::would_block || ec == asio::error::try_again)
+        ec.clear();
+    if (ec) {
+        keep_alive_ = false;
+        broken_ = true;
+        return std::nullopt;
+    }
+    std::string rest; // what the socket did not take, framed
+    for (const auto& b : all) {
+        if (written >= b.size()) {
+            written -= b.size();
+            continue;
+        }
+        rest.append(static_cast<const char*>(b.data()) + written, b.size() - written);
+        written = 0;
+    }
+    return rest;
+}
+
+coro::awaitable<bool> exchange::write_framed(std::string_view framed) {
+    if (broken_)
+        co_return false;
+    auto [ec, n] =
+        co_await asio::async_write(conn_.stream.socket(), asio::buffer(framed), coro::use_tuple);
+    if (ec) {
+        keep_alive_ = false;
         broken_ = true;
     }
     co_return !ec;

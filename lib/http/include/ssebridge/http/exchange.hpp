@@ -6,7 +6,11 @@
 
 #include <boost/asio/any_completion_handler.hpp>
 #include <boost/asio/async_result.hpp>
+#include <boost/asio/buffer.hpp>
 
+#include <array>
+
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -49,6 +53,14 @@ public:
     /// Ends the streamed body; the connection may serve the next request.
     coro::awaitable<bool> finish();
 
+    /// As `write`, without waiting: writes what the socket takes now, in one
+    /// system call, and returns the framed bytes it did not take (empty: all
+    /// of it went), for `write_framed`; nullopt when the connection failed.
+    /// For a writer that has nothing in flight (no `write` pending).
+    std::optional<std::string> try_write(std::string_view bytes, bool last = false);
+    /// Writes bytes `try_write` left over, as they are.
+    coro::awaitable<bool> write_framed(std::string_view framed);
+
     /// Completes when the client's side of the connection becomes readable:
     /// it closed, it failed, or it sent bytes (a client reading a stream has
     /// nothing to send, so any of them ends the stream). An Asio operation
@@ -89,6 +101,10 @@ private:
     template <class WriteOp>
     coro::awaitable<bool> timed(WriteOp write);
 
+    // The buffers of one chunk of `bytes` (and the last one): their count.
+    std::size_t frame(std::string_view bytes, bool last,
+                      std::array<boost::asio::const_buffer, 4>& buffers,
+                      char (&size_line)[24]) const;
     template <class Message>
     void set_fields(Message& msg, std::string_view content_type,
                     std::span<const header> headers) const;
