@@ -168,6 +168,7 @@ gateway::gateway(coro::executor ex, const config& cfg)
     state& st = *state_;
     if (!cfg.static_dir.empty())
         http::serve_files(st.server, cfg.static_dir);
+    st.subscriber.on_batch_end([&st] { flush_streams(st); });
     st.server.route("POST", "/v1/react/sessions",
                     [&st](http::exchange& ex) { return serve_session(st, ex); });
     st.server.route("GET", "/v1/react/sessions/*/events",

@@ -65,12 +65,30 @@ public:
         , wake(st.ex)
         , stream(st.limits, coro::clock::now(), kind)
         , self_(st.sessions.insert(st.sessions.end(), this)) {}
-    ~session() { st.sessions.erase(self_); }
+    ~session() {
+        st.sessions.erase(self_);
+        if (unflushed_) // (a read's batch ends before any session can go)
+            std::erase(st.unflushed, this);
+    }
     session(const session&) = delete;
     session& operator=(const session&) = delete;
 
     void on_message(std::string_view payload) override {
-        act(stream.on_message(payload, coro::clock::now()));
+        step s = stream.on_message(payload, coro::clock::now());
+        if (s == step::wake && writer_idle) { // written with the others at the read's end
+            if (!unflushed_) {
+                unflushed_ = true;
+                st.unflushed.push_back(this);
+            }
+            return;
+        }
+        act(s);
+    }
+
+    /// The end of a Redis read: write what its messages queued.
+    void flush() {
+        unflushed_ = false;
+        act(step::wake);
     }
     void on_lost() override { act(stream.on_lost()); }
     void on_tick(coro::clock::time_point now) { act(stream.on_tick(now)); }
@@ -156,6 +174,7 @@ private:
     }
 
     std::string direct_buffer_;
+    bool unflushed_ = false; ///< in st.unflushed
     /// The creator's gateway decides the session-level ends (no ack, no
     /// event for too long, a flood before the ack) and records them, so that
     /// every subscriber, now or later, sees the same end.
@@ -655,6 +674,16 @@ std::string log_exists_command(const std::string& id) {
 
 const std::string& session_id(const session& s) noexcept {
     return s.id;
+}
+
+void flush_streams(gateway::state& st) {
+    std::vector<session*> batch;
+    batch.swap(st.unflushed);
+    for (session* s : batch)
+        s->flush();
+    batch.clear();
+    if (st.unflushed.empty())
+        st.unflushed.swap(batch); // keep the capacity: no allocation per read
 }
 
 void end_session(session& s) {

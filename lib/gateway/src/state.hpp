@@ -42,10 +42,17 @@ struct gateway::state {
     /// Why new sessions cannot start here, from the last canary round; empty: ready.
     std::string not_ready = "starting";
     bool canary_subscribed = false; ///< the readiness channel is among the subscriber's
+    /// Streams that got events in the Redis read being handed out: each is
+    /// written once, when the read's messages have all been noted.
+    std::vector<session*> unflushed;
 };
 
 /// Ends a live session's stream with a `shutting_down` error event.
 void end_session(session& s);
+
+/// Writes the streams a Redis read gave events to (`unflushed`): the
+/// subscriber calls it once the read's messages have all been noted.
+void flush_streams(gateway::state& st);
 
 /// How often `watch_sessions` looks at the sessions: a quarter of the
 /// shortest configured period, between 10 ms and 250 ms.

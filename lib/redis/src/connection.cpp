@@ -100,7 +100,8 @@ bool connection::parse_buffered(error_code& ec, F&& f) {
     return true;
 }
 
-coro::awaitable<boost::system::error_code> connection::read_loop(reply_handler& on_reply) {
+coro::awaitable<boost::system::error_code>
+connection::read_loop(reply_handler& on_reply, std::function<void()>& after_read) {
     for (;;) {
         if (in_end_ == in_.size()) {
             if (in_begin_ > 0) { // compact: move the partial reply to the front
@@ -122,6 +123,8 @@ coro::awaitable<boost::system::error_code> connection::read_loop(reply_handler& 
         unanswered_since_.reset();
         if (!parse_buffered(ec, on_reply))
             co_return ec;
+        if (after_read)
+            after_read();
     }
 }
 
@@ -179,17 +182,19 @@ coro::awaitable<boost::system::error_code> connection::watch_replies(std::functi
 }
 
 coro::awaitable<boost::system::error_code> connection::async_run(reply_handler on_reply,
-                                                                 std::function<void()> ping) {
+                                                                 std::function<void()> ping,
+                                                                 std::function<void()> after_read) {
     using namespace asio::experimental::awaitable_operators;
     last_read_ = std::chrono::steady_clock::now();
     unanswered_since_.reset();
     error_code ec;
     if (reply_timeout_ == std::chrono::steady_clock::duration::zero()) {
-        std::variant<error_code, error_code> ended = co_await (read_loop(on_reply) || write_loop());
+        std::variant<error_code, error_code> ended =
+            co_await (read_loop(on_reply, after_read) || write_loop());
         ec = ended.index() == 0 ? std::get<0>(ended) : std::get<1>(ended);
     } else {
         std::variant<error_code, error_code, error_code> ended =
-            co_await (read_loop(on_reply) || write_loop() || watch_replies(ping));
+            co_await (read_loop(on_reply, after_read) || write_loop() || watch_replies(ping));
         std::visit([&](error_code e) { ec = e; }, ended);
     }
     close();

@@ -63,8 +63,12 @@ coro::awaitable<boost::system::error_code> subscriber::serve() {
         append_command(conn_->outbox(), {"PING"});
         conn_->flush();
     };
-    boost::system::error_code ec =
-        co_await conn_->async_run([this](std::span<const node> nodes) { on_reply(nodes); }, ping);
+    auto after_read = [this] {
+        if (batch_end_)
+            batch_end_();
+    };
+    boost::system::error_code ec = co_await conn_->async_run(
+        [this](std::span<const node> nodes) { on_reply(nodes); }, ping, after_read);
     connected_ = false;
     connected_event_->reset();
     ++stats_.losses;

@@ -6,6 +6,7 @@
 #include <ssebridge/redis/resp.hpp>
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <span>
 #include <string>
@@ -99,6 +100,11 @@ public:
     /// Waits until the connection is established (for start-up and tests).
     coro::awaitable<void> async_wait_connected();
 
+    /// Called after the messages of each read have gone to their sinks: an
+    /// owner whose sinks only note messages acts on a batch at once (one
+    /// write per client per read, however many events it got).
+    void on_batch_end(std::function<void()> f) { batch_end_ = std::move(f); }
+
 private:
     struct listener {
         sink* target = nullptr;
@@ -132,6 +138,7 @@ private:
     counters stats_;
     std::uint64_t next_id_ = 0;
     bool connected_ = false;
+    std::function<void()> batch_end_;
 };
 
 } // namespace ssebridge::redis

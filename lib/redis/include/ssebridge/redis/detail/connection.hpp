@@ -41,14 +41,18 @@ public:
     /// something sent got no byte back within `cfg.reply_timeout`. After half
     /// that time of silence `ping` is called to send something that gets a
     /// reply (a PING), so that a hung server is noticed on an idle connection too.
+    /// `after_read`, when set, is called after the replies of each read have
+    /// been handed out (a batch of them: the owner may act on them together).
     coro::awaitable<boost::system::error_code> async_run(reply_handler on_reply,
-                                                         std::function<void()> ping = {});
+                                                         std::function<void()> ping = {},
+                                                         std::function<void()> after_read = {});
 
     void close();
     [[nodiscard]] bool is_open() const { return socket_.is_open(); }
 
 private:
-    coro::awaitable<boost::system::error_code> read_loop(reply_handler& on_reply);
+    coro::awaitable<boost::system::error_code> read_loop(reply_handler& on_reply,
+                                                         std::function<void()>& after_read);
     coro::awaitable<boost::system::error_code> write_loop();
     coro::awaitable<boost::system::error_code> watch_replies(std::function<void()>& ping);
     coro::awaitable<void> handshake(const config& cfg);
