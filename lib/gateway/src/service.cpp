@@ -114,9 +114,10 @@ int service::run(std::chrono::seconds grace) {
         // signal handler and the grace timer, with the last of them.
         asio::co_spawn(s->ioc, s->gw->async_run(),
                        [this, shard = s.get(), &first](std::exception_ptr e) {
-                           if (e) {
+                           if (e) { // one shard down: the process stops, not limps
                                log::failure(log::level::error, "gateway failed", e);
                                ++impl_->failures;
+                               stop();
                            }
                            if (shard != &first)
                                shard->ioc.stop();

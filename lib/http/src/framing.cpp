@@ -1,6 +1,5 @@
 #include "framing.hpp"
 
-#include <boost/beast/core/string.hpp>
 #include <boost/beast/http/error.hpp>
 
 namespace ssebridge::http::detail {
@@ -8,10 +7,27 @@ namespace ssebridge::http::detail {
 namespace beast = boost::beast;
 namespace bhttp = beast::http;
 
+namespace {
+// ASCII case-insensitive equality. Not beast::iequals: Boost 1.81's reads one
+// byte past its arguments when they differ in case only at the end (found by
+// fuzz/http_request.cpp with the target "httpS://").
+bool same_ignoring_case(std::string_view a, std::string_view b) noexcept {
+    if (a.size() != b.size())
+        return false;
+    for (std::size_t i = 0; i < a.size(); ++i) {
+        char x = a[i] >= 'A' && a[i] <= 'Z' ? static_cast<char>(a[i] - 'A' + 'a') : a[i];
+        char y = b[i] >= 'A' && b[i] <= 'Z' ? static_cast<char>(b[i] - 'A' + 'a') : b[i];
+        if (x != y)
+            return false;
+    }
+    return true;
+}
+} // namespace
+
 std::string_view origin_form(std::string_view target) noexcept {
     for (std::string_view scheme : {"http://", "https://"}) {
         if (target.size() < scheme.size() ||
-            !beast::iequals(target.substr(0, scheme.size()), scheme))
+            !same_ignoring_case(target.substr(0, scheme.size()), scheme))
             continue;
         std::string_view rest = target.substr(scheme.size());
         std::size_t path = rest.find('/');
@@ -44,7 +60,7 @@ std::string_view framing_problem(const request_parser& parser) {
 
 bool expects_continue(const request_parser& parser) {
     const auto& head = parser.get();
-    return head.version() >= 11 && beast::iequals(head[bhttp::field::expect], "100-continue");
+    return head.version() >= 11 && same_ignoring_case(head[bhttp::field::expect], "100-continue");
 }
 
 bool is_parse_error(const boost::system::error_code& ec) {
