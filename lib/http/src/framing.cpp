@@ -7,23 +7,6 @@ namespace ssebridge::http::detail {
 namespace beast = boost::beast;
 namespace bhttp = beast::http;
 
-namespace {
-// ASCII case-insensitive equality. Not beast::iequals: Boost 1.81's reads one
-// byte past its arguments when they differ in case only at the end (found by
-// fuzz/http_request.cpp with the target "httpS://").
-bool same_ignoring_case(std::string_view a, std::string_view b) noexcept {
-    if (a.size() != b.size())
-        return false;
-    for (std::size_t i = 0; i < a.size(); ++i) {
-        char x = a[i] >= 'A' && a[i] <= 'Z' ? static_cast<char>(a[i] - 'A' + 'a') : a[i];
-        char y = b[i] >= 'A' && b[i] <= 'Z' ? static_cast<char>(b[i] - 'A' + 'a') : b[i];
-        if (x != y)
-            return false;
-    }
-    return true;
-}
-} // namespace
-
 std::string_view origin_form(std::string_view target) noexcept {
     for (std::string_view scheme : {"http://", "https://"}) {
         if (target.size() < scheme.size() ||
@@ -61,6 +44,18 @@ std::string_view framing_problem(const request_parser& parser) {
 bool expects_continue(const request_parser& parser) {
     const auto& head = parser.get();
     return head.version() >= 11 && same_ignoring_case(head[bhttp::field::expect], "100-continue");
+}
+
+bool same_ignoring_case(std::string_view a, std::string_view b) noexcept {
+    auto lower = [](char c) {
+        return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c;
+    };
+    if (a.size() != b.size())
+        return false;
+    for (std::size_t i = 0; i < a.size(); ++i)
+        if (lower(a[i]) != lower(b[i]))
+            return false;
+    return true;
 }
 
 bool is_parse_error(const boost::system::error_code& ec) {

@@ -1,5 +1,7 @@
 #include <ssebridge/http/message.hpp>
 
+#include "framing.hpp"
+
 #include <boost/json/serialize.hpp>
 #include <boost/json/string.hpp>
 
@@ -9,18 +11,9 @@
 
 namespace ssebridge::http {
 
-namespace {
-bool iequals(std::string_view a, std::string_view b) {
-    return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-               return std::tolower(static_cast<unsigned char>(x)) ==
-                      std::tolower(static_cast<unsigned char>(y));
-           });
-}
-} // namespace
-
 std::optional<std::string_view> request::find(std::string_view name) const {
     for (const auto& h : headers)
-        if (iequals(h.name, name))
+        if (detail::same_ignoring_case(h.name, name))
             return std::string_view(h.value);
     return std::nullopt;
 }
