@@ -15,6 +15,7 @@
 
 #include <cstdio>
 #include <map>
+#include <sys/resource.h>
 #include <unistd.h>
 
 using namespace ssebridge;
@@ -77,7 +78,12 @@ BOOST_AUTO_TEST_CASE(bad_values_are_refused_with_a_reason) {
     BOOST_TEST(never.cfg->cancel_after_disconnect == 0.0);
     BOOST_TEST(parse({}).cfg->cancel_after_disconnect == 30.0);
     // And "as many as the machine allows" for shards and connections.
-    BOOST_TEST(parse({"--threads", "0", "--max-connections", "0"}).cfg.has_value());
+    auto automatic = parse({"--threads", "0", "--max-connections", "0"});
+    BOOST_TEST_REQUIRE(automatic.cfg.has_value());
+    rlimit files{};
+    getrlimit(RLIMIT_NOFILE, &files);
+    BOOST_TEST(gateway::connection_limit(*automatic.cfg) == files.rlim_cur - 128);
+    BOOST_TEST(gateway::connection_limit(*parse({"--max-connections", "5"}).cfg) == 5u);
     BOOST_TEST(!parse({"--cancel-after-disconnect", "-1"}).cfg.has_value());
     auto env = parse({}, {{"SSEBRIDGE_ACK_TIMEOUT", "never"}});
     BOOST_TEST(!env.cfg.has_value());

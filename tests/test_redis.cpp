@@ -169,6 +169,28 @@ BOOST_AUTO_TEST_CASE(many_sinks_share_one_channel_and_one_redis_subscription) {
     BOOST_TEST(eventually(h.ioc, [&] { return h.numsub("shared") == 0; }));
 }
 
+// The owner hears when a read's messages have all gone to their sinks: it
+// can act on them together (the gateway writes each client once a read).
+BOOST_AUTO_TEST_CASE(each_read_ends_with_one_batch_end_after_its_messages) {
+    redis_server server;
+    harness h(server);
+    recording_sink a;
+    std::size_t batches = 0, noted_at_last_batch = 0;
+    h.sub.on_batch_end([&] {
+        ++batches;
+        noted_at_last_batch = a.messages.size();
+    });
+    auto held = run(h.ioc, subscribe(h.sub, "burst", a));
+    std::string pipeline;
+    for (int i = 0; i < 200; ++i)
+        redis::append_command(pipeline, {"PUBLISH", "burst", std::to_string(i)});
+    run(h.ioc, h.cli.async_exec(pipeline)); // the first reply; the others are ignored
+    run_until(
+        h.ioc, [&] { return a.messages.size() == 200 && noted_at_last_batch == 200; }, 5s);
+    BOOST_TEST(batches >= 1u);
+    BOOST_TEST(batches < 200u); // messages come many to a read
+}
+
 BOOST_AUTO_TEST_CASE(every_sink_of_a_channel_hears_of_a_lost_connection) {
     redis_server server;
     harness h(server);

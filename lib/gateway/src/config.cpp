@@ -3,6 +3,8 @@
 #include <ssebridge/cli.hpp>
 #include <ssebridge/log.hpp>
 
+#include <sys/resource.h>
+
 namespace ssebridge::gateway {
 namespace {
 
@@ -122,6 +124,18 @@ parsed_config parse_config(const std::vector<std::string>& args,
     }
     result.cfg = std::move(cfg);
     return result;
+}
+
+std::size_t connection_limit(const config& cfg) {
+    if (cfg.max_connections > 0)
+        return cfg.max_connections;
+    // What the descriptor limit allows, less room for Redis, Kafka and the
+    // socket of a refused client.
+    constexpr rlim_t reserved = 128;
+    rlimit files{};
+    if (getrlimit(RLIMIT_NOFILE, &files) != 0 || files.rlim_cur == RLIM_INFINITY)
+        return 65536;
+    return files.rlim_cur > 2 * reserved ? files.rlim_cur - reserved : files.rlim_cur / 2;
 }
 
 } // namespace ssebridge::gateway

@@ -11,8 +11,6 @@
 #include <boost/asio/ip/address.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
-#include <sys/resource.h>
-
 #include <charconv>
 #include <cmath>
 #include <stdexcept>
@@ -74,18 +72,6 @@ kafka::settings producer_settings(const std::string& bootstrap, const config& cf
         {"socket.nagle.disable", "true"},
         {"log_level", "4"},
     };
-}
-
-// --max-connections 0: what the descriptor limit allows, less room for
-// Redis, Kafka and the socket of a refused client.
-std::size_t connection_limit(const config& cfg) {
-    if (cfg.max_connections > 0)
-        return cfg.max_connections;
-    constexpr rlim_t reserved = 128;
-    rlimit files{};
-    if (getrlimit(RLIMIT_NOFILE, &files) != 0 || files.rlim_cur == RLIM_INFINITY)
-        return 65536;
-    return files.rlim_cur > 2 * reserved ? files.rlim_cur - reserved : files.rlim_cur / 2;
 }
 
 http::limits http_limits(const config& cfg) {

@@ -58,8 +58,8 @@ service::service(config cfg)
         cfg.token_secret = wire::make_token_secret(); // one for all: a token opens every shard
     if (n > 1) {
         cfg.max_sessions = share(cfg.max_sessions, n);
-        if (cfg.max_connections > 0)
-            cfg.max_connections = share(cfg.max_connections, n);
+        // The descriptors are the process's: the automatic limit is divided too.
+        cfg.max_connections = share(connection_limit(cfg), n);
     }
     cfg.reuse_port = n > 1;
     for (std::size_t i = 0; i < n; ++i) {

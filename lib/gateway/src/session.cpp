@@ -130,6 +130,7 @@ public:
     bool session_exists = false; ///< its log exists: it can be resumed, and abandoned
     bool writer_idle = false;    ///< the relay waits for a wake: a wake may write at once
     bool write_failed = false;   ///< a write from `write_now` failed: the relay ends
+    std::string buffer;          ///< the chunk being written (one writer at a time)
     std::string leftover;        ///< framed bytes `write_now` could not write, for the relay
     std::optional<detail::chunk> leftover_chunk; ///< the chunk they belong to
 
@@ -143,16 +144,22 @@ public:
         return !c.last;
     }
 
+    /// Keeps a working buffer, but not one a burst has blown up.
+    void shrink_buffer() {
+        if (buffer.capacity() > 64 * 1024)
+            std::string().swap(buffer);
+    }
+
 private:
     /// Writes what is ready while the relay is idle, in one non-blocking
     /// system call a chunk. True when the relay has nothing to do; false
     /// when it must take over: bytes left for a full socket, a failure, the end.
     bool write_now() {
         for (;;) {
-            std::optional<detail::chunk> c = stream.take(direct_buffer_, coro::clock::now());
+            std::optional<detail::chunk> c = stream.take(buffer, coro::clock::now());
             if (!c)
                 return !stream.finished();
-            std::optional<std::string> rest = ex.try_write(direct_buffer_, c->last);
+            std::optional<std::string> rest = ex.try_write(buffer, c->last);
             if (!rest) {
                 write_failed = true;
                 writer_idle = false;
@@ -168,12 +175,10 @@ private:
                 writer_idle = false;
                 return false;
             }
-            if (direct_buffer_.capacity() > 64 * 1024)
-                std::string().swap(direct_buffer_);
+            shrink_buffer();
         }
     }
 
-    std::string direct_buffer_;
     bool unflushed_ = false; ///< in st.unflushed
     /// The creator's gateway decides the session-level ends (no ack, no
     /// event for too long, a flood before the ack) and records them, so that
@@ -203,12 +208,12 @@ namespace {
 
 /// Writes what the stream's state has ready. False once the client is gone
 /// or the last chunk is out.
-coro::awaitable<bool> write_ready(session& s, std::string& buffer) {
+coro::awaitable<bool> write_ready(session& s) {
     for (;;) {
-        std::optional<detail::chunk> c = s.stream.take(buffer, coro::clock::now());
+        std::optional<detail::chunk> c = s.stream.take(s.buffer, coro::clock::now());
         if (!c)
             co_return !s.stream.finished();
-        bool ok = co_await s.ex.write(buffer, c->last);
+        bool ok = co_await s.ex.write(s.buffer, c->last);
         if (!ok)
             co_return false; // the client is gone: nothing more to say
         if (!s.wrote(*c))
@@ -223,7 +228,6 @@ coro::awaitable<void> relay(session& s) {
         session& s;
         ~busy_at_exit() { s.writer_idle = false; }
     } guard{s};
-    std::string buffer;
     for (;;) {
         if (s.write_failed)
             co_return;          // the client is gone
@@ -234,12 +238,10 @@ coro::awaitable<void> relay(session& s) {
             if (!ok || !s.wrote(c))
                 co_return;
         }
-        bool more = co_await write_ready(s, buffer);
+        bool more = co_await write_ready(s);
         if (!more)
             co_return;
-        // Keep a working buffer, but not one a burst has blown up.
-        if (buffer.capacity() > 64 * 1024)
-            std::string().swap(buffer);
+        s.shrink_buffer();
         s.writer_idle = true;
         co_await s.wake.async_wait();
         s.writer_idle = false;
@@ -448,7 +450,6 @@ coro::awaitable<std::optional<std::string>> replay_start(session& s, const std::
 /// its own replay), then releases the live events held meanwhile. False
 /// once the client is gone.
 coro::awaitable<bool> replay(session& s, std::string cursor) {
-    std::string buffer;
     std::optional<std::string> start = co_await replay_start(s, cursor);
     const std::size_t page = std::min<std::size_t>(256, s.st.cfg.max_queue);
     const std::string count = std::to_string(page);
@@ -469,7 +470,7 @@ coro::awaitable<bool> replay(session& s, std::string cursor) {
                 coro::clock::now()));
             start = "(" + entry_id;
         }
-        bool more = co_await write_ready(s, buffer);
+        bool more = co_await write_ready(s);
         if (!more)
             co_return false;
         if (r->elements.size() < page && !s.stream.take_replay_overflow())

@@ -52,4 +52,7 @@ parsed_config parse_config(const std::vector<std::string>& args,
 /// The --help text.
 std::string usage();
 
+/// `max_connections` resolved: 0 means the process's descriptor limit less 128.
+std::size_t connection_limit(const config& cfg);
+
 } // namespace ssebridge::gateway
