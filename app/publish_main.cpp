@@ -21,8 +21,7 @@ const char* usage =
     "Records {\"event_type\": EVENT_TYPE, \"payload\": PAYLOAD_JSON} in the session's log and\n"
     "publishes it on sse_session:SESSION_ID with its id, as a worker does; prints how many\n"
     "gateways received it, then id=<the event's id>. PAYLOAD_JSON defaults to {}.\n"
-    "Exit status: 0 published, 1 Redis unreachable, 2 bad arguments.\n\n"
-    "Options:\n";
+    "Exit status: 0 published, 1 Redis unreachable, 2 bad arguments.\n\n";
 }
 
 int main(int argc, char** argv) {

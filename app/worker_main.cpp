@@ -164,7 +164,6 @@ int main(int argc, char** argv) {
         std::cout << "Usage: ssebridge-worker --kafka-brokers HOST:PORT [OPTIONS]\n\n"
                      "The reference worker: consumes session requests from Kafka and answers each\n"
                      "on its Redis channel as an agent would, character by character.\n\n"
-                     "Options (each also read from the environment variable shown; flags win):\n"
                   << cli::describe(options(s));
         return 0;
     }

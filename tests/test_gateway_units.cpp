@@ -90,29 +90,83 @@ BOOST_AUTO_TEST_CASE(bad_values_are_refused_with_a_reason) {
     BOOST_TEST(env.message.find("SSEBRIDGE_ACK_TIMEOUT") != std::string::npos);
 }
 
+namespace {
+/// A config file in a fresh temporary path, removed with the object.
+struct config_file {
+    std::string path;
+    explicit config_file(const std::string& text) {
+        char name[] = "/tmp/ssebridge-config-XXXXXX";
+        int fd = mkstemp(name);
+        BOOST_TEST_REQUIRE(fd >= 0);
+        BOOST_TEST_REQUIRE(write(fd, text.data(), text.size()) == ssize_t(text.size()));
+        close(fd);
+        path = name;
+    }
+    ~config_file() { std::remove(path.c_str()); }
+};
+} // namespace
+
+// Flags win over the environment, the environment over --config, the file over the defaults.
+BOOST_AUTO_TEST_CASE(config_file_sits_under_the_environment_and_the_flags) {
+    config_file file("# gateway.env\n"
+                     "\n"
+                     "SSEBRIDGE_KEEPALIVE=4\n"
+                     "  SSEBRIDGE_ACK_TIMEOUT = 6  \n"
+                     "; an ini-style comment\n"
+                     "SSEBRIDGE_KAFKA_TOPIC=\"from file\"\n"
+                     "SSEBRIDGE_TOKEN_SECRET='s=cret'\n"
+                     "SSEBRIDGE_MAX_QUEUE=9\r\n");
+    auto p = parse({"--config", file.path, "--keepalive", "1"},
+                   {{"SSEBRIDGE_KEEPALIVE", "2"}, {"SSEBRIDGE_ACK_TIMEOUT", "3"}});
+    BOOST_TEST_REQUIRE(p.cfg.has_value(), p.message);
+    BOOST_TEST(p.cfg->keepalive == 1.0);   // flag over env over file
+    BOOST_TEST(p.cfg->ack_timeout == 3.0); // env over file
+    BOOST_TEST(p.cfg->kafka_topic == "from file");
+    BOOST_TEST(p.cfg->token_secret == "s=cret");
+    BOOST_TEST(p.cfg->max_queue == 9u);
+    BOOST_TEST(p.cfg->idle_timeout == 300.0); // the default where nobody says
+    auto eq = parse({"--config=" + file.path});
+    BOOST_TEST_REQUIRE(eq.cfg.has_value(), eq.message);
+    BOOST_TEST(eq.cfg->keepalive == 4.0);
+}
+
+BOOST_AUTO_TEST_CASE(a_bad_config_file_is_refused_with_its_line) {
+    auto refused = [](const std::string& text, const std::string& expected) {
+        config_file file(text);
+        auto p = parse({"--config", file.path});
+        BOOST_TEST(!p.cfg.has_value(), text);
+        BOOST_TEST(p.message.find(file.path + ":") == 0, p.message);
+        BOOST_TEST(p.message.find(expected) != std::string::npos, p.message);
+    };
+    refused("SSEBRIDGE_KEEPALIVE=1\nkeepalive 2\n", ":2: expected VARIABLE=VALUE");
+    refused("SSEBRIDGE_KEEPLIVE=1\n", ":1: unknown variable 'SSEBRIDGE_KEEPLIVE'");
+    refused("SSEBRIDGE_KEEPALIVE=1\n#\nSSEBRIDGE_KEEPALIVE=2\n",
+            ":3: SSEBRIDGE_KEEPALIVE is already set on line 1");
+    refused("\nSSEBRIDGE_KEEPALIVE=soon\n", ":2: SSEBRIDGE_KEEPALIVE: --keepalive expects");
+    refused("SSEBRIDGE_KEEPALIVE=1\nSSEBRIDGE_MAX_BODY=-5\n", ":2: SSEBRIDGE_MAX_BODY");
+
+    auto missing = parse({"--config", "/nonexistent/gateway.env"});
+    BOOST_TEST(!missing.cfg.has_value());
+    BOOST_TEST(missing.message.find("cannot read '/nonexistent/gateway.env'") != std::string::npos,
+               missing.message);
+    BOOST_TEST(!parse({"--config"}).cfg.has_value());
+    config_file empty("");
+    auto twice = parse({"--config", empty.path, "--config", empty.path});
+    BOOST_TEST(!twice.cfg.has_value());
+    BOOST_TEST(twice.message.find("twice") != std::string::npos, twice.message);
+    BOOST_TEST(parse({"--config", empty.path}).cfg.has_value()); // empty: all defaults
+}
+
 BOOST_AUTO_TEST_CASE(help_lists_every_flag_and_its_variable) {
     auto p = parse({"--help"});
     BOOST_TEST(p.help);
-    for (auto word : {"--listen",
-                      "--redis",
-                      "--kafka-brokers",
-                      "--kafka-topic",
-                      "--ack-timeout",
-                      "--keepalive",
-                      "--idle-timeout",
-                      "--kafka-timeout",
-                      "--max-sessions",
-                      "--max-body",
-                      "--max-queue",
-                      "--write-timeout",
-                      "--threads",
-                      "--max-connections",
-                      "--redis-timeout",
-                      "--log-format",
-                      "SSEBRIDGE_LISTEN",
-                      "SSEBRIDGE_REDIS",
-                      "SSEBRIDGE_KAFKA_BROKERS",
-                      "SSEBRIDGE_THREADS"})
+    for (auto word :
+         {"--listen",         "--redis",           "--kafka-brokers", "--kafka-topic",
+          "--ack-timeout",    "--keepalive",       "--idle-timeout",  "--kafka-timeout",
+          "--max-sessions",   "--max-body",        "--max-queue",     "--write-timeout",
+          "--threads",        "--max-connections", "--redis-timeout", "--log-format",
+          "--config FILE",    "SSEBRIDGE_LISTEN",  "SSEBRIDGE_REDIS", "SSEBRIDGE_KAFKA_BROKERS",
+          "SSEBRIDGE_THREADS"})
         BOOST_TEST(p.message.find(word) != std::string::npos, word);
 }
 

@@ -1,8 +1,15 @@
 #include <ssebridge/cli.hpp>
 
+#include <algorithm>
+#include <cerrno>
 #include <charconv>
 #include <cmath>
+#include <cstring>
+#include <fstream>
+#include <map>
+#include <optional>
 #include <sstream>
+#include <string_view>
 
 namespace ssebridge::cli {
 
@@ -62,9 +69,94 @@ option count(std::string flag, std::string env, std::string help, std::size_t& t
             }};
 }
 
+namespace {
+
+std::string_view trimmed(std::string_view s) {
+    constexpr std::string_view space = " \t\r";
+    auto first = s.find_first_not_of(space);
+    if (first == std::string_view::npos)
+        return {};
+    return s.substr(first, s.find_last_not_of(space) - first + 1);
+}
+
+/// Applies the `VARIABLE=VALUE` lines of `path`; returns "" or why not.
+std::string apply_file(const std::vector<option>& options, const std::string& path) {
+    std::ifstream in(path);
+    if (!in)
+        return "--config: cannot read '" + path + "': " + std::strerror(errno);
+    std::map<std::string, std::size_t, std::less<>> seen; // variable -> line
+    std::string line;
+    for (std::size_t number = 1; std::getline(in, line); ++number) {
+        std::string where = path + ":" + std::to_string(number) + ": ";
+        std::string_view text = trimmed(line);
+        if (text.empty() || text.front() == '#' || text.front() == ';')
+            continue;
+        auto eq = text.find('=');
+        if (eq == std::string_view::npos)
+            return where + "expected VARIABLE=VALUE, got '" + std::string(text) + "'";
+        std::string_view name = trimmed(text.substr(0, eq));
+        std::string_view value = trimmed(text.substr(eq + 1));
+        if (value.size() >= 2 && (value.front() == '"' || value.front() == '\'') &&
+            value.back() == value.front())
+            value = value.substr(1, value.size() - 2);
+        const option* match = nullptr;
+        for (const auto& o : options)
+            if (!o.env.empty() && o.env == name)
+                match = &o;
+        if (!match)
+            return where + "unknown variable '" + std::string(name) + "' (see --help)";
+        if (auto [it, fresh] = seen.emplace(std::string(name), number); !fresh)
+            return where + std::string(name) + " is already set on line " +
+                   std::to_string(it->second);
+        if (std::string err = match->assign(std::string(value)); !err.empty())
+            return where + std::string(name) + ": " + err;
+    }
+    return {};
+}
+
+/// The value of the one `--config` among `args`, if any; "" or why not in `error`.
+std::optional<std::string> config_path(const std::vector<std::string>& args, std::string& error) {
+    std::optional<std::string> path;
+    for (std::size_t i = 0; i < args.size(); ++i) {
+        std::optional<std::string> value;
+        if (args[i] == "--config") {
+            if (i + 1 >= args.size()) {
+                error = "--config needs a value";
+                return {};
+            }
+            value = args[++i];
+        } else if (args[i].starts_with("--config=")) {
+            value = args[i].substr(9);
+        }
+        if (!value)
+            continue;
+        if (path) {
+            error = "--config is given twice";
+            return {};
+        }
+        path = std::move(value);
+    }
+    return path;
+}
+
+} // namespace
+
 result parse(const std::vector<option>& options, const std::vector<std::string>& args,
              const std::function<const char*(const char*)>& getenv, bool positional_allowed) {
     result r;
+    if (std::find(args.begin(), args.end(), "--help") != args.end() ||
+        std::find(args.begin(), args.end(), "-h") != args.end()) {
+        r.help = true;
+        return r;
+    }
+    std::optional<std::string> file = config_path(args, r.message);
+    if (!r.message.empty())
+        return r;
+    if (file) {
+        r.message = apply_file(options, *file);
+        if (!r.message.empty())
+            return r;
+    }
     for (const auto& o : options) {
         if (const char* v = o.env.empty() ? nullptr : getenv(o.env.c_str())) {
             if (std::string err = o.assign(v); !err.empty()) {
@@ -75,10 +167,12 @@ result parse(const std::vector<option>& options, const std::vector<std::string>&
     }
     for (std::size_t i = 0; i < args.size(); ++i) {
         const std::string& arg = args[i];
-        if (arg == "--help" || arg == "-h") {
-            r.help = true;
-            return r;
+        if (arg == "--config") {
+            ++i; // applied first
+            continue;
         }
+        if (arg.starts_with("--config="))
+            continue;
         if (!arg.starts_with("--")) {
             if (!positional_allowed) {
                 r.message = "unexpected argument '" + arg + "' (see --help)";
@@ -121,6 +215,8 @@ result parse(const std::vector<option>& options, const std::vector<std::string>&
 
 std::string describe(const std::vector<option>& options) {
     std::ostringstream out;
+    out << "Options (each also read from the environment variable shown, and from --config;\n"
+           "flags win over the environment, the environment over the file):\n";
     for (const auto& o : options) {
         out << "  " << o.flag << ' ' << o.value_name << "\n      " << o.help;
         if (!o.env.empty())
@@ -128,7 +224,9 @@ std::string describe(const std::vector<option>& options) {
                 << (o.default_text.empty() ? "(none)" : o.default_text);
         out << "\n";
     }
-    out << "  --help\n      print this text and exit\n";
+    out << "  --config FILE\n      VARIABLE=VALUE lines (the variables above; systemd's "
+           "EnvironmentFile format),\n      applied before the environment and the flags\n"
+           "  --help\n      print this text and exit\n";
     return out.str();
 }
 

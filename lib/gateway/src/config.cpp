@@ -90,8 +90,7 @@ std::string usage() {
            "Last-Event-ID, then live) and POST /v1/react/sessions/{id}/cancel (Stop) from\n"
            "any gateway sharing --token-secret. GET /healthz answers while the process\n"
            "serves, GET /readyz while new sessions can start (a Redis Pub/Sub canary and a\n"
-           "Kafka broker, checked every 0.5 s), GET /metrics in Prometheus text.\n\n"
-           "Options (each also read from the environment variable shown; flags win):\n" +
+           "Kafka broker, checked every 0.5 s), GET /metrics in Prometheus text.\n\n" +
            cli::describe(options(defaults)) +
            "\nDurations are in seconds, fractions allowed (--keepalive 0.5).\n"
            "Prints 'kafka.bootstrap=HOST:PORT' when the Kafka mock is embedded, and\n"

@@ -35,14 +35,22 @@ struct result {
     std::vector<std::string> positional;
 };
 
-/// Applies the environment (through `getenv`), then `args` (without the
-/// program name); flags win. Arguments not starting with `--` are
+/// Applies, in this order (later wins): the file of `--config FILE` when
+/// `args` name one, the environment (through `getenv`), then the flags of
+/// `args` (without the program name). Arguments not starting with `--` are
 /// positional when `positional_allowed`, else an error.
+///
+/// The file holds `VARIABLE=VALUE` lines with the options' environment names
+/// (the format of systemd's `EnvironmentFile=`, so one file serves both):
+/// blank lines and lines starting with `#` or `;` are skipped, spaces around
+/// the name and the value are dropped, a value wholly in single or double
+/// quotes loses them. A line without `=`, a name no option reads, a name given
+/// twice or a refused value is an error naming the file and the line.
 result parse(const std::vector<option>& options, const std::vector<std::string>& args,
              const std::function<const char*(const char*)>& getenv,
              bool positional_allowed = false);
 
-/// The options block of a --help text.
+/// The options block of a --help text (with --config and --help).
 std::string describe(const std::vector<option>& options);
 
 } // namespace ssebridge::cli
