@@ -15,11 +15,13 @@ packages=(
   chromium
   libbenchmark-dev
   clang-14 libfuzzer-14-dev
+  prometheus-cpp-dev
+  nginx openssl curl dpkg-dev systemd
 )
 command -v node >/dev/null 2>&1 || packages+=(nodejs npm)
 # nginx + nchan: the peer measured side by side; linux-perf: the CPU profile.
 # The seed's Python gateway (bench/peers/sse_driver.py): FastAPI, uvicorn, Kafka.
-[ "${1:-}" = "--bench" ] && packages+=(nginx libnginx-mod-nchan linux-perf
+[ "${1:-}" = "--bench" ] && packages+=(libnginx-mod-nchan linux-perf
   python3-fastapi python3-uvicorn python3-confluent-kafka)
 
 missing=()
@@ -33,7 +35,7 @@ if [ ${#missing[@]} -gt 0 ]; then
   $sudo apt-get update -qq
   $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
   # The packaged redis-server service is not ours to run; tests start their own.
-  # Nor is nginx's: bench/run.sh starts its own with its own configuration.
+  # Nor is nginx's: the tests and bench/run.sh start their own.
   if command -v systemctl >/dev/null 2>&1; then
     $sudo systemctl disable --now redis-server nginx >/dev/null 2>&1 || true
   fi

@@ -4,19 +4,15 @@
 // ARTIFACTS = folder for screenshots)
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, mkdirSync } from 'node:fs';
 import { createServer, connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { chromium } from 'playwright-core';
+import { binDir, launchChromium, startGateway, startRedis, startWorker, stopAll } from './harness.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
-const repo = join(here, '..', '..');
-const binDir = process.env.BIN_DIR;
 const artifacts = process.env.ARTIFACTS || tmpdir();
-const children = [];
 let browser, baseUrl, lonelyUrl, slowUrl, proxy, workDir;
 
 // A TCP proxy in front of a gateway that can cut every connection through
@@ -42,109 +38,30 @@ function startProxy(target) {
   })));
 }
 
-function freePort() {
-  return new Promise((resolve) => {
-    const s = createServer();
-    s.listen(0, '127.0.0.1', () => { const { port } = s.address(); s.close(() => resolve(port)); });
-  });
-}
-
-// Starts a process and resolves with the first stdout line starting with `prefix`.
-function start(cmd, args, prefix) {
-  const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'inherit'] });
-  children.push(child);
-  if (!prefix) return Promise.resolve('');
-  return new Promise((resolve, reject) => {
-    let out = '';
-    const timer = setTimeout(() => reject(new Error(`${cmd}: no '${prefix}' line`)), 15000);
-    child.stdout.on('data', (d) => {
-      out += d;
-      const line = out.split('\n').find((l) => l.startsWith(prefix));
-      if (line) { clearTimeout(timer); resolve(line.slice(prefix.length)); }
-    });
-    child.on('exit', (code) => reject(new Error(`${cmd} exited with ${code}`)));
-  });
-}
-
-async function waitHealthy(url) {
-  for (let i = 0; i < 200; i++) {
-    try { if ((await fetch(url + '/readyz')).ok) return; } catch { /* not yet */ }
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error('gateway never became healthy');
-}
-
-// Starts a gateway with the demo page; resolves with its Kafka bootstrap and URL.
-async function startGateway(extra) {
-  start(join(binDir, 'ssebridge-gateway'), ['--listen', '127.0.0.1:0', '--static-dir', join(repo, 'web'),
-    '--log-level', 'warn', ...extra]);
-  const child = children[children.length - 1];
-  const lines = await new Promise((resolve, reject) => {
-    let out = '';
-    const timer = setTimeout(() => reject(new Error('gateway did not start')), 15000);
-    child.stdout.on('data', (d) => {
-      out += d;
-      if (out.includes('listening on ')) { clearTimeout(timer); resolve(out.split('\n')); }
-    });
-  });
-  const url = 'http://' + lines.find((l) => l.startsWith('listening on ')).slice(13);
-  await waitHealthy(url);
-  return { bootstrap: lines.find((l) => l.startsWith('kafka.bootstrap=')).slice(16), url };
-}
-
 before(async () => {
   assert.ok(binDir, 'BIN_DIR must name the folder of the ssebridge binaries');
   workDir = mkdtempSync(join(tmpdir(), 'ssebridge-browser-'));
-  const redisPort = await freePort();
-  start('redis-server', ['--port', String(redisPort), '--bind', '127.0.0.1', '--save', '',
-    '--appendonly', 'no', '--dir', workDir]);
-  const redisUrl = `redis://127.0.0.1:${redisPort}`;
+  const redisUrl = await startRedis(workDir);
   let bootstrap;
   ({ bootstrap, url: baseUrl } = await startGateway(['--redis', redisUrl, '--ack-timeout', '30']));
   // A second gateway that no worker serves: its sessions time out.
   ({ url: lonelyUrl } = await startGateway(['--redis', redisUrl, '--ack-timeout', '0.5']));
-  await start(join(binDir, 'ssebridge-worker'), ['--redis', redisUrl, '--kafka-brokers', bootstrap,
-    '--delay', '0.005', '--tool', 'web_search', '--answer', 'You asked: {query}', '--log-level', 'warn'],
-  'worker ready');
+  await startWorker(redisUrl, bootstrap, ['--delay', '0.005', '--tool', 'web_search',
+    '--answer', 'You asked: {query}']);
   // A slow worker behind its own gateway, reached through a proxy that cuts connections.
   let slowBootstrap;
   ({ bootstrap: slowBootstrap, url: slowUrl } = await startGateway(['--redis', redisUrl,
     '--ack-timeout', '30']));
-  await start(join(binDir, 'ssebridge-worker'), ['--redis', redisUrl, '--kafka-brokers',
-    slowBootstrap, '--delay', '0.03', '--answer', 'You asked: {query}', '--log-level', 'warn'],
-  'worker ready');
+  await startWorker(redisUrl, slowBootstrap, ['--delay', '0.03', '--answer', 'You asked: {query}']);
   const slow = new URL(slowUrl);
   proxy = await startProxy({ host: slow.hostname, port: Number(slow.port) });
-  browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
+  browser = await launchChromium();
 });
-
-// Stops `child` with SIGTERM as an operator would; resolves with how it exited.
-function stop(child) {
-  return new Promise((resolve) => {
-    if (child.exitCode !== null || child.signalCode !== null) {
-      resolve({ code: child.exitCode, signal: child.signalCode });
-      return;
-    }
-    const timer = setTimeout(() => child.kill('SIGKILL'), 15000);
-    child.on('exit', (code, signal) => { clearTimeout(timer); resolve({ code, signal }); });
-    child.kill('SIGTERM');
-  });
-}
 
 after(async () => {
   if (browser) await browser.close();
   if (proxy) proxy.close();
-  // Last started, first stopped: the worker leaves its group while the
-  // gateway's Kafka still runs. Each must end on SIGTERM by itself, promptly.
-  const failures = [];
-  for (const c of children.reverse()) {
-    const { signal } = await stop(c);
-    if (signal === 'SIGKILL') failures.push(`${c.spawnargs[0]} ignored SIGTERM for 15 s`);
-  }
+  const failures = await stopAll();
   if (workDir) rmSync(workDir, { recursive: true, force: true });
   assert.deepEqual(failures, []);
 });
