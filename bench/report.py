@@ -249,8 +249,9 @@ metrics = out / "slow-ssebridge.metrics"
 if metrics.exists():
     counters = {l.split()[0]: l.split()[1] for l in metrics.read_text().splitlines()
                 if l and not l.startswith("#")}
-    print(f"In the slow-client run ssebridge cut off {counters.get('ssebridge_slow_clients_total', '?')} "
-          f"clients for a full queue and {counters.get('ssebridge_write_timeouts_total', '?')} for a "
+    ended = 'ssebridge_streams_ended_total{code="%s"}'
+    print(f"In the slow-client run ssebridge cut off {counters.get(ended % 'slow_client', '?')} "
+          f"clients for a full queue and {counters.get(ended % 'write_timeout', '?')} for a "
           "write that waited too long (`/metrics`).\n")
 
 micro = out / "micro.json"

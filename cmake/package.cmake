@@ -37,5 +37,5 @@ set(CPACK_DEBIAN_PACKAGE_SECTION net)
 set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
 # What building against the libraries needs.
 set(CPACK_DEBIAN_PACKAGE_SUGGESTS
-    "redis-server, nginx, libboost1.81-dev, libboost-json1.81-dev, librdkafka-dev, libssl-dev")
+    "redis-server, nginx, libboost1.81-dev, libboost-json1.81-dev, librdkafka-dev, libssl-dev, prometheus-cpp-dev")
 include(CPack)

@@ -69,7 +69,7 @@ BOOST_AUTO_TEST_CASE(a_session_relays_the_worker_in_order_and_ends_after_the_fin
     BOOST_TEST(types == expected, boost::test_tools::per_element());
     BOOST_TEST(all[2].data == event("SomethingNew", R"({"x":[1,2]})")); // verbatim
     BOOST_TEST(h.gw->stats().malformed_messages == 1u);
-    BOOST_TEST(h.gw->stats().sessions_completed == 1u);
+    BOOST_TEST(eventually(h.ioc, [&] { return h.gw->stats().streams_completed == 1u; }));
     h.wait_idle();
     BOOST_TEST(eventually(h.ioc, [&] { return h.numsub(s.id) == 0; }));
 
@@ -170,7 +170,7 @@ BOOST_AUTO_TEST_CASE(no_ack_in_time_is_an_error_event_and_frees_the_session) {
     BOOST_TEST((clock_type::now() - start >= 300ms));
     h.wait_idle();
     BOOST_TEST(eventually(h.ioc, [&] { return h.numsub(s.id) == 0; }));
-    BOOST_TEST(h.gw->stats().ack_timeouts == 1u);
+    BOOST_TEST(h.gw->stats().failed(wire::end_code::ack_timeout) == 1u);
 }
 
 BOOST_AUTO_TEST_CASE(silence_after_the_ack_ends_with_an_error_event) {
@@ -184,7 +184,7 @@ BOOST_AUTO_TEST_CASE(silence_after_the_ack_ends_with_an_error_event) {
     BOOST_TEST_REQUIRE(all.size() == 2u);
     BOOST_TEST(event_type(all[0]) == "worker_ack");
     BOOST_TEST(error_of(all[1]).find("no event") != std::string::npos);
-    BOOST_TEST(h.gw->stats().idle_timeouts == 1u);
+    BOOST_TEST(h.gw->stats().failed(wire::end_code::idle_timeout) == 1u);
 }
 
 BOOST_AUTO_TEST_CASE(events_before_the_ack_are_bounded) {
@@ -235,6 +235,56 @@ BOOST_AUTO_TEST_CASE(too_many_sessions_is_503) {
     open_stream d = h.open_ok(); // room again
 }
 
+namespace {
+/// The value of the exposition line that starts with `series ` ("" when none).
+std::string metric_value(const std::string& text, const std::string& series) {
+    auto at = text.find("\n" + series + " ");
+    if (at == std::string::npos)
+        return "";
+    at += series.size() + 2;
+    return text.substr(at, text.find('\n', at) - at);
+}
+} // namespace
+
+// The histograms and the ends by code, in the exposition an operator scrapes.
+BOOST_AUTO_TEST_CASE(metrics_time_the_session_and_count_its_end_by_code) {
+    gateway_harness h(shared_server(), [](gateway::config& c) { c.ack_timeout = 0.3; });
+    open_stream s = h.open_ok();
+    run(h.ioc, sleep_for(50ms));
+    h.publish(s.id, event("worker_ack"));
+    // A recorded event 40 ms old (its id's time): lag between 40 ms and a generous bound.
+    auto now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                      std::chrono::system_clock::now().time_since_epoch())
+                      .count();
+    h.publish(s.id, R"({"id":")" + std::to_string(now_ms - 40) +
+                        R"(-0","event_type":"FinalAnswerStream","payload":{"char":"x"}})");
+    h.publish(s.id, event("FinalAnswerStreamEnd"));
+    h.read_all(*s.client);
+    open_stream unanswered = h.open_ok(); // its worker never acks
+    h.read_all(*unanswered.client);
+    BOOST_TEST_REQUIRE(eventually(h.ioc, [&] {
+        return metric_value(h.gw->metrics_text(), "ssebridge_stream_duration_seconds_count") == "2";
+    }));
+
+    std::string text = h.gw->metrics_text();
+    BOOST_TEST(text.find("# TYPE ssebridge_session_setup_seconds histogram") != std::string::npos);
+    BOOST_TEST(metric_value(text, "ssebridge_session_setup_seconds_count") == "2");
+    BOOST_TEST(metric_value(text, R"(ssebridge_session_setup_seconds_bucket{le="+Inf"})") == "2");
+    // The ack came after 50 ms: not within 25, within 250 (and only one came).
+    BOOST_TEST(metric_value(text, "ssebridge_ack_wait_seconds_count") == "1");
+    BOOST_TEST(metric_value(text, R"(ssebridge_ack_wait_seconds_bucket{le="0.025"})") == "0");
+    BOOST_TEST(metric_value(text, R"(ssebridge_ack_wait_seconds_bucket{le="0.25"})") == "1");
+    // Only the recorded event has a lag.
+    BOOST_TEST(metric_value(text, "ssebridge_event_lag_seconds_count") == "1");
+    BOOST_TEST(metric_value(text, R"(ssebridge_event_lag_seconds_bucket{le="0.025"})") == "0");
+    BOOST_TEST(metric_value(text, R"(ssebridge_event_lag_seconds_bucket{le="1"})") == "1");
+    BOOST_TEST(metric_value(text, R"(ssebridge_streams_ended_total{code="completed"})") == "1");
+    BOOST_TEST(metric_value(text, R"(ssebridge_streams_ended_total{code="ack_timeout"})") == "1");
+    BOOST_TEST(metric_value(text, R"(ssebridge_streams_ended_total{code="slow_client"})") == "0");
+    BOOST_TEST(metric_value(text, R"(ssebridge_streams_ended_total{code="client_gone"})") == "0");
+    BOOST_TEST(h.gw->stats().failed(wire::end_code::ack_timeout) == 1u);
+}
+
 BOOST_AUTO_TEST_CASE(a_slow_client_is_cut_off_and_nobody_else_waits) {
     gateway_harness h(shared_server(), [](gateway::config& c) {
         c.max_queue = 16;
@@ -245,10 +295,10 @@ BOOST_AUTO_TEST_CASE(a_slow_client_is_cut_off_and_nobody_else_waits) {
     std::string big =
         event("FinalAnswerStream", "{\"char\":\"" + std::string(64 * 1024, 'z') + "\"}");
     // Far more than the socket buffers hold while the client reads nothing.
-    for (int i = 0; i < 600 && h.gw->stats().slow_clients == 0; ++i)
+    for (int i = 0; i < 600 && h.gw->stats().failed(wire::end_code::slow_client) == 0; ++i)
         h.publish(slow.id, big);
     run_until(
-        h.ioc, [&] { return h.gw->stats().slow_clients == 1; }, 10s);
+        h.ioc, [&] { return h.gw->stats().failed(wire::end_code::slow_client) == 1; }, 10s);
 
     // Another session is served at once meanwhile.
     auto start = clock_type::now();
@@ -277,15 +327,15 @@ BOOST_AUTO_TEST_CASE(a_client_that_stops_reading_is_dropped_after_the_write_time
     std::string big =
         event("FinalAnswerStream", "{\"char\":\"" + std::string(64 * 1024, 'z') + "\"}");
     // Fill the socket buffers until a write stays pending.
-    for (int i = 0; i < 200 && h.gw->stats().write_timeouts == 0; ++i) {
+    for (int i = 0; i < 200 && h.gw->stats().failed(wire::end_code::write_timeout) == 0; ++i) {
         h.publish(stuck.id, big);
         run(h.ioc, sleep_for(5ms));
     }
     auto start = clock_type::now();
     run_until(
-        h.ioc, [&] { return h.gw->stats().write_timeouts == 1; }, 10s);
+        h.ioc, [&] { return h.gw->stats().failed(wire::end_code::write_timeout) == 1; }, 10s);
     BOOST_TEST((clock_type::now() - start < 5s));
-    BOOST_TEST(h.gw->stats().slow_clients == 0u);
+    BOOST_TEST(h.gw->stats().failed(wire::end_code::slow_client) == 0u);
     // The session and its subscription are gone; the connection is closed.
     run_until(
         h.ioc, [&] { return h.gw->live_sessions() == 0 && h.numsub(stuck.id) == 0; }, 5s);

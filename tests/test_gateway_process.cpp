@@ -13,6 +13,7 @@
 #include <boost/json/parse.hpp>
 
 #include <csignal>
+#include <thread>
 
 using namespace ssebridge;
 using namespace ssebridge::test;
@@ -260,7 +261,17 @@ BOOST_FIXTURE_TEST_CASE(shards_share_the_port_the_tokens_and_the_metrics, three_
         BOOST_TEST(types == (std::vector<std::string>{"worker_ack", "FinalAnswerStreamEnd"}),
                    boost::test_tools::per_element());
     }
-    BOOST_TEST(metric("ssebridge_sessions_completed_total") == std::to_string(sessions));
+    // (A stream is counted once its end is written: a moment after the client read it.)
+    std::string completed;
+    for (int i = 0; i < 100 && completed != std::to_string(sessions); ++i) {
+        if (i > 0)
+            std::this_thread::sleep_for(50ms);
+        completed = metric("ssebridge_streams_ended_total{code=\"completed\"}");
+    }
+    BOOST_TEST(completed == std::to_string(sessions));
+    // Histograms are summed over the shards too.
+    BOOST_TEST(metric("ssebridge_session_setup_seconds_count") == std::to_string(sessions));
+    BOOST_TEST(metric("ssebridge_ack_wait_seconds_count") == std::to_string(sessions));
 
     // Each token is good on every shard: a cancel from fresh connections,
     // wherever they land, is answered (202: no worker confirms), never 401.

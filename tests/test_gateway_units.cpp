@@ -395,6 +395,25 @@ BOOST_FIXTURE_TEST_CASE(the_ack_deadline_runs_only_once_streaming, stream_fixtur
     BOOST_TEST(v.at("payload").at("retryable").as_bool() == false);
 }
 
+// What the metrics read off a stream: when it started, how long the ack took,
+// the newest recorded event.
+BOOST_FIXTURE_TEST_CASE(the_stream_reports_its_start_its_ack_wait_and_newest_id, stream_fixture) {
+    BOOST_TEST(!s.started());
+    s.on_stream_started(t0, t0 + 10s);
+    BOOST_TEST(s.started());
+    BOOST_TEST((s.started_at() == t0));
+    s.on_message(R"({"id":"5-1","event_type":"AgentThoughtStream","payload":{}})", t0 + 1s);
+    BOOST_TEST(!s.ack_wait().has_value()); // held, not acknowledged
+    BOOST_TEST((s.last_id() == wire::entry_id{5, 1}));
+    s.on_message(ev("worker_ack"), t0 + 2500ms);
+    BOOST_TEST_REQUIRE(s.ack_wait().has_value());
+    BOOST_TEST((*s.ack_wait() == 2500ms));
+    s.on_message(R"({"id":"5-0","event_type":"FinalAnswerStream","payload":{}})", t0 + 3s);
+    BOOST_TEST((s.last_id() == wire::entry_id{5, 1})); // an older id is a duplicate
+    s.on_message(ev("worker_ack"), t0 + 4s);
+    BOOST_TEST((*s.ack_wait() == 2500ms)); // the first ack counts
+}
+
 BOOST_FIXTURE_TEST_CASE(the_idle_timeout_counts_from_the_last_event, stream_fixture) {
     s.on_stream_started(t0, t0 + 10s);
     s.on_message(ev("worker_ack"), t0 + 1s);

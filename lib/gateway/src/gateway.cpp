@@ -106,22 +106,22 @@ http::response readiness(const gateway::state& st) {
     return http::response{200, "application/json", R"({"status":"ready"})", {}};
 }
 
-coro::awaitable<std::vector<std::uint64_t>> values_of(const gateway* g) {
-    co_return g->metric_values();
+coro::awaitable<std::vector<prometheus::MetricFamily>> metrics_of(const gateway::state* st) {
+    co_return collect_metrics(*st);
 }
 
-// Every shard's numbers, each read on its own thread, then summed.
-coro::awaitable<void> serve_metrics(gateway& self, const gateway::state& st, http::exchange& ex) {
-    std::vector<gateway*> shards = st.shards;
+// Every shard's metrics, each read on its own thread, then summed.
+coro::awaitable<void> serve_metrics(gateway::state& st, http::exchange& ex) {
+    std::vector<gateway::state*> shards = st.shards;
     if (shards.empty())
-        shards.push_back(&self);
-    std::vector<std::vector<std::uint64_t>> values;
-    for (gateway* g : shards) {
-        std::vector<std::uint64_t> v =
-            co_await asio::co_spawn(g->executor(), values_of(g), asio::use_awaitable);
-        values.push_back(std::move(v));
+        shards.push_back(&st);
+    std::vector<std::vector<prometheus::MetricFamily>> each;
+    for (gateway::state* shard : shards) {
+        std::vector<prometheus::MetricFamily> families =
+            co_await asio::co_spawn(shard->ex, metrics_of(shard), asio::use_awaitable);
+        each.push_back(std::move(families));
     }
-    http::response res{200, "text/plain; version=0.0.4", gateway::render_metrics(values), {}};
+    http::response res{200, "text/plain; version=0.0.4", exposition(merge_shards(each)), {}};
     co_await ex.respond(std::move(res));
 }
 
@@ -163,8 +163,7 @@ gateway::gateway(coro::executor ex, const config& cfg)
                     [&st](http::exchange& ex) { return serve_cancel(st, ex); });
     // Plain functions returning the awaitable: no coroutine lambdas (their
     // captures and g++ 12's handling of temporaries in them are traps).
-    st.server.route("GET", "/metrics",
-                    [this, &st](http::exchange& ex) { return serve_metrics(*this, st, ex); });
+    st.server.route("GET", "/metrics", [&st](http::exchange& ex) { return serve_metrics(st, ex); });
     // Liveness: the process serves HTTP. Restarting it would not bring Redis back.
     st.server.route("GET", "/healthz", [](http::exchange& ex) {
         return respond_ignoring_result(
@@ -215,10 +214,13 @@ void gateway::stop() {
 std::size_t gateway::live_sessions() const noexcept {
     return state_->sessions.size();
 }
-std::size_t gateway::subscriptions() const noexcept {
-    const state& st = *state_;
+std::size_t session_subscriptions(const gateway::state& st) noexcept {
     bool canary = st.canary_subscribed && st.subscriber.connected();
     return st.subscriber.size() - (canary && st.subscriber.size() > 0 ? 1 : 0);
+}
+
+std::size_t gateway::subscriptions() const noexcept {
+    return session_subscriptions(*state_);
 }
 bool gateway::redis_connected() const noexcept {
     return state_->subscriber.connected();
@@ -228,7 +230,9 @@ const counters& gateway::stats() const noexcept {
 }
 
 void gateway::join_shards(std::vector<gateway*> shards) {
-    state_->shards = std::move(shards);
+    state_->shards.clear();
+    for (gateway* g : shards)
+        state_->shards.push_back(g->state_.get());
 }
 
 coro::executor gateway::executor() const noexcept {

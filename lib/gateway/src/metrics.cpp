@@ -1,112 +1,217 @@
-// GET /metrics: the Prometheus text exposition of a gateway's gauges and
-// counters, summed over the shards of a process.
+// GET /metrics: a gateway's gauges, counters and histograms as Prometheus
+// families, summed over the shards of a process, in the text format.
+#include "metrics.hpp"
+
 #include "state.hpp"
 
-#include <sstream>
+#include <prometheus/text_serializer.h>
+
+#include <algorithm>
+#include <chrono>
 
 namespace ssebridge::gateway {
 
 namespace {
-struct metric_info {
-    const char* name;
-    const char* type;
-    const char* help;
-};
-// In the order of gateway::metric_values.
-constexpr metric_info metrics[] = {
-    {"ssebridge_sessions_live", "gauge", "Sessions in progress."},
-    {"ssebridge_subscriptions", "gauge", "Redis channels subscribed for sessions."},
-    {"ssebridge_redis_connected", "gauge",
-     "Shards whose Redis subscriber is connected (1 a shard)."},
-    {"ssebridge_http_connections", "gauge", "Open client connections."},
-    {"ssebridge_http_connections_refused_total", "counter",
-     "Connections answered 503 at --max-connections."},
-    {"ssebridge_kafka_in_flight", "gauge", "Kafka records awaiting delivery."},
-    {"ssebridge_sessions_started_total", "counter", "Streams started."},
-    {"ssebridge_event_streams_started_total", "counter",
-     "GET .../events streams started (resumes and extra readers)."},
-    {"ssebridge_resets_total", "counter", "Resumes from a cursor the log no longer held."},
-    {"ssebridge_cancels_total", "counter", "Sessions cancelled on request."},
-    {"ssebridge_cancels_confirmed_total", "counter",
-     "Cancels the worker confirmed within the wait."},
-    {"ssebridge_abandoned_cancels_total", "counter",
-     "Sessions cancelled because nobody watched them any more."},
-    {"ssebridge_idempotent_joins_total", "counter",
-     "Repeated POSTs (same Idempotency-Key and body) that joined their session."},
-    {"ssebridge_idempotency_conflicts_total", "counter",
-     "Idempotency-Keys reused with another body (409)."},
-    {"ssebridge_sessions_completed_total", "counter", "Streams ended by FinalAnswerStreamEnd."},
-    {"ssebridge_client_disconnects_total", "counter", "Sessions ended by the client."},
-    {"ssebridge_ack_timeouts_total", "counter", "Sessions without worker_ack in time."},
-    {"ssebridge_idle_timeouts_total", "counter", "Sessions without events for too long."},
-    {"ssebridge_slow_clients_total", "counter", "Clients cut off for not keeping up."},
-    {"ssebridge_write_timeouts_total", "counter",
-     "Clients cut off for a write that waited too long."},
-    {"ssebridge_backend_lost_total", "counter", "Sessions ended by a lost Redis connection."},
-    {"ssebridge_rejected_total", "counter", "Requests answered 503."},
-    {"ssebridge_malformed_messages_total", "counter", "Channel messages skipped as malformed."},
-    {"ssebridge_events_relayed_total", "counter", "Event frames written to clients."},
-    {"ssebridge_redis_messages_total", "counter",
-     "Messages received on the subscriber connection."},
-};
-} // namespace
+using prometheus::ClientMetric;
+using prometheus::MetricFamily;
+using prometheus::MetricType;
 
-std::vector<std::uint64_t> gateway::metric_values() const {
-    const state& st = *state_;
-    const counters& c = st.stats;
-    return {
-        st.sessions.size(),
-        subscriptions(),
-        st.subscriber.connected() ? 1u : 0u,
-        st.server.connections(),
-        st.server.refused_connections(),
-        static_cast<std::uint64_t>(st.producer.in_flight()),
-        c.sessions_started,
-        c.event_streams_started,
-        c.resets,
-        c.cancels,
-        c.cancels_confirmed,
-        c.abandoned_cancels,
-        c.idempotent_joins,
-        c.idempotency_conflicts,
-        c.sessions_completed,
-        c.client_disconnects,
-        c.ack_timeouts,
-        c.idle_timeouts,
-        c.slow_clients,
-        c.write_timeouts,
-        c.backend_lost,
-        c.rejected,
-        c.malformed_messages,
-        c.events_relayed,
-        st.subscriber.stats().messages,
-    };
+// Seconds. Setup and ack: a Kafka round trip to a worker's first answer.
+// Lag: the ids it is read from are whole milliseconds.
+const prometheus::Histogram::BucketBoundaries setup_buckets{
+    0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10};
+const prometheus::Histogram::BucketBoundaries ack_buckets{0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5,
+                                                          1,     2.5,  5,     10,   30,  60};
+const prometheus::Histogram::BucketBoundaries lag_buckets{0.001, 0.002, 0.005, 0.01, 0.025, 0.05,
+                                                          0.1,   0.25,  0.5,   1,    2.5,   5};
+const prometheus::Histogram::BucketBoundaries duration_buckets{0.1, 0.5, 1,   2.5, 5,    10,  30,
+                                                               60,  120, 300, 600, 1800, 3600};
+
+MetricFamily family(const char* name, const char* help, MetricType type) {
+    return {name, help, type, {}};
 }
 
-std::string gateway::render_metrics(std::span<const std::vector<std::uint64_t>> shards) {
-    std::ostringstream out;
-    for (std::size_t i = 0; i < std::size(metrics); ++i) {
-        std::uint64_t sum = 0;
-        for (const auto& values : shards)
-            sum += values.at(i);
-        const metric_info& m = metrics[i];
-        out << "# HELP " << m.name << ' ' << m.help << "\n# TYPE " << m.name << ' ' << m.type
-            << '\n'
-            << m.name << ' ' << sum << '\n';
+void add_value(MetricFamily& f, double value, std::vector<ClientMetric::Label> labels = {}) {
+    ClientMetric m;
+    m.label = std::move(labels);
+    if (f.type == MetricType::Counter)
+        m.counter.value = value;
+    else
+        m.gauge.value = value;
+    f.metric.push_back(std::move(m));
+}
+
+MetricFamily single(const char* name, const char* help, MetricType type, double value) {
+    MetricFamily f = family(name, help, type);
+    add_value(f, value);
+    return f;
+}
+
+MetricFamily histogram(const char* name, const char* help, const prometheus::Histogram& h) {
+    MetricFamily f = family(name, help, MetricType::Histogram);
+    f.metric.push_back(h.Collect());
+    return f;
+}
+
+void add_sum(ClientMetric& into, const ClientMetric& from, MetricType type) {
+    into.counter.value += from.counter.value;
+    into.gauge.value += from.gauge.value;
+    into.untyped.value += from.untyped.value;
+    if (type != MetricType::Histogram)
+        return;
+    into.histogram.sample_count += from.histogram.sample_count;
+    into.histogram.sample_sum += from.histogram.sample_sum;
+    for (std::size_t i = 0; i < into.histogram.bucket.size() && i < from.histogram.bucket.size();
+         ++i)
+        into.histogram.bucket[i].cumulative_count += from.histogram.bucket[i].cumulative_count;
+}
+} // namespace
+
+histograms::histograms()
+    : setup(setup_buckets)
+    , ack_wait(ack_buckets)
+    , lag(lag_buckets)
+    , duration(duration_buckets) {}
+
+void histograms::observe(prometheus::Histogram& h, coro::clock::duration d) {
+    h.Observe(std::chrono::duration<double>(d).count());
+}
+
+void histograms::observe_lag(std::uint64_t id_ms) {
+    auto now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                      std::chrono::system_clock::now().time_since_epoch())
+                      .count();
+    auto lag_ms = static_cast<std::int64_t>(now_ms) - static_cast<std::int64_t>(id_ms);
+    lag.Observe(static_cast<double>(std::max<std::int64_t>(lag_ms, 0)) / 1000.0);
+}
+
+std::vector<MetricFamily> collect_metrics(const gateway::state& st) {
+    const counters& c = st.stats;
+    constexpr auto gauge = MetricType::Gauge;
+    constexpr auto counter = MetricType::Counter;
+    std::vector<MetricFamily> out;
+    out.push_back(single("ssebridge_sessions_live", "Streams in progress.", gauge,
+                         double(st.sessions.size())));
+    out.push_back(single("ssebridge_subscriptions", "Redis channels subscribed for sessions.",
+                         gauge, double(session_subscriptions(st))));
+    out.push_back(single("ssebridge_redis_connected",
+                         "Shards whose Redis subscriber is connected (1 a shard).", gauge,
+                         st.subscriber.connected() ? 1 : 0));
+    out.push_back(single("ssebridge_http_connections", "Open client connections.", gauge,
+                         double(st.server.connections())));
+    out.push_back(single("ssebridge_http_connections_refused_total",
+                         "Connections answered 503 at --max-connections.", counter,
+                         double(st.server.refused_connections())));
+    out.push_back(single("ssebridge_kafka_in_flight", "Kafka records awaiting delivery.", gauge,
+                         double(st.producer.in_flight())));
+    out.push_back(single("ssebridge_sessions_started_total",
+                         "Sessions whose stream started (POST).", counter,
+                         double(c.sessions_started)));
+    out.push_back(single("ssebridge_event_streams_started_total",
+                         "GET .../events streams started (resumes and extra readers).", counter,
+                         double(c.event_streams_started)));
+
+    MetricFamily ended = family("ssebridge_streams_ended_total",
+                                "Streams ended, by how: completed (the terminal event went out), "
+                                "client_gone, or the code of their error event.",
+                                counter);
+    add_value(ended, double(c.streams_completed), {{"code", "completed"}});
+    add_value(ended, double(c.client_disconnects), {{"code", "client_gone"}});
+    for (std::size_t i = 0; i < wire::end_code_count; ++i) {
+        auto code = static_cast<wire::end_code>(i);
+        add_value(ended, double(c.failed(code)), {{"code", std::string(wire::code_name(code))}});
+    }
+    out.push_back(std::move(ended));
+
+    out.push_back(single("ssebridge_resets_total", "Resumes from a cursor the log no longer held.",
+                         counter, double(c.resets)));
+    out.push_back(single("ssebridge_cancels_total", "Sessions cancelled on request.", counter,
+                         double(c.cancels)));
+    out.push_back(single("ssebridge_cancels_confirmed_total",
+                         "Cancels the worker confirmed within the wait.", counter,
+                         double(c.cancels_confirmed)));
+    out.push_back(single("ssebridge_abandoned_cancels_total",
+                         "Sessions cancelled because nobody watched them any more.", counter,
+                         double(c.abandoned_cancels)));
+    out.push_back(single("ssebridge_idempotent_joins_total",
+                         "Repeated POSTs (same Idempotency-Key and body) that joined their "
+                         "session.",
+                         counter, double(c.idempotent_joins)));
+    out.push_back(single("ssebridge_idempotency_conflicts_total",
+                         "Idempotency-Keys reused with another body (409).", counter,
+                         double(c.idempotency_conflicts)));
+    out.push_back(
+        single("ssebridge_rejected_total", "Requests answered 503.", counter, double(c.rejected)));
+    out.push_back(single("ssebridge_malformed_messages_total",
+                         "Channel messages skipped as malformed.", counter,
+                         double(c.malformed_messages)));
+    out.push_back(single("ssebridge_events_relayed_total", "Event frames written to clients.",
+                         counter, double(c.events_relayed)));
+    out.push_back(single("ssebridge_redis_messages_total",
+                         "Messages received on the subscriber connection.", counter,
+                         double(st.subscriber.stats().messages)));
+
+    const histograms& h = st.timings;
+    out.push_back(histogram("ssebridge_session_setup_seconds",
+                            "From a POST's arrival to its stream's headers (Redis subscribe, "
+                            "Kafka delivery).",
+                            h.setup));
+    out.push_back(histogram("ssebridge_ack_wait_seconds",
+                            "From a session's headers (its request delivered to Kafka) to the "
+                            "worker's worker_ack.",
+                            h.ack_wait));
+    out.push_back(histogram("ssebridge_event_lag_seconds",
+                            "From an event's recording (its id's time, Redis's clock) to its "
+                            "arrival for a stream on this gateway.",
+                            h.lag));
+    out.push_back(histogram("ssebridge_stream_duration_seconds",
+                            "From a stream's headers to its end.", h.duration));
+    return out;
+}
+
+std::vector<MetricFamily> merge_shards(const std::vector<std::vector<MetricFamily>>& shards) {
+    if (shards.empty())
+        return {};
+    std::vector<MetricFamily> sum = shards.front();
+    for (std::size_t shard = 1; shard < shards.size(); ++shard) {
+        for (const MetricFamily& f : shards[shard]) {
+            auto into = std::find_if(sum.begin(), sum.end(),
+                                     [&](const MetricFamily& s) { return s.name == f.name; });
+            if (into == sum.end()) {
+                sum.push_back(f);
+                continue;
+            }
+            for (const ClientMetric& m : f.metric) {
+                auto same = std::find_if(into->metric.begin(), into->metric.end(),
+                                         [&](const ClientMetric& s) { return s.label == m.label; });
+                if (same == into->metric.end())
+                    into->metric.push_back(m);
+                else
+                    add_sum(*same, m, f.type);
+            }
+        }
     }
     if (shards.size() > 1) { // how the kernel spreads the sessions over the shards
-        out << "# HELP ssebridge_shard_sessions_live Sessions in progress on each shard.\n"
-               "# TYPE ssebridge_shard_sessions_live gauge\n";
-        for (std::size_t shard = 0; shard < shards.size(); ++shard)
-            out << "ssebridge_shard_sessions_live{shard=\"" << shard << "\"} "
-                << shards[shard].at(0) << '\n';
+        MetricFamily live = family("ssebridge_shard_sessions_live",
+                                   "Streams in progress on each shard.", MetricType::Gauge);
+        for (std::size_t shard = 0; shard < shards.size(); ++shard) {
+            double value = 0;
+            for (const MetricFamily& f : shards[shard])
+                if (f.name == "ssebridge_sessions_live" && !f.metric.empty())
+                    value = f.metric.front().gauge.value;
+            add_value(live, value, {{"shard", std::to_string(shard)}});
+        }
+        sum.push_back(std::move(live));
     }
-    return out.str();
+    return sum;
+}
+
+std::string exposition(const std::vector<MetricFamily>& families) {
+    return prometheus::TextSerializer().Serialize(families);
 }
 
 std::string gateway::metrics_text() const {
-    const std::vector<std::uint64_t> mine[] = {metric_values()};
-    return render_metrics(mine);
+    return exposition(collect_metrics(*state_));
 }
 
 } // namespace ssebridge::gateway

@@ -28,31 +28,6 @@ namespace ssebridge::gateway {
 namespace asio = boost::asio;
 using detail::step;
 
-namespace {
-void count_end(counters& c, wire::end_code code) {
-    switch (code) {
-    case wire::end_code::ack_timeout:
-        ++c.ack_timeouts;
-        break;
-    case wire::end_code::idle_timeout:
-        ++c.idle_timeouts;
-        break;
-    case wire::end_code::slow_client:
-        ++c.slow_clients;
-        break;
-    case wire::end_code::write_timeout:
-        ++c.write_timeouts;
-        break;
-    case wire::end_code::backend_lost:
-        ++c.backend_lost;
-        break;
-    case wire::end_code::early_overflow:
-    case wire::end_code::shutting_down:
-        break;
-    }
-}
-} // namespace
-
 /// One client's stream of a session: the sink of the session's Redis
 /// channel, the stream's state, and the connection it goes out on.
 class session final : public redis::subscriber::sink {
@@ -74,7 +49,12 @@ public:
     session& operator=(const session&) = delete;
 
     void on_message(std::string_view payload) override {
+        std::optional<wire::entry_id> newest = stream.last_id();
         step s = stream.on_message(payload, coro::clock::now());
+        if (stream.last_id() != newest) // a recorded event, new to this stream
+            st.timings.observe_lag(stream.last_id()->ms);
+        if (s == step::wake && !ack_noted_)
+            note_ack();
         if (s == step::wake && writer_idle) { // written with the others at the read's end
             if (!unflushed_) {
                 unflushed_ = true;
@@ -113,11 +93,23 @@ public:
             ex.abort(); // the pending write fails, and with it the session
             break;
         }
-        if (!counted_ && stream.end_code()) {
-            counted_ = true;
-            count_end(st.stats, *stream.end_code());
+        if (!failure_counted_ && stream.end_code()) { // counted when decided, not when written
+            failure_counted_ = true;
+            ++st.stats.streams_failed[static_cast<std::size_t>(*stream.end_code())];
             record_session_end(*stream.end_code());
         }
+    }
+
+    /// Counts how the stream ended (unless with an error, counted already)
+    /// and how long it lasted, once it has.
+    void count_end(bool client_left) {
+        if (!stream.started())
+            return; // refused before its headers: counted as rejected, if at all
+        histograms::observe(st.timings.duration, coro::clock::now() - stream.started_at());
+        if (stream.completed())
+            ++st.stats.streams_completed;
+        else if (!stream.end_code() && client_left)
+            ++st.stats.client_disconnects;
     }
 
     gateway::state& st;
@@ -127,11 +119,12 @@ public:
     redis::subscriber::subscription subscription; ///< the session's channel
     coro::notifier wake;                          ///< wakes the writer
     detail::stream_state stream;
-    bool session_exists = false; ///< its log exists: it can be resumed, and abandoned
-    bool writer_idle = false;    ///< the relay waits for a wake: a wake may write at once
-    bool write_failed = false;   ///< a write from `write_now` failed: the relay ends
-    std::string buffer;          ///< the chunk being written (one writer at a time)
-    std::string leftover;        ///< framed bytes `write_now` could not write, for the relay
+    coro::clock::time_point received; ///< when its request arrived
+    bool session_exists = false;      ///< its log exists: it can be resumed, and abandoned
+    bool writer_idle = false;         ///< the relay waits for a wake: a wake may write at once
+    bool write_failed = false;        ///< a write from `write_now` failed: the relay ends
+    std::string buffer;               ///< the chunk being written (one writer at a time)
+    std::string leftover;             ///< framed bytes `write_now` could not write, for the relay
     std::optional<detail::chunk> leftover_chunk; ///< the chunk they belong to
 
     /// After a chunk went out: the write clock and the counters. False after
@@ -139,8 +132,6 @@ public:
     bool wrote(const detail::chunk& c) {
         stream.on_written(coro::clock::now());
         st.stats.events_relayed += c.events;
-        if (stream.completed() && kind == detail::stream_kind::creator)
-            ++st.stats.sessions_completed;
         return !c.last;
     }
 
@@ -179,7 +170,16 @@ private:
         }
     }
 
+    /// The worker's ack came: its wait goes to the histogram, once.
+    void note_ack() {
+        if (auto wait = stream.ack_wait()) {
+            ack_noted_ = true;
+            histograms::observe(st.timings.ack_wait, *wait);
+        }
+    }
+
     bool unflushed_ = false; ///< in st.unflushed
+    bool ack_noted_ = false; ///< the ack wait is observed
     /// The creator's gateway decides the session-level ends (no ack, no
     /// event for too long, a flood before the ack) and records them, so that
     /// every subscriber, now or later, sees the same end.
@@ -201,7 +201,7 @@ private:
     }
 
     std::list<session*>::iterator self_;
-    bool counted_ = false;
+    bool failure_counted_ = false; ///< its error end is counted (and recorded)
 };
 
 namespace {
@@ -376,6 +376,7 @@ coro::awaitable<bool> open_stream(session& s, http::exchange& ex) {
     ex.drop_request();
     ++st.stats.sessions_started;
     s.stream.on_stream_started(coro::clock::now(), ack_deadline);
+    histograms::observe(st.timings.setup, s.stream.started_at() - s.received);
     co_return true;
 }
 
@@ -642,16 +643,19 @@ coro::awaitable<std::optional<stream_start>> admit_stream(gateway::state& st, ht
 /// frame holds the session, raced by the client hanging up (whichever ends
 /// first cancels the other), for as long as the stream lasts.
 coro::awaitable<void> run_stream(gateway::state& st, http::exchange& ex, stream_route route) {
+    coro::clock::time_point received = coro::clock::now();
     std::optional<stream_start> start = co_await admit_stream(st, ex, route);
     if (!start)
         co_return;
     session s(st, std::move(start->id), ex, start->kind);
+    s.received = received;
     s.session_exists = start->log_opened;
     auto [order, pipeline_error, watch_error] =
         co_await asio::experimental::make_parallel_group(
             asio::co_spawn(st.ex, pipeline(s, ex, std::move(start->cursor)), asio::deferred),
             ex.async_wait_readable(asio::deferred))
             .async_wait(asio::experimental::wait_for_one(), asio::use_awaitable);
+    s.count_end(order[0] == 1);
     std::optional<wire::end_code> code = s.stream.end_code();
     bool left = order[0] == 1 || code == wire::end_code::write_timeout ||
                 code == wire::end_code::slow_client || code == wire::end_code::backend_lost;
@@ -660,7 +664,6 @@ coro::awaitable<void> run_stream(gateway::state& st, http::exchange& ex, stream_
     if (code == wire::end_code::write_timeout) {
         ex.close_after();
     } else if (order[0] == 1) {
-        ++st.stats.client_disconnects;
         ex.close_after();
     } else if (pipeline_error) {
         std::rethrow_exception(pipeline_error);

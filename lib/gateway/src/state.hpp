@@ -1,6 +1,8 @@
 // What every session of a gateway shares.
 #pragma once
 
+#include "metrics.hpp"
+
 #include <ssebridge/coro/task_group.hpp>
 #include <ssebridge/gateway/detail/stream_state.hpp>
 #include <ssebridge/gateway/gateway.hpp>
@@ -35,10 +37,11 @@ struct gateway::state {
     std::unordered_map<std::string, coro::clock::time_point> abandoned; ///< id → when to cancel
     std::string token_secret;
     counters stats;
+    histograms timings;
     coro::task_group background; ///< the gateway's own tasks: connections, producer, clock
     coro::task_group records;    ///< session ends being recorded: awaited before the connections go
     bool stopping = false;
-    std::vector<gateway*> shards; ///< of this process, for /metrics; empty: this one alone
+    std::vector<state*> shards; ///< of this process, for /metrics; empty: this one alone
     /// Why new sessions cannot start here, from the last canary round; empty: ready.
     std::string not_ready = "starting";
     bool canary_subscribed = false; ///< the readiness channel is among the subscriber's
@@ -46,6 +49,9 @@ struct gateway::state {
     /// written once, when the read's messages have all been noted.
     std::vector<session*> unflushed;
 };
+
+/// Session channels subscribed (the readiness canary's own is not one).
+std::size_t session_subscriptions(const gateway::state& st) noexcept;
 
 /// Ends a live session's stream with a `shutting_down` error event.
 void end_session(session& s);

@@ -66,8 +66,10 @@ step stream_state::relay(std::string_view message, const wire::event_info& info,
         bool held_terminal = held_terminal_;
         held_events_ = 0;
         phase_ = phase::relaying;
-        if (info.kind == wire::event_kind::ack)
+        if (info.kind == wire::event_kind::ack) {
+            acked_at_ = now;
             queue(message, info.id);
+        }
         pending_ += held; // events that came before the ack, in order
         pending_events_ += held_events;
         if (info.kind == wire::event_kind::cancelled && !held_terminal)
@@ -147,7 +149,7 @@ step stream_state::on_shutdown() {
 
 void stream_state::on_stream_started(coro::clock::time_point now,
                                      coro::clock::time_point ack_deadline) {
-    streaming_ = true;
+    started_at_ = now;
     last_write_ = now;
     ack_deadline_ = ack_deadline;
 }
@@ -159,7 +161,7 @@ step stream_state::on_tick(coro::clock::time_point now) {
         phase_ = phase::done;
         return step::abort; // the write fails, and with it the stream
     }
-    if (!streaming_)
+    if (!started())
         return step::none;
     if (phase_ == phase::awaiting_ack && now >= ack_deadline_)
         return end(wire::end_code::ack_timeout,

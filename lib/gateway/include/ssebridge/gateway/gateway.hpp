@@ -3,13 +3,14 @@
 
 #include <ssebridge/coro/core.hpp>
 #include <ssebridge/gateway/config.hpp>
+#include <ssebridge/wire/event.hpp>
 
 #include <boost/asio/ip/tcp.hpp>
 
+#include <array>
 #include <cstdint>
 #include <memory>
 #include <optional>
-#include <span>
 #include <string>
 #include <vector>
 
@@ -25,16 +26,18 @@ struct counters {
     std::uint64_t abandoned_cancels = 0;     ///< sessions cancelled because nobody watched any more
     std::uint64_t idempotent_joins = 0;      ///< repeated POSTs that joined their session
     std::uint64_t idempotency_conflicts = 0; ///< Idempotency-Keys reused with another body (409)
-    std::uint64_t sessions_completed = 0;    ///< ended after FinalAnswerStreamEnd
-    std::uint64_t client_disconnects = 0;    ///< ended because the client went away
-    std::uint64_t ack_timeouts = 0;
-    std::uint64_t idle_timeouts = 0;
-    std::uint64_t slow_clients = 0;       ///< cut off: too many events waiting
-    std::uint64_t write_timeouts = 0;     ///< cut off: one write waited too long
-    std::uint64_t backend_lost = 0;       ///< ended because Redis went away
+    /// How the streams (POSTs and GETs of events) that started ended:
+    std::uint64_t streams_completed = 0;  ///< with the terminal event (end of answer, cancelled)
+    std::uint64_t client_disconnects = 0; ///< because the client went away
+    /// with an error event, by its code (`ack_timeout`, `slow_client`, …)
+    std::array<std::uint64_t, wire::end_code_count> streams_failed{};
     std::uint64_t rejected = 0;           ///< requests answered 503
     std::uint64_t malformed_messages = 0; ///< channel messages skipped
     std::uint64_t events_relayed = 0;     ///< event frames written to clients
+
+    [[nodiscard]] std::uint64_t failed(wire::end_code code) const noexcept {
+        return streams_failed[static_cast<std::size_t>(code)];
+    }
 };
 
 /// One gateway on one executor (one thread): its HTTP server, its Redis
@@ -66,13 +69,10 @@ public:
     [[nodiscard]] std::size_t subscriptions() const noexcept;
     [[nodiscard]] bool redis_connected() const noexcept;
     [[nodiscard]] const counters& stats() const noexcept;
-    /// Prometheus text exposition of the gauges and counters of this gateway.
+    /// The Prometheus text exposition of this gateway's metrics (GET
+    /// /metrics gives the sums over the shards of a process). Read it on
+    /// the gateway's executor.
     [[nodiscard]] std::string metrics_text() const;
-    /// The numbers of `metrics_text`, for summing shards (read on this
-    /// gateway's executor only).
-    [[nodiscard]] std::vector<std::uint64_t> metric_values() const;
-    /// The exposition of the sums of several shards' `metric_values`.
-    static std::string render_metrics(std::span<const std::vector<std::uint64_t>> shards);
 
     /// Makes this gateway one of `shards` (itself included) of one process:
     /// its GET /metrics then reports their sums, each read on its own executor.

@@ -5,6 +5,7 @@
 #include <ssebridge/wire/error.hpp>
 
 #include <compare>
+#include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -74,6 +75,8 @@ enum class end_code : std::uint8_t {
     write_timeout,  ///< one write to this client waited too long
     shutting_down,  ///< the gateway is draining
 };
+/// How many `end_code`s there are (they number 0 … end_code_count - 1).
+inline constexpr std::size_t end_code_count = static_cast<std::size_t>(end_code::shutting_down) + 1;
 
 /// `ack_timeout`, `idle_timeout`, …: the `code` member of the error event.
 std::string_view code_name(end_code code) noexcept;

@@ -106,6 +106,18 @@ public:
     /// True when the stream ended with its terminal event (not an error).
     [[nodiscard]] bool completed() const noexcept { return completed_; }
 
+    /// When the headers went out (`on_stream_started`); the epoch before.
+    [[nodiscard]] coro::clock::time_point started_at() const noexcept { return started_at_; }
+    [[nodiscard]] bool started() const noexcept { return started_at_ != coro::clock::time_point{}; }
+    /// From the headers to `worker_ack`, once it came (creators only).
+    [[nodiscard]] std::optional<coro::clock::duration> ack_wait() const noexcept {
+        if (acked_at_ == coro::clock::time_point{})
+            return std::nullopt;
+        return acked_at_ - started_at_;
+    }
+    /// The id of the newest recorded event queued or held.
+    [[nodiscard]] const std::optional<wire::entry_id>& last_id() const noexcept { return last_id_; }
+
 private:
     enum class phase : std::uint8_t {
         awaiting_ack, ///< events are held until worker_ack
@@ -134,7 +146,8 @@ private:
     coro::clock::time_point last_event_;
     coro::clock::time_point last_write_{};
     coro::clock::time_point write_started_{};
-    bool streaming_ = false;
+    coro::clock::time_point started_at_{};
+    coro::clock::time_point acked_at_{};
     bool writing_ = false;
     bool replaying_ = false;
     bool live_overflow_ = false;  ///< live messages were dropped during the replay
