@@ -3,10 +3,12 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 
+#include <algorithm>
 #include <cerrno>
 #include <csignal>
 #include <cstring>
 #include <poll.h>
+#include <sstream>
 #include <stdexcept>
 #include <sys/wait.h>
 #include <thread>
@@ -162,6 +164,199 @@ void redis_server::stop() {
         process_->wait(5s);
         process_.reset();
     }
+}
+
+std::vector<std::string> redis_cli(std::uint16_t port, const std::vector<std::string>& args) {
+    std::vector<std::string> argv{"redis-cli", "-p", std::to_string(port)};
+    argv.insert(argv.end(), args.begin(), args.end());
+    child_process cli(argv);
+    cli.wait_for_line("\x01", 10s); // (no such line: reads to the end)
+    cli.wait(10s);
+    return cli.lines();
+}
+
+namespace {
+bool cluster_ok(std::uint16_t port) {
+    for (const auto& line : redis_cli(port, {"CLUSTER", "INFO"}))
+        if (line.rfind("cluster_state:ok", 0) == 0)
+            return true;
+    return false;
+}
+
+} // namespace
+
+redis_cluster::redis_cluster(int masters, int replicas) {
+    char tmpl[] = "/tmp/ssebridge-cluster-XXXXXX";
+    if (!::mkdtemp(tmpl))
+        throw std::runtime_error("mkdtemp failed");
+    dir_ = tmpl;
+    int total = masters * (1 + replicas);
+    std::vector<std::string> create{"--cluster", "create"};
+    for (int i = 0; i < total; ++i) {
+        std::uint16_t port = free_port();
+        std::uint16_t bus = free_port();
+        auto node_dir = dir_ / std::to_string(port);
+        std::filesystem::create_directories(node_dir);
+        nodes_.push_back(std::make_unique<child_process>(std::vector<std::string>{
+            "redis-server", "--port", std::to_string(port), "--bind", "127.0.0.1",
+            "--cluster-enabled", "yes", "--cluster-port", std::to_string(bus),
+            "--cluster-config-file", (node_dir / "nodes.conf").string(), "--cluster-node-timeout",
+            "1000",
+            // A replica takes over however long ago it heard from its master
+            // (a young cluster's replica may not have synced yet).
+            "--cluster-replica-validity-factor", "0", "--save", "", "--appendonly", "no", "--dir",
+            node_dir.string(), "--logfile", (node_dir / "redis.log").string()}));
+        ports_.push_back(port);
+        create.push_back("127.0.0.1:" + std::to_string(port));
+    }
+    for (auto port : ports_)
+        if (!wait_for_port(port, 10s))
+            throw std::runtime_error("a cluster node did not start on " + std::to_string(port));
+    create.insert(create.end(), {"--cluster-replicas", std::to_string(replicas), "--cluster-yes"});
+    redis_cli(ports_.front(), create);
+    auto deadline = std::chrono::steady_clock::now() + 30s;
+    for (;;) {
+        bool ready = true;
+        for (auto port : ports_)
+            ready = ready && cluster_ok(port);
+        // Replicas attached: each master lists its replicas in CLUSTER SHARDS as online.
+        if (ready) {
+            std::size_t online_replicas = 0;
+            for (const auto& line : redis_cli(ports_.front(), {"CLUSTER", "NODES"}))
+                if (line.find(" slave ") != std::string::npos &&
+                    line.find(" connected") != std::string::npos)
+                    ++online_replicas;
+            ready = online_replicas == std::size_t(masters * replicas);
+        }
+        if (ready)
+            break;
+        if (std::chrono::steady_clock::now() > deadline)
+            throw std::runtime_error("the Redis Cluster did not become ready");
+        std::this_thread::sleep_for(50ms);
+    }
+}
+
+redis_cluster::~redis_cluster() {
+    for (auto& n : nodes_) {
+        if (!n)
+            continue; // killed already
+        n->signal(SIGKILL);
+        n->wait(5s);
+    }
+    std::error_code ignored;
+    std::filesystem::remove_all(dir_, ignored);
+}
+
+std::string redis_cluster::seeds() const {
+    std::string out;
+    for (auto port : ports_)
+        out += (out.empty() ? "" : ",") + std::string("127.0.0.1:") + std::to_string(port);
+    return out;
+}
+
+std::string redis_cluster::node_id(std::uint16_t port) const {
+    auto lines = redis_cli(port, {"CLUSTER", "MYID"});
+    return lines.empty() ? "" : lines.front();
+}
+
+std::vector<std::uint16_t> redis_cluster::masters() const {
+    // CLUSTER NODES: "<id> <ip:port@bus> <flags> <master> … <state> <slots>…"
+    std::vector<std::uint16_t> out;
+    for (std::size_t i = 0; i < ports_.size(); ++i) {
+        std::uint16_t port = ports_[i];
+        if (nodes_[i] == nullptr)
+            continue;
+        for (const auto& line : redis_cli(port, {"CLUSTER", "NODES"})) {
+            if (line.find("myself") == std::string::npos)
+                continue;
+            if (line.find("master") != std::string::npos &&
+                line.find(" connected ") != std::string::npos)
+                out.push_back(port);
+        }
+    }
+    return out;
+}
+
+std::uint16_t redis_cluster::master_of(std::uint16_t slot) const {
+    for (auto port : masters()) {
+        for (const auto& line : redis_cli(port, {"CLUSTER", "NODES"})) {
+            if (line.find("myself") == std::string::npos)
+                continue;
+            // Slot ranges are the words after the 8th: "a-b" or "a".
+            std::istringstream words(line);
+            std::string word;
+            for (int i = 0; i < 8 && words >> word; ++i) {
+            }
+            while (words >> word) {
+                if (word.front() == '[')
+                    continue; // a migrating/importing mark
+                auto dash = word.find('-');
+                int first = std::stoi(word.substr(0, dash));
+                int last = dash == std::string::npos ? first : std::stoi(word.substr(dash + 1));
+                if (slot >= first && slot <= last)
+                    return port;
+            }
+        }
+    }
+    throw std::runtime_error("no master serves slot " + std::to_string(slot));
+}
+
+void redis_cluster::kill(std::uint16_t port) {
+    for (std::size_t i = 0; i < ports_.size(); ++i) {
+        if (ports_[i] == port && nodes_[i]) {
+            nodes_[i]->signal(SIGKILL);
+            nodes_[i]->wait(5s);
+            nodes_[i].reset();
+        }
+    }
+}
+
+std::chrono::milliseconds redis_cluster::wait_for_failover(std::uint16_t port) {
+    auto start = std::chrono::steady_clock::now();
+    auto deadline = start + 30s;
+    for (;;) {
+        bool done = true;
+        for (std::size_t i = 0; i < ports_.size(); ++i) {
+            if (!nodes_[i])
+                continue;
+            done = done && cluster_ok(ports_[i]);
+            for (const auto& line : redis_cli(ports_[i], {"CLUSTER", "NODES"}))
+                if (line.find(":" + std::to_string(port) + "@") != std::string::npos &&
+                    line.find("fail") == std::string::npos)
+                    done = false; // not yet seen as failed
+        }
+        if (done)
+            return std::chrono::duration_cast<std::chrono::milliseconds>(
+                std::chrono::steady_clock::now() - start);
+        if (std::chrono::steady_clock::now() > deadline)
+            throw std::runtime_error("no failover of " + std::to_string(port));
+        std::this_thread::sleep_for(50ms);
+    }
+}
+
+void redis_cluster::migrate_slot(std::uint16_t slot, std::uint16_t to) {
+    std::uint16_t from = master_of(slot);
+    std::string s = std::to_string(slot);
+    std::string from_id = node_id(from);
+    std::string to_id = node_id(to);
+    redis_cli(to, {"CLUSTER", "SETSLOT", s, "IMPORTING", from_id});
+    redis_cli(from, {"CLUSTER", "SETSLOT", s, "MIGRATING", to_id});
+    for (;;) {
+        auto keys = redis_cli(from, {"CLUSTER", "GETKEYSINSLOT", s, "100"});
+        keys.erase(std::remove(keys.begin(), keys.end(), ""), keys.end());
+        if (keys.empty())
+            break;
+        std::vector<std::string> migrate{"MIGRATE", "127.0.0.1", std::to_string(to), "", "0",
+                                         "5000",    "KEYS"};
+        migrate.insert(migrate.end(), keys.begin(), keys.end());
+        redis_cli(from, migrate);
+    }
+    // The new owner first, then the old one, then everyone else.
+    redis_cli(to, {"CLUSTER", "SETSLOT", s, "NODE", to_id});
+    redis_cli(from, {"CLUSTER", "SETSLOT", s, "NODE", to_id});
+    for (auto port : masters())
+        if (port != to && port != from)
+            redis_cli(port, {"CLUSTER", "SETSLOT", s, "NODE", to_id});
 }
 
 } // namespace ssebridge::test

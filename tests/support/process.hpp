@@ -70,4 +70,41 @@ private:
     std::unique_ptr<child_process> process_;
 };
 
+/// The stdout lines of `redis-cli -p PORT ARGS…` (raw output, one value a line).
+std::vector<std::string> redis_cli(std::uint16_t port, const std::vector<std::string>& args);
+
+/// A Redis Cluster of private redis-server processes (cluster bus on free
+/// ports too): `masters` masters with `replicas` replicas each, slots spread
+/// by `redis-cli --cluster create`; ready (every node says cluster_state:ok
+/// and every replica is attached) when the constructor returns.
+class redis_cluster {
+public:
+    explicit redis_cluster(int masters = 3, int replicas = 1);
+    ~redis_cluster();
+
+    /// Every node, `127.0.0.1:PORT,…`: what --redis-cluster takes.
+    [[nodiscard]] std::string seeds() const;
+    [[nodiscard]] const std::vector<std::uint16_t>& ports() const { return ports_; }
+    /// The ports of the current masters.
+    [[nodiscard]] std::vector<std::uint16_t> masters() const;
+    /// The port of the master serving `slot` now.
+    [[nodiscard]] std::uint16_t master_of(std::uint16_t slot) const;
+    [[nodiscard]] std::string node_id(std::uint16_t port) const;
+
+    /// SIGKILL of one node: a crash.
+    void kill(std::uint16_t port);
+    /// Waits until a replica has taken over every slot of the killed
+    /// `port` and the surviving nodes agree; returns how long that took.
+    std::chrono::milliseconds wait_for_failover(std::uint16_t port);
+    /// Moves `slot` with its keys from its master to the master on `to`
+    /// (SETSLOT IMPORTING/MIGRATING, MIGRATE, SETSLOT NODE), as
+    /// `redis-cli --cluster reshard` does.
+    void migrate_slot(std::uint16_t slot, std::uint16_t to);
+
+private:
+    std::filesystem::path dir_;
+    std::vector<std::uint16_t> ports_;
+    std::vector<std::unique_ptr<child_process>> nodes_;
+};
+
 } // namespace ssebridge::test

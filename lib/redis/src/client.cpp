@@ -1,10 +1,16 @@
 #include <ssebridge/redis/client.hpp>
 
 #include <ssebridge/coro/event.hpp>
+#include <ssebridge/coro/task_group.hpp>
+#include <ssebridge/coro/timeout.hpp>
 #include <ssebridge/redis/detail/connection.hpp>
+
+#include <boost/asio/steady_timer.hpp>
 
 #include <boost/system/system_error.hpp>
 
+#include <algorithm>
+#include <chrono>
 #include <stdexcept>
 
 namespace ssebridge::redis {
@@ -28,8 +34,8 @@ std::string make_command(std::initializer_list<std::string_view> args) {
 
 namespace {
 // Outside the coroutine: g++ 12 rejects braced arrays in coroutine frames.
-std::string publish_command(std::string_view channel, std::string_view message) {
-    return make_command({"PUBLISH", channel, message});
+std::string publish_command(bool sharded, std::string_view channel, std::string_view message) {
+    return make_command({sharded ? "SPUBLISH" : "PUBLISH", channel, message});
 }
 
 const std::string& ping_command() {
@@ -38,22 +44,75 @@ const std::string& ping_command() {
 }
 } // namespace
 
+struct client::shard {
+    shard(coro::executor ex, config cfg, cluster_node node)
+        : node(std::move(node))
+        , c(new client(ex, std::move(cfg), true))
+        , run(ex)
+        , settled(ex) {}
+    cluster_node node;
+    std::unique_ptr<client> c;
+    coro::task_group run;
+    coro::event settled; ///< its connection attempt is over (made or failed)
+};
+
+namespace {
+/// How often a cluster's slot map is read again without a reason to.
+constexpr auto slot_map_period = std::chrono::seconds(5);
+constexpr auto discovery_retry = std::chrono::milliseconds(250);
+/// Redirections one command follows before its error is returned.
+constexpr int max_redirections = 5;
+
+const std::string& asking_command() {
+    static const std::string command = make_command({"ASKING"});
+    return command;
+}
+} // namespace
+
 client::client(coro::executor ex, config cfg)
+    : client(ex, std::move(cfg), false) {}
+
+client::client(coro::executor ex, config cfg, bool shard)
     : ex_(ex)
-    , cfg_(std::move(cfg)) {}
+    , cfg_(std::move(cfg))
+    , cluster_(!shard && !cfg_.cluster.empty()) {
+    if (cluster_)
+        stale_ = std::make_unique<coro::notifier>(ex);
+}
 
 client::~client() = default;
 
 coro::awaitable<void> client::async_connect() {
+    if (cluster_) {
+        slot_map map = co_await detail::discover_slots(cfg_, {});
+        for (const cluster_node& master : map.masters())
+            co_await connect_shard(shard_of(master));
+        slots_ = std::make_unique<slot_map>(std::move(map));
+        co_return;
+    }
     conn_ = std::make_unique<detail::connection>(ex_);
     co_await conn_->async_connect(cfg_);
 }
 
 bool client::connected() const noexcept {
-    return conn_ && conn_->is_open();
+    if (!cluster_)
+        return conn_ && conn_->is_open();
+    if (!slots_)
+        return false;
+    for (const cluster_node& master : slots_->masters()) {
+        auto s = std::find_if(shards_.begin(), shards_.end(),
+                              [&](const auto& x) { return x->node == master; });
+        if (s == shards_.end() || !(*s)->c->connected())
+            return false;
+    }
+    return true;
 }
 
 coro::awaitable<boost::system::error_code> client::async_run() {
+    if (cluster_) {
+        co_await run_cluster(false);
+        co_return boost::system::error_code{};
+    }
     if (!conn_)
         throw std::logic_error("redis::client::async_run before async_connect");
     auto on_reply = [this](std::span<const node> nodes) {
@@ -83,19 +142,142 @@ coro::awaitable<boost::system::error_code> client::async_run() {
 }
 
 coro::awaitable<void> client::async_keep_connected() {
+    if (cluster_)
+        return run_cluster(true);
     return detail::keep_connected(cfg_, "client", conn_, [this] { return async_run(); });
 }
 
 coro::awaitable<reply> client::async_exec(std::string command) {
-    if (!connected())
+    if (cluster_)
+        return exec_in_cluster(std::move(command));
+    return exec_on(*this, std::move(command), false);
+}
+
+coro::awaitable<reply> client::exec_on(client& node, std::string command, bool asking) {
+    if (!(node.conn_ && node.conn_->is_open()))
         throw system_error(asio::error::not_connected, "Redis client not connected");
     auto p = std::make_shared<pending>(ex_);
-    pending_.push_back(p);
-    conn_->send(command);
+    if (asking) { // ASKING and the command go out together: it applies to the next command
+        node.pending_.push_back(nullptr);
+        node.conn_->send(asking_command());
+    }
+    node.pending_.push_back(p);
+    node.conn_->send(command);
     co_await p->done.async_wait();
     if (p->failed)
         throw system_error(asio::error::connection_reset, "Redis connection lost");
     co_return std::move(p->result);
+}
+
+// Cluster mode ---------------------------------------------------------------
+
+client* client::route(std::optional<std::string_view> key) {
+    if (!slots_ || slots_->masters().empty())
+        return nullptr;
+    const cluster_node& master =
+        key ? slots_->masters()[slots_->master_of(key_slot(*key))] : slots_->masters().front();
+    return shard_of(master).c.get();
+}
+
+coro::awaitable<reply> client::exec_in_cluster(std::string command) {
+    std::optional<std::string_view> key = routing_key(command);
+    client* node = route(key);
+    bool asking = false;
+    for (int hop = 0;; ++hop) {
+        if (!node || !node->connected())
+            throw system_error(asio::error::not_connected, "Redis Cluster node not connected");
+        reply r = co_await exec_on(*node, command, asking);
+        std::optional<redirection> to;
+        if (r.is_error())
+            to = parse_redirection(r.value);
+        if (!to || hop == max_redirections)
+            co_return r;
+        asking = to->ask;
+        if (!to->ask) { // from now on: the map is stale
+            slots_->move(to->slot, to->node);
+            stale_->notify();
+        }
+        shard& next = shard_of(to->node);
+        if (!next.c->connected()) {
+            co_await connect_shard(next);
+            co_await coro::throw_if_cancelled();
+        }
+        node = next.c.get();
+    }
+}
+
+client::shard& client::shard_of(const cluster_node& node) {
+    for (auto& s : shards_)
+        if (s->node == node)
+            return *s;
+    return *shards_.emplace_back(
+        std::make_unique<shard>(ex_, detail::node_config(cfg_, node), node));
+}
+
+// Connects a master's client and serves it among the shards' runs (which
+// `run_cluster` awaits); a failure is left to the next map.
+coro::awaitable<void> client::connect_shard(shard& s) {
+    if (s.run.size() > 0)
+        co_return; // connected, or connecting
+    s.settled.reset();
+    s.run.spawn([](client& self, shard& s) -> coro::awaitable<void> {
+        bool up = true;
+        try {
+            co_await s.c->async_connect();
+        } catch (const std::exception&) {
+            up = false;
+        }
+        s.settled.set();
+        if (up)
+            co_await s.c->async_run();
+        self.stale_->notify(); // a master unreachable or gone: perhaps a failover
+    }(*this, s));
+    bool settled = co_await coro::with_timeout(s.settled.async_wait(), cfg_.connect_timeout);
+    (void)settled; // (the caller looks at whether it is connected)
+}
+
+coro::awaitable<void> client::run_cluster(bool keep_connected) {
+    asio::steady_timer pause(ex_);
+    bool cancelled = false;
+    try {
+        while (!closing_) {
+            // Ask the masters connected to first: a dead one costs a connect.
+            std::vector<cluster_node> known;
+            for (auto& s : shards_)
+                if (s->c->connected())
+                    known.push_back(s->node);
+            bool found = false;
+            try {
+                slot_map map = co_await detail::discover_slots(cfg_, known);
+                for (const cluster_node& master : map.masters())
+                    co_await connect_shard(shard_of(master));
+                slots_ = std::make_unique<slot_map>(std::move(map));
+                found = true;
+            } catch (const system_error& e) {
+                if (e.code() != cluster_error::no_slots)
+                    throw;
+            }
+            if (!keep_connected && !found && !slots_)
+                break; // nothing to serve
+            // At most one round a discovery_retry; a slot_map_period when all is well.
+            pause.expires_after(discovery_retry);
+            co_await pause.async_wait(asio::use_awaitable);
+            if (found && connected())
+                co_await stale_->async_wait(coro::clock::now() + slot_map_period);
+        }
+    } catch (const system_error& e) {
+        if (e.code() != asio::error::operation_aborted)
+            throw;
+        cancelled = true;
+    }
+    for (auto& s : shards_) {
+        s->c->close();
+        s->run.cancel();
+    }
+    for (auto& s : shards_)
+        co_await s->run.async_wait();
+    if (cancelled)
+        throw system_error(asio::error::operation_aborted);
 }
 
 namespace {
@@ -121,7 +303,7 @@ coro::awaitable<reply> client::async_eval(script s, std::vector<std::string> key
 }
 
 coro::awaitable<std::int64_t> client::async_publish(std::string channel, std::string message) {
-    reply r = co_await async_exec(publish_command(channel, message));
+    reply r = co_await async_exec(publish_command(cluster_, channel, message));
     if (r.type != resp_type::integer)
         throw std::runtime_error("PUBLISH failed: " + r.value);
     co_return r.integer;
@@ -130,6 +312,12 @@ coro::awaitable<std::int64_t> client::async_publish(std::string channel, std::st
 void client::close() {
     if (conn_)
         conn_->close();
+    if (cluster_) {
+        closing_ = true;
+        for (auto& s : shards_)
+            s->c->close();
+        stale_->notify();
+    }
 }
 
 } // namespace ssebridge::redis

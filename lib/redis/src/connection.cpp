@@ -10,6 +10,7 @@
 #include <boost/asio/write.hpp>
 #include <boost/system/system_error.hpp>
 
+#include <algorithm>
 #include <cstring>
 #include <stdexcept>
 
@@ -64,6 +65,15 @@ coro::awaitable<void> connection::handshake(const config& cfg) {
     reply pong = co_await read_reply();
     if (pong.is_error())
         throw std::runtime_error("Redis refused PING: " + pong.value);
+}
+
+coro::awaitable<reply> connection::async_request(std::string_view command,
+                                                 std::chrono::steady_clock::duration timeout) {
+    co_await asio::async_write(socket_, asio::buffer(command), asio::use_awaitable);
+    std::optional<reply> r = co_await coro::with_timeout(read_reply(), timeout);
+    if (!r)
+        throw boost::system::system_error(asio::error::timed_out, "Redis did not answer");
+    co_return std::move(*r);
 }
 
 void connection::send(std::string_view bytes) {
@@ -199,6 +209,61 @@ coro::awaitable<boost::system::error_code> connection::async_run(reply_handler o
     }
     close();
     co_return ec;
+}
+
+config node_config(const config& cfg, const cluster_node& node) {
+    config one = cfg;
+    one.cluster.clear();
+    one.host = node.host;
+    one.port = node.port;
+    return one;
+}
+
+namespace {
+const std::string& cluster_slots_command() {
+    static const std::string command = [] {
+        std::string c;
+        append_command(c, {"CLUSTER", "SLOTS"});
+        return c;
+    }();
+    return command;
+}
+
+coro::awaitable<std::optional<slot_map>> ask_for_slots(coro::executor ex, config one) {
+    connection conn(ex);
+    std::optional<slot_map> map;
+    try {
+        co_await conn.async_connect(one);
+        reply r = co_await conn.async_request(cluster_slots_command(), one.connect_timeout);
+        if (auto m = slot_map::from_cluster_slots(r))
+            map = std::move(*m);
+        else
+            log::debug("redis cluster: ", one.host, ":", one.port,
+                       " has no full slot map: ", r.is_error() ? r.value : m.error().message());
+    } catch (const std::exception&) {
+        log::debug("redis cluster: ", one.host, ":", one.port,
+                   " did not answer CLUSTER SLOTS: ", log::describe(std::current_exception()));
+    }
+    conn.close();
+    co_return map;
+}
+} // namespace
+
+coro::awaitable<slot_map> discover_slots(const config& cfg, std::vector<cluster_node> candidates) {
+    auto ex = co_await asio::this_coro::executor;
+    candidates.insert(candidates.end(), cfg.cluster.begin(), cfg.cluster.end());
+    for (std::size_t i = 0; i < candidates.size(); ++i) {
+        if (std::find(candidates.begin(), candidates.begin() + i, candidates[i]) !=
+            candidates.begin() + i)
+            continue; // asked already
+        std::optional<slot_map> map = co_await ask_for_slots(ex, node_config(cfg, candidates[i]));
+        co_await coro::throw_if_cancelled();
+        if (map)
+            co_return std::move(*map);
+    }
+    log::warn("redis cluster: none of ", candidates.size(),
+              " nodes answered CLUSTER SLOTS with a full slot map");
+    throw boost::system::system_error(cluster_error::no_slots);
 }
 
 coro::awaitable<void> keep_connected(const config& cfg, std::string_view who,

@@ -2,16 +2,21 @@
 #pragma once
 
 #include <ssebridge/coro/core.hpp>
+#include <ssebridge/redis/cluster.hpp>
 #include <ssebridge/redis/config.hpp>
 #include <ssebridge/redis/resp.hpp>
 
 #include <deque>
 #include <initializer_list>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
+namespace ssebridge::coro {
+class notifier;
+}
 namespace ssebridge::redis::detail {
 class connection;
 }
@@ -40,6 +45,13 @@ std::string make_command(std::initializer_list<std::string_view> args);
 /// (the gateway) runs `async_keep_connected` instead. Single-threaded.
 /// `async_run` must have returned (after `close()` or a failure) before the
 /// client is destroyed.
+///
+/// On a Redis Cluster (`config::cluster`) it keeps a connection to each
+/// master and sends each command to the master of its key's slot
+/// (`routing_key`), following MOVED (the slot map is read again) and ASK
+/// (a slot migrating: ASKING, then the command, on the node named). The
+/// keys of one command must share a slot (hash tags). `async_run` then
+/// serves until `close()`, reconnecting to masters the map adds.
 class client {
 public:
     client(coro::executor ex, config cfg);
@@ -70,19 +82,35 @@ public:
     coro::awaitable<reply> async_eval(script s, std::vector<std::string> keys,
                                       std::vector<std::string> args);
 
-    /// PUBLISH, returning how many subscribers received the message.
+    /// PUBLISH (SPUBLISH on a cluster), returning how many subscribers
+    /// received the message.
     coro::awaitable<std::int64_t> async_publish(std::string channel, std::string message);
 
     void close();
+    /// Connected (on a cluster: to every master of the slot map).
     [[nodiscard]] bool connected() const noexcept;
 
 private:
     struct pending;
+    struct shard; ///< cluster mode: a master's client and its run
+    client(coro::executor ex, config cfg, bool shard);
+
+    coro::awaitable<reply> exec_on(client& node, std::string command, bool asking);
+    coro::awaitable<reply> exec_in_cluster(std::string command);
+    coro::awaitable<void> run_cluster(bool keep_connected);
+    shard& shard_of(const cluster_node& node);
+    coro::awaitable<void> connect_shard(shard& s);
+    client* route(std::optional<std::string_view> key);
 
     coro::executor ex_;
     config cfg_;
     std::unique_ptr<detail::connection> conn_;
     std::deque<std::shared_ptr<pending>> pending_;
+    bool cluster_ = false;
+    bool closing_ = false;
+    std::vector<std::unique_ptr<shard>> shards_; ///< every master ever seen
+    std::unique_ptr<slot_map> slots_;
+    std::unique_ptr<coro::notifier> stale_; ///< wakes the cluster's loop: map doubted, or closing
 };
 
 } // namespace ssebridge::redis

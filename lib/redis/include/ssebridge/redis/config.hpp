@@ -1,6 +1,8 @@
 // Where a Redis server is and how to log in.
 #pragma once
 
+#include <ssebridge/redis/cluster.hpp>
+
 #include <boost/system/error_code.hpp>
 #include <boost/system/result.hpp>
 
@@ -8,6 +10,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace ssebridge::redis {
 
@@ -35,6 +38,10 @@ struct config {
     /// this long means the server hangs (stopped, partitioned without a reset,
     /// a long fork): the connection is dropped and made again. Zero: wait forever.
     std::chrono::steady_clock::duration reply_timeout = std::chrono::seconds(3);
+    /// Not empty: a Redis Cluster, found through these nodes (`host` and
+    /// `port` are then unused). Subscribers use sharded Pub/Sub (SSUBSCRIBE)
+    /// on each channel's master, clients route each command by its key.
+    std::vector<cluster_node> cluster;
 
     /// Parses `redis://[[user]:password@]host[:port][/db]` (IPv6 hosts in
     /// brackets); a `url_error` when malformed. The database number is

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <ssebridge/coro/core.hpp>
+#include <ssebridge/redis/cluster.hpp>
 #include <ssebridge/redis/config.hpp>
 #include <ssebridge/redis/resp.hpp>
 
@@ -16,7 +17,8 @@
 
 namespace ssebridge::coro {
 class event;
-}
+class notifier;
+} // namespace ssebridge::coro
 namespace ssebridge::redis::detail {
 class connection;
 }
@@ -32,6 +34,13 @@ namespace ssebridge::redis {
 /// doubling to 2 s) until cancelled. When the connection is lost every
 /// subscription is dropped and its sink told `on_lost()`; subscribing again
 /// is the owner's decision. Single-threaded: use it from its executor only.
+///
+/// On a Redis Cluster (`config::cluster`) it keeps one connection per
+/// master and subscribes each channel with SSUBSCRIBE (sharded Pub/Sub) on
+/// the master of the channel's slot, following the slot map (`CLUSTER
+/// SLOTS`, read again every 5 s, after a MOVED and when a connection is
+/// lost). A subscription whose node fails, or whose slot moves away, is
+/// lost like any other (`on_lost()`); subscribing again reaches the new owner.
 class subscriber {
 public:
     /// Receives the messages of one channel. Called synchronously from the
@@ -92,10 +101,13 @@ public:
     /// Cancellation: terminal; the pending subscription is withdrawn.
     coro::awaitable<subscription> async_subscribe(std::string channel, sink& target);
 
-    [[nodiscard]] bool connected() const noexcept { return connected_; }
+    /// Connected (on a cluster: to every master of the slot map).
+    [[nodiscard]] bool connected() const noexcept;
     /// Subscriptions held, pending ones included.
-    [[nodiscard]] std::size_t size() const noexcept { return channels_.size(); }
-    [[nodiscard]] const counters& stats() const noexcept { return stats_; }
+    [[nodiscard]] std::size_t size() const noexcept;
+    [[nodiscard]] counters stats() const noexcept;
+    /// On a cluster: the masters connected to, by `host:port` (empty otherwise).
+    [[nodiscard]] std::vector<std::string> cluster_masters() const;
 
     /// Waits until the connection is established (for start-up and tests).
     coro::awaitable<void> async_wait_connected();
@@ -103,12 +115,21 @@ public:
     /// Called after the messages of each read have gone to their sinks: an
     /// owner whose sinks only note messages acts on a batch at once (one
     /// write per client per read, however many events it got).
-    void on_batch_end(std::function<void()> f) { batch_end_ = std::move(f); }
+    void on_batch_end(std::function<void()> f);
 
 private:
+    enum class mode : std::uint8_t {
+        single,  ///< one server, SUBSCRIBE
+        shard,   ///< one master of a cluster, SSUBSCRIBE
+        cluster, ///< a shard per master, routed by slot
+    };
+    struct pending; ///< a subscribe awaiting its confirmation
+    struct shard;   ///< a master's subscriber and its run
+    subscriber(coro::executor ex, config cfg, mode m);
+
     struct listener {
         sink* target = nullptr;
-        coro::event* confirmed = nullptr; ///< set while SUBSCRIBE awaits its reply
+        pending* confirmed = nullptr; ///< set while SUBSCRIBE awaits its reply
         std::uint64_t id = 0;
     };
     struct entry {
@@ -123,22 +144,49 @@ private:
         }
     };
     using channel_map = std::unordered_map<std::string, entry, string_hash, std::equal_to<>>;
+    /// Replies Redis still owes for a channel given up: they are not about
+    /// a new subscription of the same channel.
+    struct in_flight {
+        int subscribes = 0;
+        int unsubscribes = 0;
+    };
 
     coro::awaitable<boost::system::error_code> serve(); // one connection's life
     void on_reply(std::span<const node> nodes);
+    void on_error(std::string_view error);
     void unsubscribe(const std::string& channel, std::uint64_t id);
+    bool stale_reply(std::string_view channel, bool subscribe);
+    void lose(channel_map& lost);
     void lose_all();
     static listener* find_listener(entry& e, std::uint64_t id) noexcept;
+
+    // Cluster mode.
+    coro::awaitable<void> run_cluster();
+    void apply(slot_map map);
+    shard& shard_of(const cluster_node& node);
+    void start(shard& s);
+    void moved(const redirection& r);
+    subscriber* route(std::string_view channel) noexcept;
 
     coro::executor ex_;
     config cfg_;
     std::unique_ptr<detail::connection> conn_;
     std::unique_ptr<coro::event> connected_event_;
     channel_map channels_;
+    std::unordered_map<std::string, in_flight, string_hash, std::equal_to<>> in_flight_;
     counters stats_;
     std::uint64_t next_id_ = 0;
     bool connected_ = false;
+    mode mode_ = mode::single;
     std::function<void()> batch_end_;
+    /// Shard mode: tells the cluster the slot map is stale (a MOVED reply,
+    /// a slot migrated away, the connection lost).
+    std::function<void(const redirection*)> on_stale_;
+    /// Cluster mode: every master ever seen (never removed: subscriptions
+    /// point into them), the current map, and a wake-up for a new map.
+    std::vector<std::unique_ptr<shard>> shards_;
+    std::unique_ptr<slot_map> slots_;
+    std::unique_ptr<coro::notifier> stale_;
 };
 
 } // namespace ssebridge::redis

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <ssebridge/coro/event.hpp>
+#include <ssebridge/redis/cluster.hpp>
 #include <ssebridge/redis/config.hpp>
 #include <ssebridge/redis/resp.hpp>
 
@@ -29,6 +30,11 @@ public:
     /// accepts connections in the kernel but answers nothing). Throws
     /// `system_error` on failure.
     coro::awaitable<void> async_connect(const config& cfg);
+
+    /// Before `async_run`: sends one command and reads its reply, within
+    /// `timeout`. Throws `system_error` on failure (`timed_out`).
+    coro::awaitable<reply> async_request(std::string_view command,
+                                         std::chrono::steady_clock::duration timeout);
 
     /// Queues raw command bytes; the writer sends everything queued in one write.
     void send(std::string_view bytes);
@@ -75,6 +81,14 @@ private:
     /// When the oldest request sent since the last read went out; unset when none.
     std::optional<std::chrono::steady_clock::time_point> unanswered_since_;
 };
+
+/// The slot map of the cluster `cfg.cluster` names, from the first of
+/// `candidates` (then of `cfg.cluster`) that answers `CLUSTER SLOTS` with a
+/// full map. Throws `system_error` (`cluster_error::no_slots`) when none does.
+coro::awaitable<slot_map> discover_slots(const config& cfg, std::vector<cluster_node> candidates);
+
+/// `cfg` aimed at one node of its cluster.
+config node_config(const config& cfg, const cluster_node& node);
 
 /// Keeps a connection to `cfg`'s server: puts each new connection into `conn`
 /// once it has answered, runs `serve` while it is up, and reconnects with
