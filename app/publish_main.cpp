@@ -26,9 +26,14 @@ const char* usage =
 
 int main(int argc, char** argv) {
     std::string redis_url = "redis://127.0.0.1:6379";
+    std::string redis_cluster;
     std::size_t log_max_len = worker::recording{}.max_len;
     double log_ttl = static_cast<double>(worker::recording{}.ttl.count());
     std::vector<cli::option> opts{cli::text("--redis", "SSEBRIDGE_REDIS", "Redis URL", redis_url),
+                                  cli::text("--redis-cluster", "SSEBRIDGE_REDIS_CLUSTER",
+                                            "HOST:PORT[,HOST:PORT...] of a Redis Cluster instead "
+                                            "(SPUBLISH; --redis gives the credentials)",
+                                            redis_cluster),
                                   cli::count("--log-max-len", "SSEBRIDGE_LOG_MAX_LEN",
                                              "events kept in a session's log", log_max_len),
                                   cli::seconds("--log-ttl", "SSEBRIDGE_LOG_TTL",
@@ -43,9 +48,9 @@ int main(int argc, char** argv) {
     std::string problem = parsed.message;
     if (parsed.ok && (parsed.positional.size() < 2 || parsed.positional.size() > 3))
         problem = "expected SESSION_ID EVENT_TYPE [PAYLOAD_JSON]";
-    auto cfg = redis::config::from_url(redis_url);
+    auto cfg = redis::config::from_flags(redis_url, redis_cluster);
     if (problem.empty() && !cfg)
-        problem = "--redis: " + cfg.error().message();
+        problem = "--redis or --redis-cluster: " + cfg.error().message();
     if (problem.empty() && (parsed.positional[0].empty() || parsed.positional[1].empty()))
         problem = "SESSION_ID and EVENT_TYPE must not be empty";
     std::string payload = parsed.positional.size() == 3 ? parsed.positional[2] : "{}";

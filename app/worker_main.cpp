@@ -28,6 +28,7 @@ namespace {
 
 struct settings {
     std::string redis = "redis://127.0.0.1:6379";
+    std::string redis_cluster;
     double redis_timeout = 3;
     std::string kafka_brokers;
     std::string kafka_topic = "react_requests";
@@ -50,6 +51,10 @@ struct settings {
 std::vector<cli::option> options(settings& s) {
     return {
         cli::text("--redis", "SSEBRIDGE_REDIS", "Redis URL the events are published to", s.redis),
+        cli::text("--redis-cluster", "SSEBRIDGE_REDIS_CLUSTER",
+                  "HOST:PORT[,HOST:PORT...] of a Redis Cluster to publish to instead (SPUBLISH; "
+                  "--redis then only gives the credentials)",
+                  s.redis_cluster),
         cli::seconds("--redis-timeout", "SSEBRIDGE_REDIS_TIMEOUT",
                      "seconds Redis may leave a command or a PING unanswered before the "
                      "connection is dropped and made again",
@@ -183,9 +188,10 @@ int main(int argc, char** argv) {
         return 2;
     }
     std::signal(SIGPIPE, SIG_IGN);
-    auto redis_cfg = redis::config::from_url(s.redis);
+    auto redis_cfg = redis::config::from_flags(s.redis, s.redis_cluster);
     if (!redis_cfg) {
-        std::cerr << "ssebridge-worker: --redis: " << redis_cfg.error().message() << "\n";
+        std::cerr << "ssebridge-worker: --redis or --redis-cluster: " << redis_cfg.error().message()
+                  << "\n";
         return 2;
     }
     redis_cfg->connect_timeout = redis_cfg->reply_timeout = coro::seconds(s.redis_timeout);

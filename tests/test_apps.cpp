@@ -11,13 +11,18 @@
 #include "support/redis_sink.hpp"
 #include "support/run.hpp"
 
+#include <ssebridge/redis/cluster.hpp>
 #include <ssebridge/redis/subscriber.hpp>
 #include <ssebridge/wire/event.hpp>
+#include <ssebridge/wire/names.hpp>
 
 #include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
 
 #include <csignal>
 #include <fstream>
+#include <iostream>
+#include <set>
 #include <sstream>
 
 using namespace ssebridge;
@@ -28,14 +33,15 @@ namespace {
 
 // Starts the gateway binary; returns its endpoint and Kafka bootstrap.
 struct gateway_process {
-    gateway_process(const redis_server& redis, std::vector<std::string> extra = {}) {
-        std::vector<std::string> argv{SSEBRIDGE_GATEWAY_BINARY,
-                                      "--listen",
-                                      "127.0.0.1:0",
-                                      "--redis",
-                                      redis.url(),
-                                      "--log-level",
-                                      "warn"};
+    gateway_process(const redis_server& redis, std::vector<std::string> extra = {})
+        : gateway_process(std::vector<std::string>{"--redis", redis.url()}, std::move(extra)) {}
+    gateway_process(const redis_cluster& cluster, std::vector<std::string> extra = {})
+        : gateway_process(std::vector<std::string>{"--redis-cluster", cluster.seeds()},
+                          std::move(extra)) {}
+    gateway_process(std::vector<std::string> redis, std::vector<std::string> extra) {
+        std::vector<std::string> argv{SSEBRIDGE_GATEWAY_BINARY, "--listen", "127.0.0.1:0",
+                                      "--log-level", "warn"};
+        argv.insert(argv.end(), redis.begin(), redis.end());
         argv.insert(argv.end(), extra.begin(), extra.end());
         process = std::make_unique<child_process>(argv);
         bootstrap = process->wait_for_line("kafka.bootstrap=", 10s).substr(16);
@@ -63,6 +69,95 @@ std::vector<boost::json::value> read_events(asio::io_context& ioc, http_client& 
         if (!m->is_comment)
             events.push_back(boost::json::parse(m->data));
     return events;
+}
+
+std::string type_of(const boost::json::value& e) {
+    return std::string(e.at("event_type").as_string());
+}
+
+// One client's view of a session that it follows to its end, resuming
+// (GET …/events with Last-Event-ID) whenever its stream ends with a
+// retryable error, as EventSource does.
+struct followed_session {
+    std::string id, token;
+    std::vector<boost::json::value> events; ///< every event shown, in order
+    int resumes = 0;
+    std::vector<std::string> interruptions; ///< codes of the retryable errors
+    std::optional<std::chrono::steady_clock::time_point> first_resumed;
+    std::string last_refusal; ///< why the last resume attempt failed
+
+    [[nodiscard]] std::string text(std::string_view type) const {
+        std::string out;
+        for (const auto& e : events)
+            if (type_of(e) == type)
+                out += e.at("payload").at("char").as_string();
+        return out;
+    }
+    [[nodiscard]] std::string last_id() const {
+        for (auto it = events.rbegin(); it != events.rend(); ++it)
+            if (it->as_object().contains("id"))
+                return std::string(it->at("id").as_string());
+        return "";
+    }
+    [[nodiscard]] std::string end() const { return events.empty() ? "" : type_of(events.back()); }
+};
+
+// Reads `c` to its end into `s`; true when it ended with a retryable error
+// (which is not kept among the events: the client resumes past it).
+bool read_until_interrupted(asio::io_context& ioc, http_client& c, followed_session& s) {
+    for (auto& e : read_events(ioc, c)) {
+        if (type_of(e) == "error" && e.at("payload").at("retryable").as_bool()) {
+            s.interruptions.emplace_back(e.at("payload").at("code").as_string());
+            return true;
+        }
+        if (type_of(e) == "reset") { // the log lost our place: shown afresh, as the page does
+            s.events.clear();
+            continue;
+        }
+        s.events.push_back(std::move(e));
+    }
+    return false;
+}
+
+// Follows `s` through resumes on `ep` until its stream ends for good.
+void follow_to_the_end(asio::io_context& ioc, tcp::endpoint ep, followed_session& s,
+                       std::chrono::steady_clock::time_point deadline) {
+    while (std::chrono::steady_clock::now() < deadline) {
+        http_client c(ioc.get_executor());
+        try {
+            run(ioc, c.connect(ep));
+            run(ioc, c.send("GET /v1/react/sessions/" + s.id +
+                            "/events HTTP/1.1\r\nHost: t\r\nAuthorization: Bearer " + s.token +
+                            "\r\nLast-Event-ID: " + s.last_id() + "\r\n\r\n"));
+            http_head head = run(ioc, c.read_head());
+            if (head.status != 200u)
+                throw std::runtime_error("status " + std::to_string(head.status));
+        } catch (
+            const std::exception& e) { // not yet (no Redis for its slot): like EventSource, again
+            s.last_refusal = e.what();
+            std::this_thread::sleep_for(200ms);
+            continue;
+        }
+        ++s.resumes;
+        if (!s.first_resumed)
+            s.first_resumed = std::chrono::steady_clock::now();
+        if (!read_until_interrupted(ioc, c, s))
+            return;
+    }
+}
+
+// Event ids strictly increase: nothing shown twice.
+bool ids_increase(const followed_session& s) {
+    std::optional<wire::entry_id> last;
+    for (const auto& e : s.events) {
+        if (!e.as_object().contains("id"))
+            continue;
+        auto id = wire::entry_id::parse(e.at("id").as_string());
+        if (!id || (last && *id <= *last))
+            return false;
+        last = id;
+    }
+    return true;
 }
 
 } // namespace
@@ -325,4 +420,144 @@ BOOST_DATA_TEST_CASE(the_reference_worker_comes_back_after_redis_fails,
             !events.empty() && events.back().at("event_type").as_string() == "FinalAnswerStreamEnd";
     }
     BOOST_TEST(answered);
+}
+
+// --redis-cluster on the gateway, the worker and ssebridge-publish: sessions
+// spread over every master with sharded Pub/Sub, each answer complete, the
+// log replayed from the cluster.
+BOOST_AUTO_TEST_CASE(gateway_and_worker_run_on_a_redis_cluster) {
+    redis_cluster cluster(3, 0);
+    gateway_process gw(cluster, {"--token-secret", "cluster secret", "--ack-timeout", "20"});
+    child_process worker({SSEBRIDGE_WORKER_BINARY, "--redis-cluster", cluster.seeds(),
+                          "--kafka-brokers", gw.bootstrap, "--delay", "0.02", "--max-in-flight",
+                          "64", "--answer", "Answered on the cluster.", "--log-level", "error"});
+    BOOST_TEST_REQUIRE(!worker.wait_for_line("worker ready", 10s).empty());
+
+    asio::io_context ioc;
+    constexpr int sessions = 24;
+    std::vector<std::unique_ptr<http_client>> clients;
+    std::vector<followed_session> followed(sessions);
+    for (int i = 0; i < sessions; ++i) {
+        clients.push_back(std::make_unique<http_client>(ioc.get_executor()));
+        http_head head = open_session(ioc, *clients.back(), gw.endpoint, R"({"user_query":"q"})");
+        BOOST_TEST_REQUIRE(head.status == 200u);
+        followed[i].id = head.header("X-Session-Id").value_or("");
+        followed[i].token = head.header("X-Session-Token").value_or("");
+    }
+    // Each session's channel is subscribed on the master of its slot; all three carry some.
+    std::set<std::uint16_t> masters;
+    for (const auto& f : followed) {
+        std::string channel = wire::session_channel(f.id);
+        std::uint16_t master = cluster.master_of(redis::key_slot(channel));
+        auto numsub = redis_cli(master, {"PUBSUB", "SHARDNUMSUB", channel});
+        BOOST_TEST((numsub.size() == 2 && numsub[1] == "1"), channel);
+        masters.insert(master);
+    }
+    BOOST_TEST(masters.size() == 3u);
+    for (int i = 0; i < sessions; ++i) {
+        BOOST_TEST(!read_until_interrupted(ioc, *clients[i], followed[i]));
+        BOOST_TEST(followed[i].end() == "FinalAnswerStreamEnd");
+        BOOST_TEST(followed[i].text("FinalAnswerStream") == "Answered on the cluster.");
+        BOOST_TEST(ids_increase(followed[i]));
+    }
+    // The whole log, replayed from the cluster by a late reader.
+    followed_session late{followed[0].id, followed[0].token, {}, 0, {}, {}, {}};
+    follow_to_the_end(ioc, gw.endpoint, late, std::chrono::steady_clock::now() + 20s);
+    BOOST_TEST(late.text("FinalAnswerStream") == "Answered on the cluster.");
+    BOOST_TEST(late.end() == "FinalAnswerStreamEnd");
+
+    child_process publish({SSEBRIDGE_PUBLISH_BINARY, "--redis-cluster", cluster.seeds(),
+                           wire::make_session_id(), "worker_ack"});
+    BOOST_TEST(publish.wait_for_line("id=", 10s).size() > 3u); // recorded on the cluster
+    BOOST_TEST(publish.wait(10s) == 0);
+}
+
+// A master dies mid-stream (its replica takes over): the sessions on it end
+// with a retryable backend_lost and resume; none hangs, none shows an event
+// twice. A slot moved mid-stream likewise loses nothing.
+BOOST_AUTO_TEST_CASE(a_cluster_failover_or_slot_migration_mid_stream_hangs_no_session) {
+    redis_cluster cluster(3, 1);
+    gateway_process gw(cluster, {"--token-secret", "cluster secret", "--ack-timeout", "20",
+                                 "--idle-timeout", "8", "--redis-timeout", "1"});
+    const std::string answer = "A long answer that is still streaming when its master dies.";
+    child_process worker({SSEBRIDGE_WORKER_BINARY, "--redis-cluster", cluster.seeds(),
+                          "--kafka-brokers", gw.bootstrap, "--delay", "0.05", "--max-in-flight",
+                          "64", "--answer", answer, "--log-level", "error", "--redis-timeout",
+                          "1"});
+    BOOST_TEST_REQUIRE(!worker.wait_for_line("worker ready", 10s).empty());
+
+    asio::io_context ioc;
+    constexpr int sessions = 12;
+    std::vector<std::unique_ptr<http_client>> clients;
+    std::vector<followed_session> followed(sessions);
+    for (int i = 0; i < sessions; ++i) {
+        clients.push_back(std::make_unique<http_client>(ioc.get_executor()));
+        http_head head = open_session(ioc, *clients.back(), gw.endpoint, R"({"user_query":"q"})");
+        BOOST_TEST_REQUIRE(head.status == 200u);
+        followed[i].id = head.header("X-Session-Id").value_or("");
+        followed[i].token = head.header("X-Session-Token").value_or("");
+    }
+    // Session 0's master dies; the slot of the first session on another
+    // master moves to the third one just before.
+    auto master_of = [&](const followed_session& f) {
+        return cluster.master_of(redis::key_slot(wire::session_channel(f.id)));
+    };
+    std::uint16_t victim = master_of(followed[0]);
+    auto moving = std::find_if(followed.begin(), followed.end(),
+                               [&](const followed_session& f) { return master_of(f) != victim; });
+    BOOST_TEST_REQUIRE((moving != followed.end()));
+    std::uint16_t moved_from = master_of(*moving);
+    std::uint16_t moved_to = 0;
+    for (auto port : cluster.masters())
+        if (port != moved_from && port != victim)
+            moved_to = port;
+    std::this_thread::sleep_for(1s); // mid-answer
+    cluster.migrate_slot(redis::key_slot(wire::session_channel(moving->id)), moved_to);
+    auto killed = std::chrono::steady_clock::now();
+    cluster.kill(victim);
+
+    auto deadline = std::chrono::steady_clock::now() + 60s;
+    int interrupted = 0, completed = 0;
+    std::optional<std::chrono::steady_clock::duration> recovery;
+    for (int i = 0; i < sessions; ++i) {
+        followed_session& f = followed[i];
+        if (read_until_interrupted(ioc, *clients[i], f)) {
+            ++interrupted;
+            follow_to_the_end(ioc, gw.endpoint, f, deadline);
+            BOOST_TEST(f.resumes >= 1, f.id);
+            if (f.first_resumed && (!recovery || *f.first_resumed - killed < *recovery))
+                recovery = *f.first_resumed - killed;
+        }
+        // None hangs: each ends for good, completed or with an error event.
+        std::string seen = f.id + ": " + std::to_string(f.events.size()) + " events, " +
+                           std::to_string(f.resumes) + " resumes, interrupted by";
+        for (const auto& code : f.interruptions)
+            seen += " " + code;
+        seen += "; last refusal: " + f.last_refusal;
+        BOOST_TEST((f.end() == "FinalAnswerStreamEnd" || f.end() == "error"), seen);
+        BOOST_TEST(ids_increase(f), f.id);
+        for (const auto& code : f.interruptions)
+            BOOST_TEST((code == "backend_lost" || code == "shutting_down"), code);
+        if (f.end() == "FinalAnswerStreamEnd") {
+            ++completed;
+            BOOST_TEST(f.text("FinalAnswerStream") == answer, f.id); // nothing lost
+        } else {
+            std::cout << "ended: " << seen << "; "
+                      << boost::json::serialize(f.events.back().at("payload")) << "\n";
+        }
+    }
+    BOOST_TEST(interrupted >= 2); // session 0's master died, the moved session's slot went
+    BOOST_TEST(!followed[0].interruptions.empty());
+    BOOST_TEST(!moving->interruptions.empty());
+    BOOST_TEST((std::chrono::steady_clock::now() < deadline));
+    std::cout << "cluster failover mid-stream: " << interrupted << " of " << sessions
+              << " streams interrupted, " << completed << " completed"
+              << (recovery
+                      ? ", first resume " +
+                            std::to_string(
+                                std::chrono::duration_cast<std::chrono::milliseconds>(*recovery)
+                                    .count()) +
+                            " ms after the kill"
+                      : std::string())
+              << "\n";
 }

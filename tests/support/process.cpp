@@ -8,6 +8,7 @@
 #include <csignal>
 #include <cstring>
 #include <poll.h>
+#include <set>
 #include <sstream>
 #include <stdexcept>
 #include <sys/wait.h>
@@ -192,9 +193,15 @@ redis_cluster::redis_cluster(int masters, int replicas) {
     dir_ = tmpl;
     int total = masters * (1 + replicas);
     std::vector<std::string> create{"--cluster", "create"};
+    std::set<std::uint16_t> taken; // (free_port may answer the same port twice)
+    auto fresh_port = [&taken] {
+        for (;;)
+            if (std::uint16_t p = free_port(); taken.insert(p).second)
+                return p;
+    };
     for (int i = 0; i < total; ++i) {
-        std::uint16_t port = free_port();
-        std::uint16_t bus = free_port();
+        std::uint16_t port = fresh_port();
+        std::uint16_t bus = fresh_port();
         auto node_dir = dir_ / std::to_string(port);
         std::filesystem::create_directories(node_dir);
         nodes_.push_back(std::make_unique<child_process>(std::vector<std::string>{
@@ -204,7 +211,9 @@ redis_cluster::redis_cluster(int masters, int replicas) {
             "1000",
             // A replica takes over however long ago it heard from its master
             // (a young cluster's replica may not have synced yet).
-            "--cluster-replica-validity-factor", "0", "--save", "", "--appendonly", "no", "--dir",
+            "--cluster-replica-validity-factor", "0",
+            // Replicas sync at once (the default waits 5 s to batch them).
+            "--repl-diskless-sync-delay", "0", "--save", "", "--appendonly", "no", "--dir",
             node_dir.string(), "--logfile", (node_dir / "redis.log").string()}));
         ports_.push_back(port);
         create.push_back("127.0.0.1:" + std::to_string(port));
@@ -219,14 +228,15 @@ redis_cluster::redis_cluster(int masters, int replicas) {
         bool ready = true;
         for (auto port : ports_)
             ready = ready && cluster_ok(port);
-        // Replicas attached: each master lists its replicas in CLUSTER SHARDS as online.
+        // Replicas in sync: what a master writes from now on reaches them
+        // (a replica still loading its first copy would lose it in a failover).
         if (ready) {
-            std::size_t online_replicas = 0;
-            for (const auto& line : redis_cli(ports_.front(), {"CLUSTER", "NODES"}))
-                if (line.find(" slave ") != std::string::npos &&
-                    line.find(" connected") != std::string::npos)
-                    ++online_replicas;
-            ready = online_replicas == std::size_t(masters * replicas);
+            std::size_t synced = 0;
+            for (auto port : ports_)
+                for (const auto& line : redis_cli(port, {"INFO", "replication"}))
+                    if (line.rfind("master_link_status:up", 0) == 0)
+                        ++synced;
+            ready = synced == std::size_t(masters * replicas);
         }
         if (ready)
             break;

@@ -56,13 +56,16 @@ struct end_watch final : redis::subscriber::sink {
 std::string last_entry_command(const std::string& id) {
     return redis::make_command({"XREVRANGE", wire::log_key(id), "+", "-", "COUNT", "1"});
 }
-std::string numsub_command(const std::string& id) {
-    return redis::make_command({"PUBSUB", "NUMSUB", wire::session_channel(id)});
+std::string numsub_command(const gateway::state& st, const std::string& id) {
+    return redis::make_command(
+        {"PUBSUB", st.commands.is_cluster() ? "SHARDNUMSUB" : "NUMSUB", wire::session_channel(id)});
 }
 coro::awaitable<redis::reply> run_cancel_script(gateway::state& st, const std::string& id,
                                                 const std::string& ttl) {
+    std::string sharded = st.commands.is_cluster() ? "s" : "";
     return st.commands.async_eval({wire::cancel_script(), wire::cancel_script_sha1()},
-                                  {wire::cancel_key(id), wire::control_channel(id)}, {ttl});
+                                  {wire::cancel_key(id), wire::control_channel(id)},
+                                  {ttl, sharded});
 }
 
 /// How the session's log ends: nullopt while it goes on, else the kind of
@@ -164,7 +167,7 @@ coro::awaitable<void> reap(gateway::state& st, std::string id) {
     for (session* s : st.sessions)
         if (session_id(*s) == id)
             co_return; // watched again here
-    redis::reply watchers = co_await st.commands.async_exec(numsub_command(id));
+    redis::reply watchers = co_await st.commands.async_exec(numsub_command(st, id));
     if (watchers.elements.size() == 2 && watchers.elements[1].integer > 0)
         co_return; // watched on another gateway
     std::optional<wire::event_kind> end = co_await logged_end(st, id);

@@ -18,6 +18,10 @@ std::vector<cli::option> options(config& c) {
                    c.threads, true),
         cli::text("--redis", "SSEBRIDGE_REDIS", "Redis URL, redis://[[user]:password@]host[:port]",
                   c.redis),
+        cli::text("--redis-cluster", "SSEBRIDGE_REDIS_CLUSTER",
+                  "HOST:PORT[,HOST:PORT...] of a Redis Cluster to use instead of one server "
+                  "(sharded Pub/Sub; --redis then only gives the credentials)",
+                  c.redis_cluster),
         cli::seconds("--redis-timeout", "SSEBRIDGE_REDIS_TIMEOUT",
                      "seconds Redis may leave a command or a PING unanswered before the "
                      "connection is dropped (streams end with backend_lost, /readyz 503)",

@@ -46,9 +46,11 @@ tcp::endpoint parse_listen(coro::executor ex, const std::string& listen) {
 }
 
 redis::config parse_redis(const config& c) {
-    auto cfg = redis::config::from_url(c.redis);
+    if (auto url = redis::config::from_url(c.redis); !url)
+        throw std::invalid_argument("--redis: " + url.error().message());
+    auto cfg = redis::config::from_flags(c.redis, c.redis_cluster);
     if (!cfg)
-        throw std::invalid_argument("--redis: " + cfg.error().message());
+        throw std::invalid_argument("--redis-cluster: " + cfg.error().message());
     cfg->connect_timeout = cfg->reply_timeout = coro::seconds(c.redis_timeout);
     return *cfg;
 }

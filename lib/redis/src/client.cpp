@@ -90,8 +90,11 @@ coro::awaitable<void> client::async_connect() {
         slots_ = std::make_unique<slot_map>(std::move(map));
         co_return;
     }
-    conn_ = std::make_unique<detail::connection>(ex_);
-    co_await conn_->async_connect(cfg_);
+    // Shown as connected only once it is: a command must not queue on a
+    // connection still being made (or failing to be).
+    auto fresh = std::make_unique<detail::connection>(ex_);
+    co_await fresh->async_connect(cfg_);
+    conn_ = std::move(fresh);
 }
 
 bool client::connected() const noexcept {
@@ -131,6 +134,7 @@ coro::awaitable<boost::system::error_code> client::async_run() {
         conn_->send(ping_command());
     };
     boost::system::error_code ec = co_await conn_->async_run(on_reply, ping);
+    conn_->close(); // not connected() any more: later commands fail at once, not wait forever
     for (auto& p : pending_) {
         if (!p)
             continue;
@@ -183,10 +187,24 @@ coro::awaitable<reply> client::exec_in_cluster(std::string command) {
     std::optional<std::string_view> key = routing_key(command);
     client* node = route(key);
     bool asking = false;
+    auto retry_until = coro::clock::now() + cfg_.reply_timeout;
+    auto backoff = coro::clock::duration(std::chrono::milliseconds(20));
     for (int hop = 0;; ++hop) {
         if (!node || !node->connected())
             throw system_error(asio::error::not_connected, "Redis Cluster node not connected");
         reply r = co_await exec_on(*node, command, asking);
+        if (r.is_error() &&
+            (r.value.starts_with("TRYAGAIN") || r.value.starts_with("CLUSTERDOWN")) &&
+            coro::clock::now() < retry_until) {
+            // Refused, not run: a multi-key command while its slot migrates,
+            // or a master lost and its replica not yet elected. In a moment.
+            asio::steady_timer pause(ex_, backoff);
+            co_await pause.async_wait(asio::use_awaitable);
+            backoff = std::min<coro::clock::duration>(backoff * 2, std::chrono::milliseconds(500));
+            --hop; // (not a redirection)
+            node = route(key);
+            continue;
+        }
         std::optional<redirection> to;
         if (r.is_error())
             to = parse_redirection(r.value);

@@ -181,6 +181,8 @@ std::optional<std::string_view> routing_key(std::string_view command) {
             return std::nullopt;
         return arg(3);
     }
+    if (name == "PUBSUB") // PUBSUB SHARDNUMSUB channel: the channel's node
+        return args >= 3 ? std::optional(arg(2)) : std::nullopt;
     if (name == "PING" || name == "INFO" || name == "CLUSTER" || name == "SCRIPT" ||
         name == "ASKING" || name == "READONLY" || name == "AUTH" || name == "HELLO" ||
         name == "CLIENT" || name == "CONFIG" || name == "COMMAND" || args < 2)

@@ -83,4 +83,16 @@ boost::system::result<config> config::from_url(std::string_view url) {
     return c;
 }
 
+boost::system::result<config> config::from_flags(std::string_view url,
+                                                 std::string_view cluster_nodes) {
+    auto c = from_url(url);
+    if (!c || cluster_nodes.empty())
+        return c;
+    auto nodes = parse_node_list(cluster_nodes);
+    if (!nodes)
+        return nodes.error();
+    c->cluster = std::move(*nodes);
+    return c;
+}
+
 } // namespace ssebridge::redis

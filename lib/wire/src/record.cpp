@@ -15,12 +15,13 @@ constexpr std::string_view script = R"(if ARGV[4] ~= '1' and redis.call('EXISTS'
 end
 local id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[2], '*', 'm', ARGV[1])
 redis.call('EXPIRE', KEYS[1], ARGV[3])
-local n = redis.call('PUBLISH', KEYS[2], '{"id":"' .. id .. '",' .. string.sub(ARGV[1], 2))
+local publish = ARGV[5] == 's' and 'SPUBLISH' or 'PUBLISH'
+local n = redis.call(publish, KEYS[2], '{"id":"' .. id .. '",' .. string.sub(ARGV[1], 2))
 return {id, n}
 )";
 
 constexpr std::string_view cancel = R"(redis.call('SET', KEYS[1], '1', 'EX', ARGV[1])
-return redis.call('PUBLISH', KEYS[2], 'cancel')
+return redis.call(ARGV[2] == 's' and 'SPUBLISH' or 'PUBLISH', KEYS[2], 'cancel')
 )";
 
 // XADD then trim to nothing: an empty stream (XGROUP's MKSTREAM would leave a group).

@@ -11,6 +11,9 @@
 Each event is recorded in the session's log and published with its id in one
 atomic script call, exactly as the C++ `worker::publish_event` does, so a
 client can resume from any event. Needs redis-py (Debian: python3-redis).
+On a Redis Cluster pass a redis.cluster.RedisCluster: the event is then
+published with SPUBLISH (sharded Pub/Sub), as the gateways' --redis-cluster
+subscribes.
 
 Cancellation (a user's Stop, or nobody watching any more): once the gateway
 has set the session's tombstone, publish_event publishes nothing and raises
@@ -37,7 +40,8 @@ RECORD_SCRIPT = """if ARGV[4] ~= '1' and redis.call('EXISTS', KEYS[3]) == 1 then
 end
 local id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[2], '*', 'm', ARGV[1])
 redis.call('EXPIRE', KEYS[1], ARGV[3])
-local n = redis.call('PUBLISH', KEYS[2], '{"id":"' .. id .. '",' .. string.sub(ARGV[1], 2))
+local publish = ARGV[5] == 's' and 'SPUBLISH' or 'PUBLISH'
+local n = redis.call(publish, KEYS[2], '{"id":"' .. id .. '",' .. string.sub(ARGV[1], 2))
 return {id, n}
 """
 
@@ -70,12 +74,22 @@ def event_message(event_type, payload=None):
     )
 
 
+def _sharded(redis_client):
+    """True for a redis.cluster.RedisCluster: Pub/Sub is sharded there (SPUBLISH)."""
+    try:
+        from redis.cluster import RedisCluster
+    except ImportError:  # a redis-py without cluster support
+        return False
+    return isinstance(redis_client, RedisCluster)
+
+
 def _record(redis_client, session_id, message, max_len, ttl, even_if_cancelled):
     script = redis_client.register_script(RECORD_SCRIPT)  # EVALSHA, EVAL when not cached
     try:
         event_id, receivers = script(
             keys=[log_key(session_id), session_channel(session_id), cancel_key(session_id)],
-            args=[message, int(max_len), int(ttl), "1" if even_if_cancelled else "0"],
+            args=[message, int(max_len), int(ttl), "1" if even_if_cancelled else "0",
+                  "s" if _sharded(redis_client) else ""],
         )
     except ResponseError as e:
         if str(e).startswith("CANCELLED"):

@@ -69,8 +69,17 @@ coro::awaitable<void> run_one(context& ctx, request r) {
         log::session_event(log::level::warn, id, "no control channel (", e.code().message(),
                            "); a cancel stops it at its next event");
     }
-    redis::reply tombstone = co_await ctx.redis.async_exec(exists_command(wire::cancel_key(id)));
-    bool cancelled = tombstone.integer == 1;
+    // Unanswered (Redis failing over): go on; the recording script checks
+    // the tombstone again with every event.
+    bool cancelled = false;
+    try {
+        redis::reply tombstone =
+            co_await ctx.redis.async_exec(exists_command(wire::cancel_key(id)));
+        cancelled = tombstone.integer == 1;
+    } catch (const boost::system::system_error& e) {
+        log::session_event(log::level::warn, id, "tombstone unread (", e.code().message(),
+                           "); the first event checks it");
+    }
     std::exception_ptr failure;
     if (!cancelled) {
         auto [order, handler_error, wait_error] =

@@ -15,7 +15,8 @@ struct config {
     std::size_t threads = 0; ///< shards, each a thread (service); 0: one a core
     bool reuse_port = false; ///< SO_REUSEPORT on the listening socket (the service's shards)
     std::string redis = "redis://127.0.0.1:6379";
-    double redis_timeout = 3; ///< seconds Redis may leave a command (or a PING) unanswered
+    std::string redis_cluster; ///< HOST:PORT,…: a Redis Cluster (sharded Pub/Sub) instead
+    double redis_timeout = 3;  ///< seconds Redis may leave a command (or a PING) unanswered
     std::string kafka_brokers = "embedded";
     std::string kafka_topic = "react_requests";
     double ack_timeout = 10;   ///< seconds from Kafka delivery to worker_ack

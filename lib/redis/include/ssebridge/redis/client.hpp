@@ -49,7 +49,10 @@ std::string make_command(std::initializer_list<std::string_view> args);
 /// On a Redis Cluster (`config::cluster`) it keeps a connection to each
 /// master and sends each command to the master of its key's slot
 /// (`routing_key`), following MOVED (the slot map is read again) and ASK
-/// (a slot migrating: ASKING, then the command, on the node named). The
+/// (a slot migrating: ASKING, then the command, on the node named), and
+/// sending again, within `reply_timeout`, what the cluster refused without
+/// running it: TRYAGAIN (a multi-key command while its slot migrates) and
+/// CLUSTERDOWN (a master lost, its replica not yet elected). The
 /// keys of one command must share a slot (hash tags). `async_run` then
 /// serves until `close()`, reconnecting to masters the map adds.
 class client {
@@ -89,6 +92,8 @@ public:
     void close();
     /// Connected (on a cluster: to every master of the slot map).
     [[nodiscard]] bool connected() const noexcept;
+    /// On a Redis Cluster: Pub/Sub is sharded there (SPUBLISH, SHARDNUMSUB).
+    [[nodiscard]] bool is_cluster() const noexcept { return cluster_; }
 
 private:
     struct pending;

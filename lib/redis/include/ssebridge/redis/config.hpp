@@ -47,6 +47,12 @@ struct config {
     /// brackets); a `url_error` when malformed. The database number is
     /// accepted and ignored: Pub/Sub spans databases.
     static boost::system::result<config> from_url(std::string_view url);
+
+    /// What the programs' `--redis URL` and `--redis-cluster HOST:PORT,…`
+    /// say together: with a node list, a cluster found through those nodes
+    /// and logged in to with the URL's credentials; else the URL's server.
+    static boost::system::result<config> from_flags(std::string_view url,
+                                                    std::string_view cluster_nodes);
 };
 
 } // namespace ssebridge::redis

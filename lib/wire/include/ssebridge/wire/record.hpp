@@ -9,7 +9,8 @@ namespace ssebridge::wire {
 
 /// The Lua script that records and publishes one event, atomically:
 /// `XADD KEYS[1] MAXLEN ~ ARGV[2] * m ARGV[1]`, `EXPIRE KEYS[1] ARGV[3]`,
-/// then `PUBLISH KEYS[2]` of `recorded_message(id, ARGV[1])`. KEYS[1] is
+/// then `PUBLISH KEYS[2]` of `recorded_message(id, ARGV[1])` (`SPUBLISH`
+/// when ARGV[5] is `s`: on a Redis Cluster). KEYS[1] is
 /// `log_key(id)`, KEYS[2] `session_channel(id)`, KEYS[3] `cancel_key(id)`
 /// (one cluster slot); ARGV[1] an `event_message`. Returns `{entry id,
 /// receivers}` — or the error `CANCELLED …` when the session's tombstone is
@@ -32,8 +33,8 @@ std::string_view open_script() noexcept;
 std::string_view open_script_sha1() noexcept;
 
 /// The Lua script of a cancel: the tombstone `KEYS[1]` (`cancel_key`) for
-/// `ARGV[1]` seconds, then `PUBLISH KEYS[2]` (`control_channel`) `cancel`.
-/// Returns how many workers heard it.
+/// `ARGV[1]` seconds, then `PUBLISH KEYS[2]` (`control_channel`) `cancel`
+/// (`SPUBLISH` when ARGV[2] is `s`). Returns how many workers heard it.
 std::string_view cancel_script() noexcept;
 std::string_view cancel_script_sha1() noexcept;
 

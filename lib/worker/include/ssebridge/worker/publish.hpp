@@ -16,6 +16,11 @@ namespace ssebridge::worker {
 struct recording {
     std::size_t max_len = 10000;    ///< entries kept, about (`XADD MAXLEN ~`)
     std::chrono::seconds ttl{3600}; ///< the log expires this long after its last event
+    /// How long a publish waits for Redis to be reachable again (a restart,
+    /// a cluster failover) when the command could not even be sent, or the
+    /// cluster refused it unrun (CLUSTERDOWN); then it fails. A command lost with its connection is
+    /// not sent again: it may have run (the event would be recorded twice).
+    std::chrono::milliseconds reconnect_wait{10000};
 };
 
 /// What publishing an event did.
