@@ -20,6 +20,7 @@
 #include <ssebridge/coro/timeout.hpp>
 #include <ssebridge/kafka/consumer.hpp>
 #include <ssebridge/redis/client.hpp>
+#include <ssebridge/redis/cluster.hpp>
 #include <ssebridge/redis/detail/connection.hpp>
 #include <ssebridge/redis/subscriber.hpp>
 #include <ssebridge/wire/event.hpp>
@@ -59,9 +60,10 @@ namespace {
 
 struct settings {
     std::string scenario = "throughput";
-    std::string target = "ssebridge"; ///< or "sse": any server, by URL templates
-    std::string gateway = "127.0.0.1:8080";
+    std::string target = "ssebridge";       ///< or "sse": any server, by URL templates
+    std::string gateway = "127.0.0.1:8080"; ///< or several, comma-separated: streams round robin
     std::string redis = "redis://127.0.0.1:6379";
+    std::string redis_cluster; ///< HOST:PORT,…: publish to a Redis Cluster (SPUBLISH by slot)
     std::string subscribe_url; ///< target sse: GET, `{id}` replaced
     std::string publish_url;   ///< target sse: POST the event, `{id}` replaced
     std::string kafka_brokers; ///< setup: where the gateway produces requests
@@ -202,9 +204,10 @@ public:
             co_await room_.async_wait();
         }
         if (record) {
-            append_record(conn_.outbox(), channel, message);
+            append_record(conn_.outbox(), channel, message, sharded);
         } else {
-            redis::append_command(conn_.outbox(), {"PUBLISH", channel, message});
+            redis::append_command(conn_.outbox(),
+                                  {sharded ? "SPUBLISH" : "PUBLISH", channel, message});
         }
         ++outstanding_;
         conn_.flush();
@@ -213,17 +216,18 @@ public:
     void close() override { conn_.close(); }
 
     bool record = false;      ///< through the workers' recording script, as a worker publishes
+    bool sharded = false;     ///< a cluster master: SPUBLISH
     std::size_t failures = 0; ///< error replies
 
 private:
     // EVALSHA of wire::record_script for the session of `channel`.
-    static void append_record(std::string& out, std::string_view channel,
-                              std::string_view message) {
+    static void append_record(std::string& out, std::string_view channel, std::string_view message,
+                              bool sharded) {
         std::string_view id = channel.substr(channel.find(':') + 1);
         std::string log = wire::log_key(id);
         std::string cancel = wire::cancel_key(id);
         redis::append_command(out, {"EVALSHA", wire::record_script_sha1(), "3", log, channel,
-                                    cancel, message, "10000", "3600", "0"});
+                                    cancel, message, "10000", "3600", "0", sharded ? "s" : ""});
     }
 
     coro::awaitable<void> run() {
@@ -239,6 +243,40 @@ private:
     redis::detail::connection conn_;
     coro::notifier room_;
     std::size_t outstanding_ = 0;
+};
+
+/// A Redis Cluster: one pipelined publisher per master, each event sent to
+/// the master of its channel's slot (the map is read once: nothing moves
+/// during a run).
+class cluster_publisher final : public event_publisher {
+public:
+    explicit cluster_publisher(coro::executor ex)
+        : ex_(ex) {}
+
+    coro::awaitable<void> connect(const redis::config& cfg, bool record) {
+        map_ = std::make_unique<redis::slot_map>(co_await redis::detail::discover_slots(cfg, {}));
+        for (const redis::cluster_node& master : map_->masters()) {
+            auto p = std::make_unique<redis_publisher>(ex_);
+            p->record = record;
+            p->sharded = true;
+            co_await p->connect(redis::detail::node_config(cfg, master));
+            masters_.push_back(std::move(p));
+        }
+    }
+
+    coro::awaitable<void> publish(std::string_view channel, std::string_view message) override {
+        return masters_[map_->master_of(redis::key_slot(channel))]->publish(channel, message);
+    }
+
+    void close() override {
+        for (auto& m : masters_)
+            m->close();
+    }
+
+private:
+    coro::executor ex_;
+    std::unique_ptr<redis::slot_map> map_;
+    std::vector<std::unique_ptr<redis_publisher>> masters_;
 };
 
 /// Pipelined `POST <publish URL>` on one HTTP/1.1 keep-alive connection.
@@ -358,6 +396,7 @@ wire::event_kind kind_of(std::string_view data) {
 /// events are published to.
 struct stream {
     std::unique_ptr<test::http_client> client;
+    tcp::endpoint gateway; ///< target ssebridge: where it was opened (and resumes)
     std::string channel;
     std::string id;    ///< target ssebridge: the session
     std::string token; ///< target ssebridge: X-Session-Token
@@ -385,7 +424,8 @@ struct run_state {
 
     settings s;
     redis::config redis_cfg;
-    tcp::endpoint gateway;
+    tcp::endpoint gateway;               ///< the first of `gateways`
+    std::vector<tcp::endpoint> gateways; ///< streams are opened on them in turn
     std::optional<url_template> subscribe_url;
     std::optional<url_template> publish_url;
     std::string run_id = std::to_string(::getpid()) + "x" + std::to_string(now_ns() % 1000000007);
@@ -406,7 +446,8 @@ coro::awaitable<void> open_stream(run_state& st, std::size_t index, stream* out)
     auto ex = co_await asio::this_coro::executor;
     out->client = std::make_unique<test::http_client>(ex);
     if (st.s.target == "ssebridge") {
-        co_await out->client->connect(st.gateway);
+        out->gateway = st.gateways[index % st.gateways.size()];
+        co_await out->client->connect(out->gateway);
         co_await out->client->send(test::post_request(R"({"user_query":"bench"})"));
         test::http_head head = co_await out->client->read_head();
         if (head.status != 200)
@@ -456,10 +497,10 @@ coro::awaitable<void> discard(coro::awaitable<boost::system::error_code> op) {
 }
 
 // Opens GET …/events for `s` after `cursor` on a new connection.
-coro::awaitable<void> reopen(run_state& st, stream& s, const std::string& cursor) {
+coro::awaitable<void> reopen(stream& s, const std::string& cursor) {
     s.client->close();
     s.client = std::make_unique<test::http_client>(co_await asio::this_coro::executor);
-    co_await s.client->connect(st.gateway);
+    co_await s.client->connect(s.gateway);
     co_await s.client->send("GET /v1/react/sessions/" + s.id +
                             "/events HTTP/1.1\r\nHost: b\r\n"
                             "Authorization: Bearer " +
@@ -518,7 +559,7 @@ coro::awaitable<void> read_resumable(run_state* st, stream* s, std::size_t index
             s->client->close();
             co_await test::sleep_for(away);
             resumed_at = steady::now();
-            co_await reopen(*st, *s, last_text);
+            co_await reopen(*s, last_text);
         }
     }
     st->got.progress.notify();
@@ -530,6 +571,10 @@ coro::awaitable<void> connect_publishers(run_state& st) {
         if (st.publish_url) {
             auto p = std::make_unique<http_publisher>(ex, *st.publish_url);
             co_await p->connect();
+            st.publishers.push_back(std::move(p));
+        } else if (!st.redis_cfg.cluster.empty()) {
+            auto p = std::make_unique<cluster_publisher>(ex);
+            co_await p->connect(st.redis_cfg, st.s.publish == "record");
             st.publishers.push_back(std::move(p));
         } else {
             auto p = std::make_unique<redis_publisher>(ex);
@@ -1154,9 +1199,16 @@ int main(int argc, char** argv) {
                   "ssebridge (POST sessions, publish to Redis) or sse (any server: "
                   "--subscribe-url and --publish-url)",
                   s.target),
-        cli::text("--gateway", "", "HOST:PORT of the gateway (target ssebridge)", s.gateway),
+        cli::text("--gateway", "",
+                  "HOST:PORT of the gateway (target ssebridge); several, comma-separated: "
+                  "streams are opened on each in turn",
+                  s.gateway),
         cli::text("--redis", "", "Redis URL the events are published to (target ssebridge)",
                   s.redis),
+        cli::text("--redis-cluster", "",
+                  "HOST:PORT,... of a Redis Cluster to publish to instead (SPUBLISH on the "
+                  "master of each channel's slot)",
+                  s.redis_cluster),
         cli::text("--subscribe-url", "", "target sse: stream URL, {id} is the channel",
                   s.subscribe_url),
         cli::text("--publish-url", "", "target sse: URL to POST each event to, {id} is the channel",
@@ -1210,9 +1262,9 @@ int main(int argc, char** argv) {
     run_state st(ioc.get_executor());
     st.s = s;
     try {
-        auto cfg = redis::config::from_url(s.redis);
+        auto cfg = redis::config::from_flags(s.redis, s.redis_cluster);
         if (!cfg)
-            throw std::invalid_argument("--redis: " + cfg.error().message());
+            throw std::invalid_argument("--redis or --redis-cluster: " + cfg.error().message());
         st.redis_cfg = *cfg;
         if (s.target == "sse") {
             if (s.subscribe_url.empty() || s.publish_url.empty())
@@ -1230,9 +1282,16 @@ int main(int argc, char** argv) {
             st.s.publish = "record"; // only recorded events can be resumed
         if ((s.scenario == "latency" || s.scenario == "slow") && s.rate <= 0)
             throw std::invalid_argument("--scenario " + s.scenario + " needs --rate");
-        auto colon = s.gateway.rfind(':');
-        st.gateway = {asio::ip::make_address(s.gateway.substr(0, colon)),
-                      static_cast<unsigned short>(std::stoi(s.gateway.substr(colon + 1)))};
+        for (std::string_view list = s.gateway; !list.empty();) {
+            std::string one(list.substr(0, list.find(',')));
+            list.remove_prefix(std::min(list.size(), one.size() + 1));
+            auto colon = one.rfind(':');
+            st.gateways.emplace_back(asio::ip::make_address(one.substr(0, colon)),
+                                     static_cast<unsigned short>(std::stoi(one.substr(colon + 1))));
+        }
+        if (st.gateways.empty())
+            throw std::invalid_argument("--gateway needs HOST:PORT");
+        st.gateway = st.gateways.front();
     } catch (const std::exception& e) {
         std::cerr << "ssebridge-bench: " << e.what() << "\n";
         return 2;

@@ -110,11 +110,70 @@ def main():
         except ssebridge_worker.SessionCancelled:
             pass
         assert ssebridge_worker.run_request(r, "3" * 32, lambda: None) is True
+        on_a_cluster()
         print("ok")
     finally:
         server.terminate()
         server.wait()
         shutil.rmtree(workdir, ignore_errors=True)
+
+
+def on_a_cluster():
+    """With a redis.cluster.RedisCluster, events go out with SPUBLISH on the
+    master of the session's slot (where a gateway's --redis-cluster listens)
+    and are recorded there."""
+    from redis.cluster import RedisCluster
+    workdir = tempfile.mkdtemp(prefix="ssebridge-pymod-cluster-")
+    ports = [free_port() for _ in range(3)]
+    nodes = []
+    try:
+        for port in ports:
+            os.makedirs(f"{workdir}/{port}")
+            nodes.append(subprocess.Popen(
+                ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--cluster-enabled",
+                 "yes", "--cluster-port", str(free_port()), "--cluster-config-file",
+                 f"{workdir}/{port}/nodes.conf", "--save", "", "--appendonly", "no",
+                 "--dir", f"{workdir}/{port}"], stdout=subprocess.DEVNULL))
+        for port in ports:
+            wait_for(lambda: redis.Redis(port=port).ping())
+        subprocess.run(["redis-cli", "--cluster", "create", *[f"127.0.0.1:{p}" for p in ports],
+                        "--cluster-yes"], check=True, stdout=subprocess.DEVNULL)
+        for port in ports:
+            wait_for(lambda: redis.Redis(port=port).cluster("info")["cluster_state"] == "ok")
+        rc = RedisCluster(host="127.0.0.1", port=ports[0])
+
+        session = "fedcba9876543210fedcba9876543210"
+        channel = ssebridge_worker.session_channel(session)
+        slot = rc.keyslot(channel)
+        owner = rc.get_node_from_key(channel)
+        listener = redis.Redis(host=owner.host, port=owner.port).connection_pool.get_connection("_")
+        listener.send_command("SSUBSCRIBE", channel)
+        assert listener.read_response()[0] == b"ssubscribe"
+        event_id, receivers = ssebridge_worker.publish_event(rc, session, "worker_ack")
+        assert receivers == 1, receivers
+        kind, got_channel, message = listener.read_response()
+        assert (kind, got_channel.decode()) == (b"smessage", channel), (kind, got_channel)
+        assert json.loads(message)["id"] == event_id
+        assert rc.keyslot(ssebridge_worker.log_key(session)) == slot
+        assert [i.decode() for i, _ in rc.xrange(ssebridge_worker.log_key(session))] == [event_id]
+    finally:
+        for node in nodes:
+            node.terminate()
+            node.wait()
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+def wait_for(check, timeout=10):
+    deadline = time.time() + timeout
+    while True:
+        try:
+            if check():
+                return
+        except redis.RedisError:
+            pass
+        if time.time() > deadline:
+            raise AssertionError("timed out")
+        time.sleep(0.05)
 
 
 if __name__ == "__main__":

@@ -30,6 +30,7 @@ that confirms the cancel to the gateway:
     run_request(r, session_id, lambda: handle(session_id, request))
 """
 import json
+import weakref
 
 from redis.exceptions import ResponseError
 
@@ -83,13 +84,22 @@ def _sharded(redis_client):
     return isinstance(redis_client, RedisCluster)
 
 
+_loaded_on = weakref.WeakSet()  # cluster clients whose masters have the script
+
+
 def _record(redis_client, session_id, message, max_len, ttl, even_if_cancelled):
+    sharded = _sharded(redis_client)
+    if sharded and redis_client not in _loaded_on:
+        # On every master at once: redis-py's cluster client logs a traceback
+        # for each EVALSHA a master has no script for (it then sends EVAL).
+        redis_client.script_load(RECORD_SCRIPT)
+        _loaded_on.add(redis_client)
     script = redis_client.register_script(RECORD_SCRIPT)  # EVALSHA, EVAL when not cached
     try:
         event_id, receivers = script(
             keys=[log_key(session_id), session_channel(session_id), cancel_key(session_id)],
             args=[message, int(max_len), int(ttl), "1" if even_if_cancelled else "0",
-                  "s" if _sharded(redis_client) else ""],
+                  "s" if sharded else ""],
         )
     except ResponseError as e:
         if str(e).startswith("CANCELLED"):
