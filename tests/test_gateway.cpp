@@ -14,6 +14,7 @@
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 
+#include <iostream>
 #include <random>
 
 using namespace ssebridge;
@@ -468,9 +469,15 @@ BOOST_AUTO_TEST_CASE(readiness_follows_pubsub_and_kafka) {
     auto paused = clock_type::now();
     run_until(
         h.ioc, [&] { return status_of(h, "/readyz") == 503u; }, 5s);
-    BOOST_TEST((clock_type::now() - paused < 2500ms)); // before the pause ends by itself
+    auto to_503 = clock_type::now() - paused;
+    BOOST_TEST((to_503 < 2500ms)); // before the pause ends by itself
     run_until(
         h.ioc, [&] { return status_of(h, "/readyz") == 200u; }, 15s);
+    auto back = clock_type::now() - paused - 3000ms;
+    std::cout << "readiness: Pub/Sub blocked -> 503 in "
+              << std::chrono::duration_cast<std::chrono::milliseconds>(to_503).count()
+              << " ms; 200 again " << std::chrono::duration_cast<std::chrono::milliseconds>(back).count()
+              << " ms after the pause ended (--redis-timeout 0.5)\n";
     BOOST_TEST(status_of(h, "/healthz") == 200u);
 
     std::uint16_t nobody = free_port();
