@@ -476,7 +476,8 @@ BOOST_AUTO_TEST_CASE(readiness_follows_pubsub_and_kafka) {
     auto back = clock_type::now() - paused - 3000ms;
     std::cout << "readiness: Pub/Sub blocked -> 503 in "
               << std::chrono::duration_cast<std::chrono::milliseconds>(to_503).count()
-              << " ms; 200 again " << std::chrono::duration_cast<std::chrono::milliseconds>(back).count()
+              << " ms; 200 again "
+              << std::chrono::duration_cast<std::chrono::milliseconds>(back).count()
               << " ms after the pause ended (--redis-timeout 0.5)\n";
     BOOST_TEST(status_of(h, "/healthz") == 200u);
 

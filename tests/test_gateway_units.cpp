@@ -66,6 +66,9 @@ BOOST_AUTO_TEST_CASE(bad_values_are_refused_with_a_reason) {
                                                            {"--log-level", "loud"},
                                                            {"--log-format", "xml"},
                                                            {"--threads", "-1"},
+                                                           {"--redis", "http://x"},
+                                                           {"--redis-cluster", "a:1,"},
+                                                           {"--redis-cluster", "h:99999"},
                                                            {"--max-connections", "x"}}) {
         auto p = parse(args);
         BOOST_TEST(!p.cfg.has_value());
@@ -160,13 +163,29 @@ BOOST_AUTO_TEST_CASE(a_bad_config_file_is_refused_with_its_line) {
 BOOST_AUTO_TEST_CASE(help_lists_every_flag_and_its_variable) {
     auto p = parse({"--help"});
     BOOST_TEST(p.help);
-    for (auto word :
-         {"--listen",         "--redis",           "--kafka-brokers", "--kafka-topic",
-          "--ack-timeout",    "--keepalive",       "--idle-timeout",  "--kafka-timeout",
-          "--max-sessions",   "--max-body",        "--max-queue",     "--write-timeout",
-          "--threads",        "--max-connections", "--redis-timeout", "--log-format",
-          "--config FILE",    "SSEBRIDGE_LISTEN",  "SSEBRIDGE_REDIS", "SSEBRIDGE_KAFKA_BROKERS",
-          "SSEBRIDGE_THREADS"})
+    for (auto word : {"--listen",
+                      "--redis",
+                      "--kafka-brokers",
+                      "--kafka-topic",
+                      "--ack-timeout",
+                      "--keepalive",
+                      "--idle-timeout",
+                      "--kafka-timeout",
+                      "--max-sessions",
+                      "--max-body",
+                      "--max-queue",
+                      "--write-timeout",
+                      "--threads",
+                      "--max-connections",
+                      "--redis-timeout",
+                      "--log-format",
+                      "--config FILE",
+                      "SSEBRIDGE_LISTEN",
+                      "SSEBRIDGE_REDIS",
+                      "SSEBRIDGE_KAFKA_BROKERS",
+                      "SSEBRIDGE_THREADS",
+                      "--redis-cluster",
+                      "SSEBRIDGE_REDIS_CLUSTER"})
         BOOST_TEST(p.message.find(word) != std::string::npos, word);
 }
 

@@ -2,6 +2,7 @@
 
 #include <ssebridge/cli.hpp>
 #include <ssebridge/log.hpp>
+#include <ssebridge/redis/config.hpp>
 
 #include <sys/resource.h>
 
@@ -123,6 +124,15 @@ parsed_config parse_config(const std::vector<std::string>& args,
     }
     if (!log::format_from_name(cfg.log_format)) {
         result.message = "--log-format must be text or json";
+        return result;
+    }
+    if (auto url = redis::config::from_url(cfg.redis); !url) {
+        result.message = "--redis: " + url.error().message();
+        return result;
+    }
+    if (auto nodes = redis::config::from_flags(cfg.redis, cfg.redis_cluster); !nodes) {
+        result.message = "--redis-cluster: " + nodes.error().message() +
+                         " (expected HOST:PORT[,HOST:PORT...])";
         return result;
     }
     result.cfg = std::move(cfg);
