@@ -12,6 +12,20 @@ cpu_seconds() { awk '{printf "%.2f\n", ($14 + $15) / 100}' "/proc/$1/stat"; }
 rss_kib() { awk '/VmRSS/ {print $2}' "/proc/$1/status"; }
 wait_http() { for _ in $(seq 100); do curl -s -o /dev/null "$1" && return 0; sleep 0.1; done; echo "no answer from $1" >&2; return 1; }
 
+# splice_results NAME FILE: FILE replaces what stands between
+# <!-- NAME:start --> and <!-- NAME:end --> in docs/benchmarks.md.
+splice_results() {
+  /usr/bin/python3 - "$1" "$2" <<'PY'
+import re, sys
+name, results = sys.argv[1], open(sys.argv[2]).read()
+doc = open("docs/benchmarks.md").read()
+start, end = f"<!-- {name}:start -->", f"<!-- {name}:end -->"
+assert start in doc and end in doc, f"docs/benchmarks.md lost its {name} markers"
+doc = re.sub(re.escape(start) + ".*?" + re.escape(end), lambda _: start + "\n" + results + end, doc, flags=re.S)
+open("docs/benchmarks.md", "w").write(doc)
+PY
+}
+
 # A private redis-server: sets redis_port, redis_pid and redis (its URL).
 start_redis() {
   redis_port=$(free_port)

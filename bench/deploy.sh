@@ -140,14 +140,6 @@ for name, label in rows:
 PY
 cat "$out/results.md"
 if [ -z "${BENCH_QUICK:-}" ]; then
-  /usr/bin/python3 - "$out/results.md" <<'PY'
-import re, sys
-results = open(sys.argv[1]).read()
-doc = open("docs/benchmarks.md").read()
-start, end = "<!-- deploy:start -->", "<!-- deploy:end -->"
-assert start in doc and end in doc
-doc = re.sub(re.escape(start) + ".*?" + re.escape(end), lambda _: start + "\n" + results + end, doc, flags=re.S)
-open("docs/benchmarks.md", "w").write(doc)
-PY
+  splice_results deploy "$out/results.md"
   echo "docs/benchmarks.md updated (deployment shapes)"
 fi

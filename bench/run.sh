@@ -171,13 +171,6 @@ plots=$out/plots
 /usr/bin/python3 bench/report.py "$out" "$plots" > "$out/results.md"
 cat "$out/results.md"
 if [ -z "${BENCH_QUICK:-}" ]; then
-  /usr/bin/python3 - "$out/results.md" <<'PY'
-import re, sys
-results = open(sys.argv[1]).read()
-doc = open("docs/benchmarks.md").read()
-start, end = "<!-- results:start -->", "<!-- results:end -->"
-doc = re.sub(re.escape(start) + ".*?" + re.escape(end), lambda _: start + "\n" + results + end, doc, flags=re.S)
-open("docs/benchmarks.md", "w").write(doc)
-PY
+  splice_results results "$out/results.md"
   echo "docs/benchmarks.md and docs/bench/*.svg updated"
 fi

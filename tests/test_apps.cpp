@@ -146,6 +146,20 @@ void follow_to_the_end(asio::io_context& ioc, tcp::endpoint ep, followed_session
     }
 }
 
+// Opens `n` sessions on `ep`, each on its own client (kept in `clients`).
+std::vector<followed_session> open_sessions(asio::io_context& ioc, tcp::endpoint ep, int n,
+                                            std::vector<std::unique_ptr<http_client>>& clients) {
+    std::vector<followed_session> followed(n);
+    for (auto& f : followed) {
+        clients.push_back(std::make_unique<http_client>(ioc.get_executor()));
+        http_head head = open_session(ioc, *clients.back(), ep, R"({"user_query":"q"})");
+        BOOST_TEST_REQUIRE(head.status == 200u);
+        f.id = head.header("X-Session-Id").value_or("");
+        f.token = head.header("X-Session-Token").value_or("");
+    }
+    return followed;
+}
+
 // Event ids strictly increase: nothing shown twice.
 bool ids_increase(const followed_session& s) {
     std::optional<wire::entry_id> last;
@@ -436,14 +450,7 @@ BOOST_AUTO_TEST_CASE(gateway_and_worker_run_on_a_redis_cluster) {
     asio::io_context ioc;
     constexpr int sessions = 24;
     std::vector<std::unique_ptr<http_client>> clients;
-    std::vector<followed_session> followed(sessions);
-    for (int i = 0; i < sessions; ++i) {
-        clients.push_back(std::make_unique<http_client>(ioc.get_executor()));
-        http_head head = open_session(ioc, *clients.back(), gw.endpoint, R"({"user_query":"q"})");
-        BOOST_TEST_REQUIRE(head.status == 200u);
-        followed[i].id = head.header("X-Session-Id").value_or("");
-        followed[i].token = head.header("X-Session-Token").value_or("");
-    }
+    std::vector<followed_session> followed = open_sessions(ioc, gw.endpoint, sessions, clients);
     // Each session's channel is subscribed on the master of its slot; all three carry some.
     std::set<std::uint16_t> masters;
     for (const auto& f : followed) {
@@ -489,14 +496,7 @@ BOOST_AUTO_TEST_CASE(a_cluster_failover_or_slot_migration_mid_stream_hangs_no_se
     asio::io_context ioc;
     constexpr int sessions = 12;
     std::vector<std::unique_ptr<http_client>> clients;
-    std::vector<followed_session> followed(sessions);
-    for (int i = 0; i < sessions; ++i) {
-        clients.push_back(std::make_unique<http_client>(ioc.get_executor()));
-        http_head head = open_session(ioc, *clients.back(), gw.endpoint, R"({"user_query":"q"})");
-        BOOST_TEST_REQUIRE(head.status == 200u);
-        followed[i].id = head.header("X-Session-Id").value_or("");
-        followed[i].token = head.header("X-Session-Token").value_or("");
-    }
+    std::vector<followed_session> followed = open_sessions(ioc, gw.endpoint, sessions, clients);
     // Session 0's master dies; the slot of the first session on another
     // master moves to the third one just before.
     auto master_of = [&](const followed_session& f) {

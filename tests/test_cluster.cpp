@@ -232,10 +232,7 @@ BOOST_AUTO_TEST_CASE(a_slot_migration_is_followed_by_client_and_subscriber) {
     std::string channel = wire::session_channel(id);
     std::uint16_t slot = redis::key_slot(channel);
     std::uint16_t from = cluster.master_of(slot);
-    std::uint16_t to = 0;
-    for (auto port : cluster.masters())
-        if (port != from)
-            to = port;
+    std::uint16_t to = cluster.other_master(from);
 
     recording_sink sink;
     auto sub = run(h.ioc, subscribe(h.sub, channel, sink), 10s);
@@ -272,10 +269,7 @@ BOOST_AUTO_TEST_CASE(a_key_of_a_migrating_slot_is_asked_for_on_its_new_node) {
     std::string key = wire::cancel_key(wire::make_session_id());
     std::uint16_t slot = redis::key_slot(key);
     std::uint16_t from = cluster.master_of(slot);
-    std::uint16_t to = 0;
-    for (auto port : cluster.masters())
-        if (port != from)
-            to = port;
+    std::uint16_t to = cluster.other_master(from);
     std::string s = std::to_string(slot);
     redis_cli(to, {"CLUSTER", "SETSLOT", s, "IMPORTING", cluster.node_id(from)});
     redis_cli(from, {"CLUSTER", "SETSLOT", s, "MIGRATING", cluster.node_id(to)});

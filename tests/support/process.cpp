@@ -311,6 +311,13 @@ std::uint16_t redis_cluster::master_of(std::uint16_t slot) const {
     throw std::runtime_error("no master serves slot " + std::to_string(slot));
 }
 
+std::uint16_t redis_cluster::other_master(std::uint16_t port) const {
+    for (auto master : masters())
+        if (master != port)
+            return master;
+    throw std::runtime_error("no other master than " + std::to_string(port));
+}
+
 void redis_cluster::kill(std::uint16_t port) {
     for (std::size_t i = 0; i < ports_.size(); ++i) {
         if (ports_[i] == port && nodes_[i]) {

@@ -89,6 +89,8 @@ public:
     [[nodiscard]] std::vector<std::uint16_t> masters() const;
     /// The port of the master serving `slot` now.
     [[nodiscard]] std::uint16_t master_of(std::uint16_t slot) const;
+    /// A master other than the one on `port`.
+    [[nodiscard]] std::uint16_t other_master(std::uint16_t port) const;
     [[nodiscard]] std::string node_id(std::uint16_t port) const;
 
     /// SIGKILL of one node: a crash.

@@ -131,8 +131,8 @@ parsed_config parse_config(const std::vector<std::string>& args,
         return result;
     }
     if (auto nodes = redis::config::from_flags(cfg.redis, cfg.redis_cluster); !nodes) {
-        result.message = "--redis-cluster: " + nodes.error().message() +
-                         " (expected HOST:PORT[,HOST:PORT...])";
+        result.message =
+            "--redis-cluster: " + nodes.error().message() + " (expected HOST:PORT[,HOST:PORT...])";
         return result;
     }
     result.cfg = std::move(cfg);

@@ -57,9 +57,6 @@ struct client::shard {
 };
 
 namespace {
-/// How often a cluster's slot map is read again without a reason to.
-constexpr auto slot_map_period = std::chrono::seconds(5);
-constexpr auto discovery_retry = std::chrono::milliseconds(250);
 /// Redirections one command follows before its error is returned.
 constexpr int max_redirections = 5;
 
@@ -85,9 +82,7 @@ client::~client() = default;
 coro::awaitable<void> client::async_connect() {
     if (cluster_) {
         slot_map map = co_await detail::discover_slots(cfg_, {});
-        for (const cluster_node& master : map.masters())
-            co_await connect_shard(shard_of(master));
-        slots_ = std::make_unique<slot_map>(std::move(map));
+        co_await apply(std::move(map));
         co_return;
     }
     // Shown as connected only once it is: a command must not queue on a
@@ -113,7 +108,7 @@ bool client::connected() const noexcept {
 
 coro::awaitable<boost::system::error_code> client::async_run() {
     if (cluster_) {
-        co_await run_cluster(false);
+        co_await run_cluster();
         co_return boost::system::error_code{};
     }
     if (!conn_)
@@ -147,7 +142,7 @@ coro::awaitable<boost::system::error_code> client::async_run() {
 
 coro::awaitable<void> client::async_keep_connected() {
     if (cluster_)
-        return run_cluster(true);
+        return run_cluster();
     return detail::keep_connected(cfg_, "client", conn_, [this] { return async_run(); });
 }
 
@@ -254,48 +249,46 @@ coro::awaitable<void> client::connect_shard(shard& s) {
     (void)settled; // (the caller looks at whether it is connected)
 }
 
-coro::awaitable<void> client::run_cluster(bool keep_connected) {
-    asio::steady_timer pause(ex_);
-    bool cancelled = false;
+coro::awaitable<void> client::run_cluster() {
+    detail::slot_map_follower follower;
+    follower.connected_masters = [this] {
+        std::vector<cluster_node> up;
+        for (auto& s : shards_)
+            if (s->c->connected())
+                up.push_back(s->node);
+        return up;
+    };
+    follower.apply = [this](slot_map map) {
+        return apply(std::move(map));
+    };
+    follower.healthy = [this] {
+        return connected();
+    };
+    follower.done = [this] {
+        return closing_;
+    };
+    std::exception_ptr stopped;
     try {
-        while (!closing_) {
-            // Ask the masters connected to first: a dead one costs a connect.
-            std::vector<cluster_node> known;
-            for (auto& s : shards_)
-                if (s->c->connected())
-                    known.push_back(s->node);
-            bool found = false;
-            try {
-                slot_map map = co_await detail::discover_slots(cfg_, known);
-                for (const cluster_node& master : map.masters())
-                    co_await connect_shard(shard_of(master));
-                slots_ = std::make_unique<slot_map>(std::move(map));
-                found = true;
-            } catch (const system_error& e) {
-                if (e.code() != cluster_error::no_slots)
-                    throw;
-            }
-            if (!keep_connected && !found && !slots_)
-                break; // nothing to serve
-            // At most one round a discovery_retry; a slot_map_period when all is well.
-            pause.expires_after(discovery_retry);
-            co_await pause.async_wait(asio::use_awaitable);
-            if (found && connected())
-                co_await stale_->async_wait(coro::clock::now() + slot_map_period);
-        }
-    } catch (const system_error& e) {
-        if (e.code() != asio::error::operation_aborted)
-            throw;
-        cancelled = true;
+        co_await detail::follow_slot_map(cfg_, *stale_, std::move(follower));
+    } catch (...) {
+        stopped = std::current_exception();
     }
+    // Structured: the shards' runs end before this does.
     for (auto& s : shards_) {
         s->c->close();
         s->run.cancel();
     }
     for (auto& s : shards_)
         co_await s->run.async_wait();
-    if (cancelled)
-        throw system_error(asio::error::operation_aborted);
+    if (stopped)
+        std::rethrow_exception(stopped);
+}
+
+// Connects to the masters of `map` (those not connected yet), then routes by it.
+coro::awaitable<void> client::apply(slot_map map) {
+    for (const cluster_node& master : map.masters())
+        co_await connect_shard(shard_of(master));
+    slots_ = std::make_unique<slot_map>(std::move(map));
 }
 
 namespace {

@@ -266,6 +266,27 @@ coro::awaitable<slot_map> discover_slots(const config& cfg, std::vector<cluster_
     throw boost::system::system_error(cluster_error::no_slots);
 }
 
+coro::awaitable<void> follow_slot_map(const config& cfg, coro::notifier& stale,
+                                      slot_map_follower f) {
+    using namespace std::chrono_literals;
+    asio::steady_timer pause(co_await asio::this_coro::executor);
+    while (!f.done()) {
+        bool found = false;
+        try {
+            slot_map map = co_await discover_slots(cfg, f.connected_masters());
+            co_await f.apply(std::move(map));
+            found = true;
+        } catch (const boost::system::system_error& e) {
+            if (e.code() != cluster_error::no_slots)
+                throw;
+        }
+        pause.expires_after(250ms); // at most one round this often
+        co_await pause.async_wait(asio::use_awaitable);
+        if (found && f.healthy())
+            co_await stale.async_wait(coro::clock::now() + 5s);
+    }
+}
+
 coro::awaitable<void> keep_connected(const config& cfg, std::string_view who,
                                      std::unique_ptr<connection>& conn,
                                      std::function<coro::awaitable<error_code>()> serve) {

@@ -66,13 +66,6 @@ struct subscriber::shard {
     coro::task_group run; ///< its async_run while it is a master of the map
 };
 
-namespace {
-/// How often a cluster's slot map is read again without a reason to.
-constexpr auto slot_map_period = std::chrono::seconds(5);
-/// How soon after a failed discovery it is tried again.
-constexpr auto discovery_retry = std::chrono::milliseconds(250);
-} // namespace
-
 subscriber::subscriber(coro::executor ex, config cfg)
     : subscriber(ex, std::move(cfg), mode::single) {}
 
@@ -452,42 +445,38 @@ void subscriber::apply(slot_map map) {
 }
 
 coro::awaitable<void> subscriber::run_cluster() {
-    asio::steady_timer pause(ex_);
-    bool cancelled = false;
+    detail::slot_map_follower follower;
+    follower.connected_masters = [this] {
+        std::vector<cluster_node> up;
+        for (auto& s : shards_)
+            if (s->sub->connected_)
+                up.push_back(s->node);
+        return up;
+    };
+    follower.apply = [this](slot_map map) {
+        return apply_async(std::move(map));
+    };
+    follower.healthy = [this] {
+        return connected();
+    };
+    std::exception_ptr stopped;
     try {
-        for (;;) {
-            // Ask the masters connected to first: a dead one costs a connect.
-            std::vector<cluster_node> known;
-            for (auto& s : shards_)
-                if (s->sub->connected_)
-                    known.push_back(s->node);
-            bool found = false;
-            try {
-                slot_map map = co_await detail::discover_slots(cfg_, known);
-                apply(std::move(map));
-                found = true;
-            } catch (const system_error& e) {
-                if (e.code() != cluster_error::no_slots)
-                    throw;
-            }
-            // At most one round a discovery_retry; a slot_map_period when all is well.
-            pause.expires_after(discovery_retry);
-            co_await pause.async_wait(asio::use_awaitable);
-            if (found && connected())
-                co_await stale_->async_wait(coro::clock::now() + slot_map_period);
-        }
-    } catch (const system_error& e) {
-        if (e.code() != asio::error::operation_aborted)
-            throw;
-        cancelled = true;
+        co_await detail::follow_slot_map(cfg_, *stale_, std::move(follower));
+    } catch (...) {
+        stopped = std::current_exception();
     }
     // Structured: the shards' runs end before this does.
     for (auto& s : shards_)
         s->run.cancel();
     for (auto& s : shards_)
         co_await s->run.async_wait();
-    if (cancelled)
-        throw system_error(asio::error::operation_aborted);
+    if (stopped)
+        std::rethrow_exception(stopped);
+}
+
+coro::awaitable<void> subscriber::apply_async(slot_map map) {
+    apply(std::move(map));
+    co_return;
 }
 
 } // namespace ssebridge::redis

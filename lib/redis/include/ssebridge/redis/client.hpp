@@ -102,7 +102,8 @@ private:
 
     coro::awaitable<reply> exec_on(client& node, std::string command, bool asking);
     coro::awaitable<reply> exec_in_cluster(std::string command);
-    coro::awaitable<void> run_cluster(bool keep_connected);
+    coro::awaitable<void> run_cluster();
+    coro::awaitable<void> apply(slot_map map);
     shard& shard_of(const cluster_node& node);
     coro::awaitable<void> connect_shard(shard& s);
     client* route(std::optional<std::string_view> key);

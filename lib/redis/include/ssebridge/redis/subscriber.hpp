@@ -163,6 +163,7 @@ private:
     // Cluster mode.
     coro::awaitable<void> run_cluster();
     void apply(slot_map map);
+    coro::awaitable<void> apply_async(slot_map map);
     shard& shard_of(const cluster_node& node);
     void start(shard& s);
     void moved(const redirection& r);

@@ -87,6 +87,27 @@ private:
 /// full map. Throws `system_error` (`cluster_error::no_slots`) when none does.
 coro::awaitable<slot_map> discover_slots(const config& cfg, std::vector<cluster_node> candidates);
 
+/// What a cluster client or subscriber does with the slot map.
+struct slot_map_follower {
+    /// The masters it is connected to: asked first (a dead node costs a connect).
+    std::function<std::vector<cluster_node>()> connected_masters;
+    /// Takes a fresh map: connects to its masters, routes by it.
+    std::function<coro::awaitable<void>(slot_map)> apply;
+    /// Every master of the current map is connected.
+    std::function<bool()> healthy;
+    /// Stop following (the owner closes).
+    std::function<bool()> done = [] {
+        return false;
+    };
+};
+
+/// Keeps a cluster's slot map current for `f`: reads it (`discover_slots`)
+/// and applies it, then again when `stale` is notified (a MOVED, a lost
+/// master, a migrated channel) or every 5 s while healthy, at most every
+/// 250 ms; until `f.done()` or cancelled (then throws `operation_aborted`).
+coro::awaitable<void> follow_slot_map(const config& cfg, coro::notifier& stale,
+                                      slot_map_follower f);
+
 /// `cfg` aimed at one node of its cluster.
 config node_config(const config& cfg, const cluster_node& node);
 
