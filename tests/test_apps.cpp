@@ -441,7 +441,8 @@ BOOST_DATA_TEST_CASE(the_reference_worker_comes_back_after_redis_fails,
 // log replayed from the cluster.
 BOOST_AUTO_TEST_CASE(gateway_and_worker_run_on_a_redis_cluster) {
     redis_cluster cluster(3, 0);
-    gateway_process gw(cluster, {"--token-secret", "cluster secret", "--ack-timeout", "20"});
+    gateway_process gw(cluster, {"--token-secret", "cluster secret", "--ack-timeout", "20",
+                                 "--redis-timeout", "1"});
     child_process worker({SSEBRIDGE_WORKER_BINARY, "--redis-cluster", cluster.seeds(),
                           "--kafka-brokers", gw.bootstrap, "--delay", "0.02", "--max-in-flight",
                           "64", "--answer", "Answered on the cluster.", "--log-level", "error"});
@@ -477,6 +478,30 @@ BOOST_AUTO_TEST_CASE(gateway_and_worker_run_on_a_redis_cluster) {
                            wire::make_session_id(), "worker_ack"});
     BOOST_TEST(publish.wait_for_line("id=", 10s).size() > 3u); // recorded on the cluster
     BOOST_TEST(publish.wait(10s) == 0);
+
+    // Readiness probes every master: Pub/Sub blocked on one of them (its
+    // connections still answer PING) takes the gateway out, and back.
+    auto readyz = [&] {
+        http_client c(ioc.get_executor());
+        run(ioc, c.connect(gw.endpoint));
+        return run(ioc, c.exchange("GET /readyz HTTP/1.1\r\nHost: t\r\n\r\n")).first.status;
+    };
+    BOOST_TEST(readyz() == 200u);
+    std::uint16_t paused = cluster.masters().back();
+    redis_cli(paused, {"CLIENT", "PAUSE", "2500", "WRITE"});
+    auto blocked = std::chrono::steady_clock::now();
+    unsigned status = 200;
+    while (status == 200u && std::chrono::steady_clock::now() - blocked < 2400ms) {
+        std::this_thread::sleep_for(100ms);
+        status = readyz();
+    }
+    BOOST_TEST(status == 503u);
+    bool back = false;
+    for (int i = 0; i < 100 && !back; ++i) {
+        std::this_thread::sleep_for(100ms);
+        back = readyz() == 200u;
+    }
+    BOOST_TEST(back);
 }
 
 // A master dies mid-stream (its replica takes over): the sessions on it end

@@ -217,8 +217,8 @@ std::size_t gateway::live_sessions() const noexcept {
     return state_->sessions.size();
 }
 std::size_t session_subscriptions(const gateway::state& st) noexcept {
-    bool canary = st.canary_subscribed && st.subscriber.connected();
-    return st.subscriber.size() - (canary && st.subscriber.size() > 0 ? 1 : 0);
+    std::size_t canaries = st.subscriber.connected() ? st.canary_subscriptions : 0;
+    return st.subscriber.size() - std::min(canaries, st.subscriber.size());
 }
 
 std::size_t gateway::subscriptions() const noexcept {

@@ -44,7 +44,7 @@ struct gateway::state {
     std::vector<state*> shards; ///< of this process, for /metrics; empty: this one alone
     /// Why new sessions cannot start here, from the last canary round; empty: ready.
     std::string not_ready = "starting";
-    bool canary_subscribed = false; ///< the readiness channel is among the subscriber's
+    std::size_t canary_subscriptions = 0; ///< readiness channels among the subscriber's
     /// Streams that got events in the Redis read being handed out: each is
     /// written once, when the read's messages have all been noted.
     std::vector<session*> unflushed;

@@ -129,6 +129,30 @@ std::vector<std::string> subscriber::cluster_masters() const {
     return names;
 }
 
+std::vector<std::string> subscriber::channels_on_every_master(std::string_view prefix) const {
+    if (mode_ != mode::cluster)
+        return {std::string(prefix)};
+    std::vector<std::string> channels;
+    if (!slots_)
+        return channels;
+    std::vector<bool> owns(slots_->masters().size(), false); // (a MOVED may leave one with none)
+    for (std::size_t slot = 0; slot < cluster_slots; ++slot)
+        owns[slots_->master_of(static_cast<std::uint16_t>(slot))] = true;
+    for (std::size_t master = 0; master < owns.size(); ++master) {
+        if (!owns[master])
+            continue;
+        // A few tries on average: each name lands on a master with its share of slots.
+        for (std::size_t n = 0;; ++n) {
+            std::string name = std::string(prefix) + ":" + std::to_string(n);
+            if (slots_->master_of(key_slot(name)) == master) {
+                channels.push_back(std::move(name));
+                break;
+            }
+        }
+    }
+    return channels;
+}
+
 void subscriber::on_batch_end(std::function<void()> f) {
     batch_end_ = std::move(f);
     for (auto& s : shards_)

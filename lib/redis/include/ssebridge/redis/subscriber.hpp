@@ -108,6 +108,10 @@ public:
     [[nodiscard]] counters stats() const noexcept;
     /// On a cluster: the masters connected to, by `host:port` (empty otherwise).
     [[nodiscard]] std::vector<std::string> cluster_masters() const;
+    /// Channel names starting with `prefix`, one served by each master of
+    /// the slot map (`prefix` itself on one server; none before a map is
+    /// known): what a probe of every node subscribes.
+    [[nodiscard]] std::vector<std::string> channels_on_every_master(std::string_view prefix) const;
 
     /// Waits until the connection is established (for start-up and tests).
     coro::awaitable<void> async_wait_connected();
