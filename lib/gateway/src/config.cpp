@@ -94,9 +94,9 @@ std::string usage() {
            "opens GET /v1/react/sessions/{id}/events (EventSource: replay from\n"
            "Last-Event-ID, then live) and POST /v1/react/sessions/{id}/cancel (Stop) from\n"
            "any gateway sharing --token-secret. GET /healthz answers while the process\n"
-           "serves, GET /readyz while new sessions can start (a Redis Pub/Sub canary, one\n"
-           "through each master of a cluster, and a\n"
-           "Kafka broker, checked every 0.5 s), GET /metrics in Prometheus text.\n\n" +
+           "serves, GET /readyz while new sessions can start (a Redis Pub/Sub canary through\n"
+           "every master, and a Kafka broker, checked every 0.5 s), GET /metrics in\n"
+           "Prometheus text.\n\n" +
            cli::describe(options(defaults)) +
            "\nDurations are in seconds, fractions allowed (--keepalive 0.5).\n"
            "Prints 'kafka.bootstrap=HOST:PORT' when the Kafka mock is embedded, and\n"
