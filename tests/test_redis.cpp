@@ -242,6 +242,43 @@ BOOST_AUTO_TEST_CASE(client_returns_error_replies_and_fails_pending_commands_on_
     server.stop();
     run_until(
         h.ioc, [&] { return failed; }, 5s);
+    // Once the connection is gone the client says so, and a new command
+    // fails at once instead of queueing where no reader will answer it.
+    BOOST_TEST(!h.cli.connected());
+    bool refused = false;
+    try {
+        run(h.ioc, h.cli.async_exec(redis::make_command({"PING"})), 2s);
+    } catch (const boost::system::system_error& e) {
+        refused = e.code() == asio::error::not_connected;
+    }
+    BOOST_TEST(refused);
+}
+
+// While a connection is being made (here: to a server that accepts it in the
+// kernel and answers nothing) the client is not connected, and a command is
+// refused rather than queued on a connection that may never serve it.
+BOOST_AUTO_TEST_CASE(a_connection_being_made_takes_no_command) {
+    redis_server server;
+    server.pause();
+    asio::io_context ioc;
+    redis::config cfg = config_for(server);
+    cfg.connect_timeout = 1s;
+    redis::client c(ioc.get_executor(), cfg);
+    bool connect_failed = false;
+    asio::co_spawn(ioc, c.async_connect(),
+                   [&](std::exception_ptr e) { connect_failed = e != nullptr; });
+    run(ioc, sleep_for(200ms)); // connected in the kernel, waiting for the PONG
+    BOOST_TEST(!c.connected());
+    bool refused = false;
+    try {
+        run(ioc, c.async_exec(redis::make_command({"PING"})), 2s);
+    } catch (const boost::system::system_error& e) {
+        refused = e.code() == asio::error::not_connected;
+    }
+    BOOST_TEST(refused);
+    run_until(
+        ioc, [&] { return connect_failed; }, 5s);
+    server.resume();
 }
 
 namespace {

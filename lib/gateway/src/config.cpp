@@ -1,8 +1,10 @@
 #include <ssebridge/gateway/config.hpp>
 
 #include <ssebridge/cli.hpp>
+#include <ssebridge/coro/core.hpp>
 #include <ssebridge/log.hpp>
-#include <ssebridge/redis/config.hpp>
+
+#include <stdexcept>
 
 #include <sys/resource.h>
 
@@ -127,17 +129,25 @@ parsed_config parse_config(const std::vector<std::string>& args,
         result.message = "--log-format must be text or json";
         return result;
     }
-    if (auto url = redis::config::from_url(cfg.redis); !url) {
-        result.message = "--redis: " + url.error().message();
-        return result;
-    }
-    if (auto nodes = redis::config::from_flags(cfg.redis, cfg.redis_cluster); !nodes) {
-        result.message =
-            "--redis-cluster: " + nodes.error().message() + " (expected HOST:PORT[,HOST:PORT...])";
+    try {
+        redis_settings(cfg);
+    } catch (const std::invalid_argument& e) {
+        result.message = e.what();
         return result;
     }
     result.cfg = std::move(cfg);
     return result;
+}
+
+redis::config redis_settings(const config& cfg) {
+    if (auto url = redis::config::from_url(cfg.redis); !url)
+        throw std::invalid_argument("--redis: " + url.error().message());
+    auto settings = redis::config::from_flags(cfg.redis, cfg.redis_cluster);
+    if (!settings)
+        throw std::invalid_argument("--redis-cluster: " + settings.error().message() +
+                                    " (expected HOST:PORT[,HOST:PORT...])");
+    settings->connect_timeout = settings->reply_timeout = coro::seconds(cfg.redis_timeout);
+    return *settings;
 }
 
 std::size_t connection_limit(const config& cfg) {

@@ -45,16 +45,6 @@ tcp::endpoint parse_listen(coro::executor ex, const std::string& listen) {
     return *results.begin();
 }
 
-redis::config parse_redis(const config& c) {
-    if (auto url = redis::config::from_url(c.redis); !url)
-        throw std::invalid_argument("--redis: " + url.error().message());
-    auto cfg = redis::config::from_flags(c.redis, c.redis_cluster);
-    if (!cfg)
-        throw std::invalid_argument("--redis-cluster: " + cfg.error().message());
-    cfg->connect_timeout = cfg->reply_timeout = coro::seconds(c.redis_timeout);
-    return *cfg;
-}
-
 std::unique_ptr<kafka::mock_cluster> make_mock(const config& cfg) {
     if (cfg.kafka_brokers != "embedded")
         return nullptr;
@@ -140,8 +130,8 @@ gateway::state::state(coro::executor ex, const config& c)
              coro::seconds(c.keepalive), coro::seconds(c.write_timeout)}
     , mock(make_mock(c))
     , kafka_bootstrap(mock ? mock->bootstrap_servers() : c.kafka_brokers)
-    , subscriber(ex, parse_redis(c))
-    , commands(ex, parse_redis(c))
+    , subscriber(ex, redis_settings(c))
+    , commands(ex, redis_settings(c))
     , producer(ex, producer_settings(kafka_bootstrap, c))
     , server(ex, parse_listen(ex, c.listen), http_limits(c))
     , token_secret(c.token_secret.empty() ? wire::make_token_secret() : c.token_secret)
@@ -235,10 +225,6 @@ void gateway::join_shards(std::vector<gateway*> shards) {
     state_->shards.clear();
     for (gateway* g : shards)
         state_->shards.push_back(g->state_.get());
-}
-
-coro::executor gateway::executor() const noexcept {
-    return state_->ex;
 }
 
 } // namespace ssebridge::gateway

@@ -129,7 +129,6 @@ coro::awaitable<boost::system::error_code> client::async_run() {
         conn_->send(ping_command());
     };
     boost::system::error_code ec = co_await conn_->async_run(on_reply, ping);
-    conn_->close(); // not connected() any more: later commands fail at once, not wait forever
     for (auto& p : pending_) {
         if (!p)
             continue;

@@ -121,14 +121,6 @@ subscriber::counters subscriber::stats() const noexcept {
     return sum;
 }
 
-std::vector<std::string> subscriber::cluster_masters() const {
-    std::vector<std::string> names;
-    if (slots_)
-        for (const cluster_node& master : slots_->masters())
-            names.push_back(master.name());
-    return names;
-}
-
 std::vector<std::string> subscriber::channels_on_every_master(std::string_view prefix) const {
     if (mode_ != mode::cluster)
         return {std::string(prefix)};

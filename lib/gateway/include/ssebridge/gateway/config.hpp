@@ -1,6 +1,8 @@
 // Gateway settings: command-line flags, each also read from the environment.
 #pragma once
 
+#include <ssebridge/redis/config.hpp>
+
 #include <chrono>
 #include <cstddef>
 #include <functional>
@@ -46,7 +48,8 @@ struct parsed_config {
 };
 
 /// Reads `args` (without the program name) over the defaults, after the
-/// environment (`SSEBRIDGE_LISTEN`, …) read through `getenv`; flags win.
+/// environment (`SSEBRIDGE_LISTEN`, …) read through `getenv` and the file of
+/// `--config`; flags win.
 parsed_config parse_config(const std::vector<std::string>& args,
                            const std::function<const char*(const char*)>& getenv);
 
@@ -55,5 +58,9 @@ std::string usage();
 
 /// `max_connections` resolved: 0 means the process's descriptor limit less 128.
 std::size_t connection_limit(const config& cfg);
+
+/// The Redis settings of `cfg` (`--redis`, `--redis-cluster`,
+/// `--redis-timeout`). Throws `std::invalid_argument` naming the bad flag.
+redis::config redis_settings(const config& cfg);
 
 } // namespace ssebridge::gateway

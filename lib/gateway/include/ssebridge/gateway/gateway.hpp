@@ -77,7 +77,6 @@ public:
     /// Makes this gateway one of `shards` (itself included) of one process:
     /// its GET /metrics then reports their sums, each read on its own executor.
     void join_shards(std::vector<gateway*> shards);
-    [[nodiscard]] coro::executor executor() const noexcept;
 
     struct state;
 

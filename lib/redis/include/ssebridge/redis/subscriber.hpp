@@ -106,8 +106,6 @@ public:
     /// Subscriptions held, pending ones included.
     [[nodiscard]] std::size_t size() const noexcept;
     [[nodiscard]] counters stats() const noexcept;
-    /// On a cluster: the masters connected to, by `host:port` (empty otherwise).
-    [[nodiscard]] std::vector<std::string> cluster_masters() const;
     /// Channel names starting with `prefix`, one served by each master of
     /// the slot map (`prefix` itself on one server; none before a map is
     /// known): what a probe of every node subscribes.
