@@ -208,6 +208,134 @@ BOOST_FIXTURE_TEST_CASE(after_a_cancel_nothing_is_published_but_the_confirmation
 }
 
 namespace {
+// Scripts Redis ran; the recording script is loaded first, so that no
+// EVALSHA is refused (NOSCRIPT) and sent again.
+std::int64_t script_calls(redis_fixture& f) {
+    f.exec({"SCRIPT", "LOAD", std::string(wire::record_script())});
+    redis::reply info = f.exec({"INFO", "commandstats"});
+    std::int64_t calls = 0;
+    for (std::string_view cmd : {"cmdstat_evalsha:calls=", "cmdstat_eval:calls="}) {
+        auto at = info.value.find(cmd);
+        if (at != std::string::npos)
+            calls += std::stoll(info.value.substr(at + cmd.size()));
+    }
+    return calls;
+}
+
+// Publishes `events` events of `type` to session `id` through `rec`, one
+// after another as a handler does; their ids in order.
+coro::awaitable<void> play(worker::recorder& rec, std::string id, int events,
+                           std::vector<std::string>& ids) {
+    for (int i = 0; i < events; ++i) {
+        worker::published p =
+            co_await rec.publish_event(id, "T", "{\"n\":" + std::to_string(i) + "}");
+        ids.push_back(p.id);
+    }
+}
+} // namespace
+
+BOOST_FIXTURE_TEST_CASE(a_recorder_sends_the_events_of_many_sessions_in_few_script_calls,
+                        redis_fixture) {
+    constexpr int sessions = 300; // past max_batch: more than one call per round
+    constexpr int events = 5;
+    static_assert(sessions > static_cast<int>(worker::recorder::max_batch));
+    recording_sink sink;
+    auto subscription = run(ioc, subscribe(sub, wire::session_channel("r7"), sink));
+    std::int64_t calls_before = script_calls(*this);
+    std::vector<std::vector<std::string>> ids(sessions);
+    {
+        worker::recorder rec(client);
+        coro::task_group handlers(ioc.get_executor());
+        for (int s = 0; s < sessions; ++s)
+            handlers.spawn(play(rec, "r" + std::to_string(s), events, ids[s]));
+        run(ioc, handlers.async_wait());
+    }
+    std::int64_t calls = script_calls(*this) - calls_before;
+    BOOST_TEST_MESSAGE(sessions * events << " events in " << calls << " script calls");
+    BOOST_TEST(calls >= 2 * events); // no call holds more than max_batch events
+    BOOST_TEST(calls < sessions * events / 20);
+    // Every session's log holds its events in order, under the ids returned,
+    // and the live messages carry them.
+    for (int s = 0; s < sessions; ++s) {
+        redis::reply log = exec({"XRANGE", wire::log_key("r" + std::to_string(s)), "-", "+"});
+        BOOST_TEST_REQUIRE(log.elements.size() == static_cast<std::size_t>(events));
+        for (int i = 0; i < events; ++i) {
+            BOOST_TEST(log.elements[i].elements[0].value == ids[s][i]);
+            BOOST_TEST(log.elements[i].elements[1].elements[1].value ==
+                       R"({"event_type":"T","payload":{"n":)" + std::to_string(i) + "}}");
+        }
+        BOOST_TEST(exec({"TTL", wire::log_key("r" + std::to_string(s))}).integer > 3500);
+    }
+    run_until(
+        ioc, [&] { return sink.messages.size() == events; }, 5s);
+    BOOST_TEST_REQUIRE(sink.messages.size() == static_cast<std::size_t>(events));
+    for (int i = 0; i < events; ++i)
+        BOOST_TEST(wire::inspect_event(sink.messages[i])->id->to_string() == ids[7][i]);
+}
+
+BOOST_FIXTURE_TEST_CASE(a_cancelled_session_in_a_batch_stops_only_itself, redis_fixture) {
+    exec({"SET", wire::cancel_key("c2"), "1"});
+    worker::recorder rec(client);
+    std::vector<std::string> outcomes(4);
+    auto attempt = [](worker::recorder& r, std::string id, bool confirm,
+                      std::string& out) -> coro::awaitable<void> {
+        try {
+            worker::published p;
+            if (confirm)
+                p = co_await r.record_cancelled(id);
+            else
+                p = co_await r.publish_event(id, "T");
+            out = p.id.empty() ? "no id" : "recorded";
+        } catch (const boost::system::system_error& e) {
+            out = e.code() == wire::error::session_cancelled ? "cancelled" : e.what();
+        }
+    };
+    std::int64_t calls_before = script_calls(*this); // runs the loop: spawn after
+    coro::task_group all(ioc.get_executor());
+    all.spawn(attempt(rec, "c1", false, outcomes[0]));
+    all.spawn(attempt(rec, "c2", false, outcomes[1]));
+    all.spawn(attempt(rec, "c2", true, outcomes[2])); // the confirmation goes through
+    all.spawn(attempt(rec, "c3", false, outcomes[3]));
+    run(ioc, all.async_wait());
+    BOOST_TEST(script_calls(*this) - calls_before == 1); // one batch
+    BOOST_TEST(outcomes ==
+                   (std::vector<std::string>{"recorded", "cancelled", "recorded", "recorded"}),
+               boost::test_tools::per_element());
+    redis::reply log = exec({"XRANGE", wire::log_key("c2"), "-", "+"});
+    BOOST_TEST_REQUIRE(log.elements.size() == 1u);
+    BOOST_TEST((wire::inspect_event(log.elements[0].elements[1].elements[1].value)->kind ==
+                wire::event_kind::cancelled));
+}
+
+BOOST_FIXTURE_TEST_CASE(an_event_redis_refuses_fails_alone_in_its_batch, redis_fixture) {
+    // A log key of the wrong type: Redis refuses that event; the others of
+    // its batch are recorded.
+    exec({"SET", wire::log_key("w1"), "not a stream"});
+    worker::recorder rec(client);
+    std::vector<std::string> outcomes(3);
+    auto attempt = [](worker::recorder& r, std::string id,
+                      std::string& out) -> coro::awaitable<void> {
+        try {
+            co_await r.publish_event(id, "T");
+            out = "recorded";
+        } catch (const std::runtime_error& e) {
+            out = e.what();
+        }
+    };
+    std::int64_t calls_before = script_calls(*this); // runs the loop: spawn after
+    coro::task_group all(ioc.get_executor());
+    all.spawn(attempt(rec, "w0", outcomes[0]));
+    all.spawn(attempt(rec, "w1", outcomes[1]));
+    all.spawn(attempt(rec, "w2", outcomes[2]));
+    run(ioc, all.async_wait());
+    BOOST_TEST(script_calls(*this) - calls_before == 1);
+    BOOST_TEST(outcomes[0] == "recorded");
+    BOOST_TEST(outcomes[1].find("WRONGTYPE") != std::string::npos, outcomes[1]);
+    BOOST_TEST(outcomes[2] == "recorded");
+    BOOST_TEST(exec({"XLEN", wire::log_key("w2")}).integer == 1);
+}
+
+namespace {
 // Sets the tombstone and publishes the cancel, as the gateway does.
 std::int64_t cancel(redis_fixture& f, const std::string& id) {
     redis::reply r =
