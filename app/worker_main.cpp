@@ -121,26 +121,26 @@ std::string fill_query(std::string text, const std::string& query) {
 // Streams `text` as `event_type` events, one character each. Every event is
 // recorded: a client that left may come back and resume, so nobody listening
 // right now is no reason to stop (a cancel is).
-asio::awaitable<void> stream_text(worker::recorder& rec, const settings& s, const std::string& id,
+asio::awaitable<void> stream_text(redis::client& r, const settings& s, const std::string& id,
                                   std::string_view event_type, std::string text) {
     asio::steady_timer pause(co_await asio::this_coro::executor);
     for (const std::string& c : characters(text)) {
         std::string body = payload("char", c);
-        co_await rec.publish_event(id, event_type, body);
+        co_await worker::publish_event(r, id, event_type, body, s.log());
         pause.expires_after(std::chrono::duration_cast<std::chrono::steady_clock::duration>(
             std::chrono::duration<double>(s.delay)));
         co_await pause.async_wait(asio::use_awaitable);
     }
 }
 
-asio::awaitable<void> play_agent(worker::recorder* rec, const settings* s, worker::request req) {
+asio::awaitable<void> play_agent(redis::client* r, const settings* s, worker::request req) {
     const std::string& id = req.session_id;
-    co_await rec->publish_event(id, wire::event_type::worker_ack);
-    co_await stream_text(*rec, *s, id, "AgentThoughtStream", s->thought);
+    co_await worker::publish_event(*r, id, wire::event_type::worker_ack, "{}", s->log());
+    co_await stream_text(*r, *s, id, "AgentThoughtStream", s->thought);
     std::string tool = payload("tool_name", s->tool);
-    co_await rec->publish_event(id, "AgentToolCallStart", tool);
-    co_await stream_text(*rec, *s, id, "FinalAnswerStream", fill_query(s->answer, req.user_query));
-    co_await rec->publish_event(id, wire::event_type::final_answer_end);
+    co_await worker::publish_event(*r, id, "AgentToolCallStart", tool, s->log());
+    co_await stream_text(*r, *s, id, "FinalAnswerStream", fill_query(s->answer, req.user_query));
+    co_await worker::publish_event(*r, id, wire::event_type::final_answer_end, "{}", s->log());
 }
 
 // Serves the first Redis connection, then reconnects with backoff whenever
@@ -153,11 +153,9 @@ asio::awaitable<void> keep_redis(redis::client* r) {
 
 asio::awaitable<void> run(redis::client* r, redis::subscriber* control, kafka::consumer* consumer,
                           const settings* s) {
-    // Events of the sessions served at once share script calls.
-    worker::recorder rec(*r, s->log());
     co_await worker::serve_requests(
         *consumer, *r, *control,
-        [rec = &rec, s](worker::request req) { return play_agent(rec, s, std::move(req)); },
+        [r, s](worker::request req) { return play_agent(r, s, std::move(req)); },
         {s->max_in_flight, s->log()});
 }
 

@@ -25,8 +25,8 @@
 #include <ssebridge/redis/subscriber.hpp>
 #include <ssebridge/wire/event.hpp>
 #include <ssebridge/wire/names.hpp>
+#include <ssebridge/wire/record.hpp>
 #include <ssebridge/wire/request.hpp>
-#include <ssebridge/worker/publish.hpp>
 #include <ssebridge/worker/requests.hpp>
 
 #include <boost/asio/co_spawn.hpp>
@@ -203,17 +203,33 @@ public:
         while (outstanding_ >= window) {
             co_await room_.async_wait();
         }
-        redis::append_command(conn_.outbox(), {sharded ? "SPUBLISH" : "PUBLISH", channel, message});
+        if (record) {
+            append_record(conn_.outbox(), channel, message, sharded);
+        } else {
+            redis::append_command(conn_.outbox(),
+                                  {sharded ? "SPUBLISH" : "PUBLISH", channel, message});
+        }
         ++outstanding_;
         conn_.flush();
     }
 
     void close() override { conn_.close(); }
 
+    bool record = false;      ///< through the workers' recording script, as a worker publishes
     bool sharded = false;     ///< a cluster master: SPUBLISH
     std::size_t failures = 0; ///< error replies
 
 private:
+    // EVALSHA of wire::record_script for the session of `channel`.
+    static void append_record(std::string& out, std::string_view channel, std::string_view message,
+                              bool sharded) {
+        std::string_view id = channel.substr(channel.find(':') + 1);
+        std::string log = wire::log_key(id);
+        std::string cancel = wire::cancel_key(id);
+        redis::append_command(out, {"EVALSHA", wire::record_script_sha1(), "3", log, channel,
+                                    cancel, message, "10000", "3600", "0", sharded ? "s" : ""});
+    }
+
     coro::awaitable<void> run() {
         co_await conn_.async_run([this](std::span<const redis::node> reply) {
             if (!reply.empty() && reply[0].type == redis::resp_type::error)
@@ -237,10 +253,11 @@ public:
     explicit cluster_publisher(coro::executor ex)
         : ex_(ex) {}
 
-    coro::awaitable<void> connect(const redis::config& cfg) {
+    coro::awaitable<void> connect(const redis::config& cfg, bool record) {
         map_ = std::make_unique<redis::slot_map>(co_await redis::detail::discover_slots(cfg, {}));
         for (const redis::cluster_node& master : map_->masters()) {
             auto p = std::make_unique<redis_publisher>(ex_);
+            p->record = record;
             p->sharded = true;
             co_await p->connect(redis::detail::node_config(cfg, master));
             masters_.push_back(std::move(p));
@@ -260,52 +277,6 @@ private:
     coro::executor ex_;
     std::unique_ptr<redis::slot_map> map_;
     std::vector<std::unique_ptr<redis_publisher>> masters_;
-};
-
-/// Records every event as a worker does, through the workers' library
-/// (`worker::recorder`: the events of many sessions share script calls),
-/// with a window of events not yet recorded.
-class recording_publisher final : public event_publisher {
-public:
-    explicit recording_publisher(coro::executor ex)
-        : ex_(ex)
-        , room_(ex) {}
-
-    coro::awaitable<void> connect(const redis::config& cfg) {
-        client_ = std::make_unique<redis::client>(ex_, cfg);
-        co_await client_->async_connect();
-        asio::co_spawn(ex_, client_->async_run(), asio::detached);
-        recorder_ = std::make_unique<worker::recorder>(*client_);
-    }
-
-    coro::awaitable<void> publish(std::string_view channel, std::string_view message) override {
-        while (outstanding_ >= window) {
-            co_await room_.async_wait();
-        }
-        ++outstanding_;
-        asio::co_spawn(
-            ex_, record(std::string(channel.substr(channel.find(':') + 1)), std::string(message)),
-            asio::detached);
-    }
-
-    void close() override { client_->close(); }
-
-private:
-    coro::awaitable<void> record(std::string session_id, std::string message) {
-        try {
-            co_await recorder_->record_message(session_id, std::move(message));
-        } catch (const std::exception& e) {
-            std::cerr << "recording an event failed: " << e.what() << "\n";
-        }
-        --outstanding_;
-        room_.notify();
-    }
-
-    coro::executor ex_;
-    std::unique_ptr<redis::client> client_;
-    std::unique_ptr<worker::recorder> recorder_;
-    coro::notifier room_;
-    std::size_t outstanding_ = 0;
 };
 
 /// Pipelined `POST <publish URL>` on one HTTP/1.1 keep-alive connection.
@@ -517,6 +488,10 @@ coro::awaitable<void> read_stream(test::http_client* c, results* r) {
     r->progress.notify(); // one stream fewer: a waiter may be counting them
 }
 
+std::string script_load_command() {
+    return redis::make_command({"SCRIPT", "LOAD", wire::record_script()});
+}
+
 coro::awaitable<void> discard(coro::awaitable<boost::system::error_code> op) {
     co_await std::move(op);
 }
@@ -597,19 +572,28 @@ coro::awaitable<void> connect_publishers(run_state& st) {
             auto p = std::make_unique<http_publisher>(ex, *st.publish_url);
             co_await p->connect();
             st.publishers.push_back(std::move(p));
-        } else if (st.s.publish == "record") {
-            auto p = std::make_unique<recording_publisher>(ex);
-            co_await p->connect(st.redis_cfg);
-            st.publishers.push_back(std::move(p));
         } else if (!st.redis_cfg.cluster.empty()) {
             auto p = std::make_unique<cluster_publisher>(ex);
-            co_await p->connect(st.redis_cfg);
+            co_await p->connect(st.redis_cfg, st.s.publish == "record");
             st.publishers.push_back(std::move(p));
         } else {
             auto p = std::make_unique<redis_publisher>(ex);
+            p->record = st.s.publish == "record";
             co_await p->connect(st.redis_cfg);
             st.publishers.push_back(std::move(p));
         }
+    }
+    if (st.s.publish == "record") {
+        // Cached once, so that every publish can be an EVALSHA.
+        redis::client loader(ex, st.redis_cfg);
+        co_await loader.async_connect();
+        coro::task_group reading(ex);
+        reading.spawn(discard(loader.async_run()));
+        redis::reply r = co_await loader.async_exec(script_load_command());
+        loader.close();
+        co_await reading.async_wait();
+        if (r.is_error())
+            throw std::runtime_error("SCRIPT LOAD: " + r.value);
     }
 }
 

@@ -2,14 +2,11 @@
 // subscriber (sharded Pub/Sub) and the client against a real cluster of
 // redis-server processes: spread over the masters, a slot migration, a
 // master killed.
-#include <ssebridge/coro/task_group.hpp>
 #include <ssebridge/redis/client.hpp>
 #include <ssebridge/redis/cluster.hpp>
 #include <ssebridge/redis/config.hpp>
 #include <ssebridge/redis/subscriber.hpp>
-#include <ssebridge/wire/event.hpp>
 #include <ssebridge/wire/names.hpp>
-#include <ssebridge/worker/publish.hpp>
 
 #define BOOST_TEST_MODULE cluster
 #include <boost/test/unit_test.hpp>
@@ -137,15 +134,6 @@ struct harness {
     redis::client cli;
 };
 
-// Records `events` events for session `id`, one after another; their ids.
-coro::awaitable<void> record_events(worker::recorder& rec, std::string id, int events,
-                                    std::vector<std::string>& ids) {
-    for (int i = 0; i < events; ++i) {
-        worker::published p = co_await rec.publish_event(id, "T");
-        ids.push_back(p.id);
-    }
-}
-
 // Shard channels subscribed on the node at `port` (PUBSUB SHARDNUMSUB).
 std::int64_t shard_subscribers(std::uint16_t port, const std::string& channel) {
     auto lines = redis_cli(port, {"PUBSUB", "SHARDNUMSUB", channel});
@@ -204,34 +192,6 @@ BOOST_AUTO_TEST_CASE(sessions_spread_over_every_master_with_sharded_pubsub) {
     for (int i = 0; i < sessions; ++i) {
         BOOST_TEST(sinks[i]->messages.size() == 1u);
         BOOST_TEST(sinks[i]->messages.front() == "event " + std::to_string(i));
-    }
-
-    // The workers' recorder batches by slot: every session's events are
-    // recorded on its own master, in order, and reach its sink.
-    {
-        worker::recorder rec(h.cli);
-        std::vector<std::vector<std::string>> ids(sessions);
-        coro::task_group handlers(h.ioc.get_executor());
-        for (int i = 0; i < sessions; ++i)
-            handlers.spawn(
-                record_events(rec, channels[i].substr(channels[i].find(':') + 1), 2, ids[i]));
-        run(h.ioc, handlers.async_wait(), 10s);
-        run_until(
-            h.ioc,
-            [&] {
-                for (auto& s : sinks)
-                    if (s->messages.size() < 3)
-                        return false;
-                return true;
-            },
-            10s);
-        for (int i = 0; i < sessions; ++i) {
-            BOOST_TEST_REQUIRE(sinks[i]->messages.size() == 3u);
-            BOOST_TEST_REQUIRE(ids[i].size() == 2u);
-            for (int e = 0; e < 2; ++e)
-                BOOST_TEST(wire::inspect_event(sinks[i]->messages[1 + e])->id->to_string() ==
-                           ids[i][e]);
-        }
     }
 
     for (int i = 0; i < 20; ++i) {

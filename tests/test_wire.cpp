@@ -1,7 +1,6 @@
 // The wire contract without I/O: names, events, requests, Kafka records.
 #include <ssebridge/wire/event.hpp>
 #include <ssebridge/wire/names.hpp>
-#include <ssebridge/wire/record.hpp>
 #include <ssebridge/wire/request.hpp>
 #include <ssebridge/wire/token.hpp>
 
@@ -94,30 +93,6 @@ BOOST_AUTO_TEST_CASE(malformed_messages_are_recognised) {
         BOOST_TEST_REQUIRE(!r.has_value(), untyped);
         BOOST_TEST((r.error() == wire::error::event_without_type), untyped);
     }
-}
-
-BOOST_AUTO_TEST_CASE(a_recording_batch_names_each_session_once) {
-    std::vector<wire::record_entry> batch(3);
-    batch[0].session_id = "a";
-    batch[0].message = R"({"event_type":"x"})";
-    batch[1].session_id = "b";
-    batch[1].message = R"({"event_type":"y"})";
-    batch[2].session_id = "a";
-    batch[2].message = R"({"event_type":"cancelled"})";
-    batch[2].even_if_cancelled = true;
-    wire::record_call call = wire::record_arguments(batch, 100, std::chrono::seconds(60), true);
-    std::vector<std::string> keys{wire::log_key("a"),         wire::session_channel("a"),
-                                  wire::cancel_key("a"),      wire::log_key("b"),
-                                  wire::session_channel("b"), wire::cancel_key("b")};
-    BOOST_TEST(call.keys == keys, boost::test_tools::per_element());
-    std::vector<std::string> args{"s", "100", "60",
-                                  "1", "0",   R"({"event_type":"x"})",
-                                  "2", "0",   R"({"event_type":"y"})",
-                                  "1", "1",   R"({"event_type":"cancelled"})"};
-    BOOST_TEST(call.args == args, boost::test_tools::per_element());
-    BOOST_TEST(wire::record_arguments({}, 1, std::chrono::seconds(1), false).args ==
-                   (std::vector<std::string>{"", "1", "1"}),
-               boost::test_tools::per_element());
 }
 
 BOOST_AUTO_TEST_CASE(recorded_events_carry_their_stream_entry_id) {

@@ -32,35 +32,18 @@ that confirms the cancel to the gateway:
 import json
 import weakref
 
+from redis.exceptions import ResponseError
 
 # The same text as wire::record_script() in lib/wire/src/record.cpp (a test
 # checks that both hash to the same SHA-1).
-RECORD_SCRIPT = """local publish = ARGV[1] == 's' and 'SPUBLISH' or 'PUBLISH'
-local cancelled, written, out = {}, {}, {}
-for i = 4, #ARGV, 3 do
-  local k = tonumber(ARGV[i]) * 3 - 2
-  if cancelled[k] == nil then
-    cancelled[k] = redis.call('EXISTS', KEYS[k + 2]) == 1
-  end
-  if cancelled[k] and ARGV[i + 1] ~= '1' then
-    out[#out + 1] = false
-    out[#out + 1] = 0
-  else
-    local m = ARGV[i + 2]
-    local id = redis.pcall('XADD', KEYS[k], 'MAXLEN', '~', ARGV[2], '*', 'm', m)
-    out[#out + 1] = id
-    if type(id) == 'table' then
-      out[#out + 1] = 0
-    else
-      written[k] = true
-      out[#out + 1] = redis.call(publish, KEYS[k + 1], '{"id":"' .. id .. '",' .. string.sub(m, 2))
-    end
-  end
+RECORD_SCRIPT = """if ARGV[4] ~= '1' and redis.call('EXISTS', KEYS[3]) == 1 then
+  return redis.error_reply('CANCELLED the session was cancelled')
 end
-for k in pairs(written) do
-  redis.call('EXPIRE', KEYS[k], ARGV[3])
-end
-return out
+local id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[2], '*', 'm', ARGV[1])
+redis.call('EXPIRE', KEYS[1], ARGV[3])
+local publish = ARGV[5] == 's' and 'SPUBLISH' or 'PUBLISH'
+local n = redis.call(publish, KEYS[2], '{"id":"' .. id .. '",' .. string.sub(ARGV[1], 2))
+return {id, n}
 """
 
 DEFAULT_MAX_LEN = 10000  # entries kept in a session's log, about
@@ -112,17 +95,16 @@ def _record(redis_client, session_id, message, max_len, ttl, even_if_cancelled):
         redis_client.script_load(RECORD_SCRIPT)
         _loaded_on.add(redis_client)
     script = redis_client.register_script(RECORD_SCRIPT)  # EVALSHA, EVAL when not cached
-    # A batch of one event: its session's number (1), whether it is recorded
-    # even after a cancel, the message.
-    event_id, receivers = script(
-        keys=[log_key(session_id), session_channel(session_id), cancel_key(session_id)],
-        args=["s" if sharded else "", int(max_len), int(ttl),
-              1, "1" if even_if_cancelled else "0", message],
-    )
-    if event_id is None:
-        raise SessionCancelled(session_id)
-    if isinstance(event_id, Exception):  # Redis refused to record it
-        raise event_id
+    try:
+        event_id, receivers = script(
+            keys=[log_key(session_id), session_channel(session_id), cancel_key(session_id)],
+            args=[message, int(max_len), int(ttl), "1" if even_if_cancelled else "0",
+                  "s" if sharded else ""],
+        )
+    except ResponseError as e:
+        if str(e).startswith("CANCELLED"):
+            raise SessionCancelled(session_id) from None
+        raise
     if isinstance(event_id, bytes):
         event_id = event_id.decode()
     return event_id, int(receivers)

@@ -90,7 +90,6 @@ public:
     coro::awaitable<std::int64_t> async_publish(std::string channel, std::string message);
 
     void close();
-    [[nodiscard]] coro::executor executor() const noexcept { return ex_; }
     /// Connected (on a cluster: to every master of the slot map).
     [[nodiscard]] bool connected() const noexcept;
     /// On a Redis Cluster: Pub/Sub is sharded there (SPUBLISH, SHARDNUMSUB).

@@ -2,48 +2,25 @@
 // session's log and a message on its channel, in one atomic script call.
 #pragma once
 
-#include <chrono>
-#include <cstddef>
-#include <span>
 #include <string>
 #include <string_view>
-#include <vector>
 
 namespace ssebridge::wire {
 
-/// The Lua script that records and publishes events, each atomically and
-/// in order: per event `XADD <log> MAXLEN ~ N * m <message>`, then `PUBLISH
-/// <channel>` of `recorded_message(id, message)` (`SPUBLISH` on a Redis
-/// Cluster); each log written expires TTL seconds later. A batch of events
-/// (one session's or several sessions') is one call: Redis pays the script's
-/// cost once, not per event. Its keys and arguments come from
-/// `record_arguments`. Returns, per event, its entry id and how many
-/// subscribers received it — or nil and 0 when the session's tombstone is
-/// set (unless the event is marked `even_if_cancelled`: the library's own
-/// `cancelled` event): after a cancel, nothing more is recorded or published
-/// — or an error (and 0) when Redis refused to record it.
+/// The Lua script that records and publishes one event, atomically:
+/// `XADD KEYS[1] MAXLEN ~ ARGV[2] * m ARGV[1]`, `EXPIRE KEYS[1] ARGV[3]`,
+/// then `PUBLISH KEYS[2]` of `recorded_message(id, ARGV[1])` (`SPUBLISH`
+/// when ARGV[5] is `s`: on a Redis Cluster). KEYS[1] is
+/// `log_key(id)`, KEYS[2] `session_channel(id)`, KEYS[3] `cancel_key(id)`
+/// (one cluster slot); ARGV[1] an `event_message`. Returns `{entry id,
+/// receivers}` — or the error `CANCELLED …` when the session's tombstone is
+/// set, unless ARGV[4] is `1` (the library's own `cancelled` event): after a
+/// cancel, nothing more is recorded or published.
 /// The Python worker module (lib/worker/python) runs the same text.
 std::string_view record_script() noexcept;
 
-/// One event for `record_script`.
-struct record_entry {
-    std::string_view session_id;
-    std::string_view message;       ///< an `event_message`, a JSON object
-    bool even_if_cancelled = false; ///< record it even after a cancel
-};
-
-/// The keys and arguments of one call of `record_script`.
-struct record_call {
-    std::vector<std::string> keys; ///< per session: `log_key`, `session_channel`, `cancel_key`
-    std::vector<std::string> args;
-};
-
-/// The call of `record_script` that records `entries`, in order: logs kept
-/// at about `max_len` entries, expiring `ttl` after their last event;
-/// `sharded` on a Redis Cluster (then every entry's session must hash to one
-/// slot: a script's keys share a slot).
-record_call record_arguments(std::span<const record_entry> entries, std::size_t max_len,
-                             std::chrono::seconds ttl, bool sharded);
+/// The prefix of the error reply `record_script` gives for a cancelled session.
+inline constexpr std::string_view cancelled_reply = "CANCELLED";
 
 /// The script's SHA-1 in hex, for `EVALSHA`.
 std::string_view record_script_sha1() noexcept;

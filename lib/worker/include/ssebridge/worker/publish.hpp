@@ -7,15 +7,10 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
-#include <memory>
 #include <string>
 #include <string_view>
 
 namespace ssebridge::worker {
-
-namespace detail {
-struct recorder_state;
-}
 
 /// How a session's log is kept (DESIGN.md §7).
 struct recording {
@@ -43,8 +38,6 @@ struct published {
 /// was published: stop working), `wire::error::payload_not_json` for a bad
 /// payload, a network error when Redis is unreachable;
 /// `std::runtime_error` when Redis refuses the script.
-/// One script call per event: a worker with many sessions at once spends
-/// less of Redis's CPU with a `recorder`.
 coro::awaitable<published> publish_event(redis::client& redis, std::string_view session_id,
                                          std::string_view event_type,
                                          std::string_view payload_json = "{}",
@@ -60,40 +53,5 @@ coro::awaitable<published> record_message(redis::client& redis, std::string_view
 /// session's tombstone is set: it is the confirmation a cancel waits for).
 coro::awaitable<published> record_cancelled(redis::client& redis, std::string_view session_id,
                                             const recording& log = {});
-
-/// Records events in batches, for a worker that serves many sessions at
-/// once: the events recorded while the executor is busy — typically the
-/// handlers that one Redis read resumed — go to Redis in one script call
-/// (up to `max_batch` events), so Redis pays the script's cost once per
-/// batch instead of once per event. An event waits for nothing: the batch
-/// leaves as soon as the executor has run what was ready. Each event's
-/// outcome is what `publish_event` gives, and one session's events stay in
-/// order. On a Redis Cluster a batch holds the events of one slot.
-///
-///     worker::recorder rec(redis);
-///     co_await rec.publish_event(session_id, "worker_ack");
-///
-/// Single-threaded (the executor of `redis`). `redis` must outlive every
-/// event in flight; the recorder itself may go before them.
-/// Cancellation of a wait: terminal; the event may still be recorded.
-class recorder {
-public:
-    explicit recorder(redis::client& redis, recording log = {});
-    ~recorder();
-    recorder(const recorder&) = delete;
-    recorder& operator=(const recorder&) = delete;
-
-    coro::awaitable<published> publish_event(std::string_view session_id,
-                                             std::string_view event_type,
-                                             std::string_view payload_json = "{}");
-    coro::awaitable<published> record_message(std::string_view session_id, std::string message);
-    coro::awaitable<published> record_cancelled(std::string_view session_id);
-
-    /// Events in one script call, at most: a script holds Redis while it runs.
-    static constexpr std::size_t max_batch = 256;
-
-private:
-    std::shared_ptr<detail::recorder_state> state_;
-};
 
 } // namespace ssebridge::worker
