@@ -1,0 +1,17 @@
+// The results of a run: the JSON report and its human-readable table.
+#pragma once
+
+#include "run_state.hpp"
+
+#include <ostream>
+
+namespace ssebridge::bench {
+
+/// Adds what every run reports (latency percentiles and CDF, counts, the
+/// bench's own CPU) to `st.report`.
+void summarise(run_state& st, double bench_cpu_seconds);
+
+// The human-readable report of a run: one line per measure.
+void print_table(std::ostream& out, const boost::json::object& r);
+
+} // namespace ssebridge::bench
