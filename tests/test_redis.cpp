@@ -191,6 +191,46 @@ BOOST_AUTO_TEST_CASE(each_read_ends_with_one_batch_end_after_its_messages) {
     BOOST_TEST(batches < 200u); // messages come many to a read
 }
 
+// A batch is everything Redis has sent, not one read's worth: the socket is
+// read dry (up to a bound) before the batch ends, so that under load the
+// owner acts on many messages of a channel at once (one send per client).
+BOOST_AUTO_TEST_CASE(a_batch_takes_all_that_has_arrived_not_one_read) {
+    redis_server server;
+    harness h(server);
+    recording_sink a;
+    std::size_t batches = 0;
+    h.sub.on_batch_end([&] { ++batches; });
+    auto held = run(h.ioc, subscribe(h.sub, "backlog", a));
+    // Published from another loop while the subscriber's is stopped: 600 KB
+    // (the read buffer starts at 64 KB) wait in its socket.
+    constexpr int messages = 3000;
+    const std::string body(200, 'x');
+    asio::io_context other;
+    redis::client publisher(other.get_executor(), config_for(server));
+    run(other, publisher.async_connect(), 10s);
+    asio::co_spawn(other, publisher.async_run(), asio::detached);
+    std::string pipeline;
+    for (int i = 0; i < messages; ++i)
+        redis::append_command(pipeline, {"PUBLISH", "backlog", body});
+    run(other, publisher.async_exec(pipeline));
+    // Until Redis has written all of it to the subscriber's socket.
+    BOOST_TEST_REQUIRE(eventually(
+        other,
+        [&] {
+            redis::reply list = run(other, publisher.async_exec(redis::make_command(
+                                               {"CLIENT", "LIST", "TYPE", "pubsub"})));
+            return list.value.find("omem=0") != std::string::npos;
+        },
+        5s));
+    run(other, sleep_for(100ms));
+    publisher.close();
+    other.run_for(1s);
+    run_until(
+        h.ioc, [&] { return a.messages.size() == messages; }, 5s);
+    BOOST_TEST(a.messages.size() == std::size_t(messages));
+    BOOST_TEST(batches <= 2u); // one read's worth each would be 10 or more
+}
+
 BOOST_AUTO_TEST_CASE(every_sink_of_a_channel_hears_of_a_lost_connection) {
     redis_server server;
     harness h(server);

@@ -22,6 +22,7 @@ using tcp = asio::ip::tcp;
 
 namespace {
 constexpr std::size_t initial_buffer = 64 * 1024; // one read takes a burst of pushes
+constexpr std::size_t max_batch = 1024 * 1024;    // bytes read before the batch ends
 constexpr parser_limits limits{};
 } // namespace
 
@@ -39,6 +40,7 @@ coro::awaitable<void> connection::async_connect(const config& cfg) {
         throw boost::system::system_error(asio::error::timed_out, "connect to Redis");
     socket_.set_option(tcp::no_delay(true));
     socket_.set_option(asio::socket_base::keep_alive(true));
+    socket_.non_blocking(true); // read_loop reads what is there without waiting
     in_.assign(initial_buffer, '\0');
     in_begin_ = in_end_ = 0;
     reply_timeout_ = cfg.reply_timeout;
@@ -110,29 +112,53 @@ bool connection::parse_buffered(error_code& ec, F&& f) {
     return true;
 }
 
+bool connection::make_room(error_code& ec) {
+    if (in_end_ < in_.size())
+        return true;
+    if (in_begin_ > 0) { // compact: move the partial reply to the front
+        std::memmove(in_.data(), in_.data() + in_begin_, in_end_ - in_begin_);
+        in_end_ -= in_begin_;
+        in_begin_ = 0;
+    } else if (in_.size() > limits.max_bulk + initial_buffer) {
+        ec = make_error_code(resp_error::too_large);
+        return false;
+    } else {
+        in_.resize(in_.size() * 2);
+    }
+    return true;
+}
+
 coro::awaitable<boost::system::error_code>
 connection::read_loop(reply_handler& on_reply, std::function<void()>& after_read) {
+    error_code ec;
     for (;;) {
-        if (in_end_ == in_.size()) {
-            if (in_begin_ > 0) { // compact: move the partial reply to the front
-                std::memmove(in_.data(), in_.data() + in_begin_, in_end_ - in_begin_);
-                in_end_ -= in_begin_;
-                in_begin_ = 0;
-            } else if (in_.size() > limits.max_bulk + initial_buffer) {
-                co_return make_error_code(resp_error::too_large);
-            } else {
-                in_.resize(in_.size() * 2);
-            }
-        }
-        auto [ec, n] = co_await socket_.async_read_some(
-            asio::buffer(in_.data() + in_end_, in_.size() - in_end_), coro::use_tuple);
-        if (ec)
+        if (!make_room(ec))
             co_return ec;
-        in_end_ += n;
+        auto [read_error, n] = co_await socket_.async_read_some(
+            asio::buffer(in_.data() + in_end_, in_.size() - in_end_), coro::use_tuple);
+        if (read_error)
+            co_return read_error;
+        // A batch is everything Redis has sent so far, up to max_batch: the
+        // sockets that want it are read dry before `after_read` (the
+        // subscriber's sinks flush once per batch), so that under load one
+        // send carries several events of a session. The reads that follow
+        // the first never wait: the socket is non-blocking.
+        for (std::size_t batch = n;;) {
+            in_end_ += n;
+            if (!parse_buffered(ec, on_reply))
+                co_return ec;
+            if (batch >= max_batch || !make_room(ec))
+                break;
+            n = socket_.read_some(asio::buffer(in_.data() + in_end_, in_.size() - in_end_), ec);
+            if (ec)
+                break;
+            batch += n;
+        }
+        if (ec && ec != asio::error::would_block && ec != asio::error::try_again)
+            co_return ec;
+        ec = {};
         last_read_ = std::chrono::steady_clock::now();
         unanswered_since_.reset();
-        if (!parse_buffered(ec, on_reply))
-            co_return ec;
         if (after_read)
             after_read();
     }

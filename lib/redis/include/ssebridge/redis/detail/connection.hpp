@@ -67,6 +67,8 @@ private:
     // Returns false and sets ec on a protocol error; invokes `f` per reply.
     template <class F>
     bool parse_buffered(boost::system::error_code& ec, F&& f);
+    // Room to read into: compacts, or grows up to the reply limit (else ec).
+    bool make_room(boost::system::error_code& ec);
 
     boost::asio::ip::tcp::socket socket_;
     coro::notifier writable_;
