@@ -129,6 +129,8 @@ limit_lat, limit_p99s = median_run("limit-latency")
 sizes = [s for s in (100, 1000, 10000) if load(f"throughput-ssebridge-{s}")]
 tp = {s: (load(f"throughput-ssebridge-{s}"), load(f"throughput-nchan-{s}")) for s in sizes}
 (lat_s, lat_s_p99s), (lat_n, lat_n_p99s) = median_run("latency-ssebridge"), median_run("latency-nchan")
+lat_f, lat_f_p99s = median_run("latency-floor")
+pinned = (out / "pinning").exists() and "yes" in (out / "pinning").read_text()
 (slow_s, slow_s_p99s), (slow_n, slow_n_p99s) = median_run("slow-ssebridge"), median_run("slow-nchan")
 
 
@@ -179,9 +181,16 @@ if nchan_redis:
           f"{nchan_redis['events_per_second']:,.0f} events/s | |")
 print(f"| server CPU per delivered event (1,000 sessions) | {cpu_us_per_event(through_1000):.1f} µs | "
       f"{cpu_us_per_event(nchan_1000):.1f} µs | report |")
-print(f"| latency at {lat_s['delivered'] / lat_s['seconds']:,.0f} events/s, 1,000 sessions (median of three runs) | "
+pin_text = "pinned: the server on core 0, Redis and the bench on core 1" if pinned else "not pinned"
+print(f"| latency at {lat_s['delivered'] / lat_s['seconds']:,.0f} events/s, 1,000 sessions (median of three runs; "
+      f"{pin_text}) | "
       f"{lat_text(lat_s)} ({p99_range(lat_s_p99s)}) | {lat_text(lat_n)} ({p99_range(lat_n_p99s)}) | "
       f"p99 ≤ 1,000 µs: {ok(lat_s['latency_us']['p99'] <= 1000)} |")
+if lat_f:
+    floor_p99 = lat_f["latency_us"]["p99"]
+    print(f"| the floor relay at the same load ({pin_text}) | {lat_text(lat_f)} ({p99_range(lat_f_p99s)}) | | "
+          f"ssebridge's p99 ≤ the floor's + 300 µs ({floor_p99 + 300:,} µs): "
+          f"{ok(lat_s['latency_us']['p99'] <= floor_p99 + 300)} |")
 if limit_lat:
     print(f"| latency floor: the limit path at {limit_lat['delivered'] / limit_lat['seconds']:,.0f} events/s "
           f"(Redis → one subscriber connection, no SSE server) | {lat_text(limit_lat)} ({p99_range(limit_p99s)}) | | — |")
@@ -191,7 +200,7 @@ print(f"| server RSS during that run: peak / at the end | {slow_s['gateway_rss_k
       f"{slow_s['gateway_rss_kib_end'] / 1024:,.1f} MiB | {slow_n['gateway_rss_kib_peak'] / 1024:,.1f} MiB / "
       f"{slow_n['gateway_rss_kib_end'] / 1024:,.1f} MiB | report |")
 print(f"| RSS per idle session, {idle_s['sessions']:,} sessions | {idle_kib(idle_s, 'idle-ssebridge'):.2f} KiB | "
-      f"{idle_kib(idle_n, 'idle-nchan'):.2f} KiB | ≤ 4 KiB: {ok(idle_kib(idle_s, 'idle-ssebridge') <= 4)} |")
+      f"{idle_kib(idle_n, 'idle-nchan'):.2f} KiB | ≤ 0.5 KiB: {ok(idle_kib(idle_s, 'idle-ssebridge') <= 0.5)} |")
 print(f"| setup, POST → worker_ack, {setup['concurrency']} clients | {setup['sessions_per_second']:,.0f} sessions/s "
       f"({lat_text(setup)}) | — | ≥ 5,000/s: {ok(setup['sessions_per_second'] >= 5000)} |")
 print()

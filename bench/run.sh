@@ -108,10 +108,32 @@ echo "== throughput: nchan with Redis, 1000 sessions (a smaller load: it is slow
 measured "$nchan_redis_pid" "$out/throughput-nchan-redis-1000.json" nchan_redis --scenario throughput --sessions 1000 --events $((events_total / 1000 / 20))
 # Latency runs three times each: this machine's scheduling noise moves the
 # tail from run to run, and report.py shows the median run and the range.
+# Pinned (with two cores or more): the server measured on core 0, Redis and
+# the bench on core 1, so that p99 measures the server, not its neighbours.
+pin() { # CORES PID...: every thread of each PID onto CORES
+  local cores=$1
+  shift
+  if [ "$(nproc)" -ge 2 ]; then for pid in "$@"; do taskset -apc "$cores" "$pid" > /dev/null; done; fi
+}
+pinned() { if [ "$(nproc)" -ge 2 ]; then taskset -c 1 "$@"; else "$@"; fi; }
+pin 1 "$redis_pid"
+pin 0 "$gateway_pid" "$nchan_pid" "$floor_pid"
+echo "pinned=$([ "$(nproc)" -ge 2 ] && echo yes || echo no)" > "$out/pinning"
 for i in 1 2 3; do
-  echo "== latency ($i/3): 20000 events/s over 1000 sessions for $seconds s"
-  measured "$gateway_pid" "$out/latency-ssebridge-$i.json" ssebridge --scenario latency --sessions 1000 --rate 20000 --duration $seconds
-  measured "$nchan_pid" "$out/latency-nchan-$i.json" nchan --scenario latency --sessions 1000 --rate 20000 --duration $seconds
+  echo "== latency ($i/3): 20000 events/s over 1000 sessions for $seconds s (pinned)"
+  measured "$gateway_pid" "$out/latency-ssebridge-$i.json" pinned build/release/bench/ssebridge-bench --redis "$redis" \
+    --target ssebridge --gateway "127.0.0.1:$gateway_port" --gateway-pid "$gateway_pid" \
+    --scenario latency --sessions 1000 --rate 20000 --duration $seconds
+  measured "$nchan_pid" "$out/latency-nchan-$i.json" pinned build/release/bench/ssebridge-bench --redis "$redis" \
+    --target sse --subscribe-url "http://127.0.0.1:$nchan_port/sub/{id}" \
+    --publish-url "http://127.0.0.1:$nchan_port/pub/{id}" --gateway-pid "$nchan_pid" \
+    --scenario latency --sessions 1000 --rate 20000 --duration $seconds
+  measured "$floor_pid" "$out/latency-floor-$i.json" pinned build/release/bench/ssebridge-bench --redis "$redis" \
+    --target ssebridge --gateway "127.0.0.1:$floor_port" --gateway-pid "$floor_pid" \
+    --scenario latency --sessions 1000 --rate 20000 --duration $seconds
+done
+pin 0-$(($(nproc) - 1)) "$redis_pid" "$gateway_pid" "$nchan_pid" "$floor_pid"
+for i in 1 2 3; do
   echo "== slow clients ($i/3): 10% of 1000 stop reading; 20000 events/s; default limits"
   measured "$strict_pid" "$out/slow-ssebridge-$i.json" bench --target ssebridge --gateway "127.0.0.1:$strict_port" \
     --gateway-pid "$strict_pid" --scenario slow --sessions 1000 --slow-share 0.1 --rate 20000 --duration $seconds
