@@ -114,9 +114,11 @@ public:
     /// Waits until the connection is established (for start-up and tests).
     coro::awaitable<void> async_wait_connected();
 
-    /// Called after the messages of each read have gone to their sinks: an
+    /// Called after the messages of each batch have gone to their sinks: an
     /// owner whose sinks only note messages acts on a batch at once (one
-    /// write per client per read, however many events it got).
+    /// write per client per batch, however many events it got). A batch is
+    /// all that Redis had sent when it was read, up to 1 MiB: the socket is
+    /// read dry before the batch ends.
     void on_batch_end(std::function<void()> f);
 
 private:
