@@ -116,7 +116,7 @@ int main(int argc, char** argv) {
         (parsed.help ? std::cout : std::cerr)
             << (parsed.help ? "" : parsed.message + "\n\n")
             << "Usage: ssebridge-bench --scenario "
-               "limit|throughput|latency|slow|idle|setup|resume|cancel [OPTIONS]\n\n"
+               "limit|throughput|latency|slow|idle|setup|resume|cancel|soak [OPTIONS]\n\n"
             << cli::describe(opts);
         return parsed.help ? 0 : 2;
     }

@@ -332,6 +332,8 @@ BOOST_AUTO_TEST_CASE(the_bench_counts_every_event_and_every_session) {
     BOOST_TEST(no_rate.wait(10s) == 2);
     child_process no_urls({SSEBRIDGE_BENCH_BINARY, "--target", "sse"});
     BOOST_TEST(no_urls.wait(10s) == 2);
+    child_process no_such({SSEBRIDGE_BENCH_BINARY, "--scenario", "sprint"});
+    BOOST_TEST(no_such.wait(10s) == 2);
     child_process help({SSEBRIDGE_BENCH_BINARY, "--help"});
     BOOST_TEST(help.wait(10s) == 0);
     BOOST_TEST(!help.wait_for_line("Usage: ssebridge-bench", 1s).empty());
