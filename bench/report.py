@@ -159,7 +159,7 @@ if floor_1000:
     cpu_floor = cpu_us_per_event(through_1000) / max(cpu_us_per_event(floor_1000), 1e-9)
     print(f"ssebridge / floor: {ratio_floor:.2f}× (goal ≥ 0.8: {ok(ratio_floor >= 0.8)})\n")
     print(f"CPU per event / floor: {cpu_floor:.2f}× (goal ≤ 1.3: {ok(cpu_floor <= 1.3)})\n")
-print(f"ssebridge / nchan: {ratio_nchan:.2f}×\n")
+print(f"ssebridge / nchan: {ratio_nchan:.2f}× (goal ≥ 3: {ok(ratio_nchan >= 3)})\n")
 print(f"(throughput with 1,000 sessions; p99 latency at 20,000 events/s: nchan's is "
       f"{ratio_p99:.1f}× ssebridge's)\n")
 
@@ -242,7 +242,7 @@ if seed_tp and seed_idle and seed_lat and ours_lat:
     print("The seed side by side: `bench/peers/sse_driver.py`, the Python gateway ssebridge replaces "
           "(FastAPI + uvicorn + redis.asyncio + a Kafka producer, one process), driven by the same "
           "`ssebridge-bench --target ssebridge`:\n")
-    print(f"ssebridge / seed: {ratio_seed:.1f}×\n")
+    print(f"ssebridge / seed: {ratio_seed:.1f}× (goal ≥ 20: {ok(ratio_seed >= 20)})\n")
     print("| measure | ssebridge | seed (Python) |")
     print("| --- | --- | --- |")
     print(f"| throughput, 1,000 sessions | {through_1000['events_per_second']:,.0f} events/s | "
