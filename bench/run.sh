@@ -179,9 +179,10 @@ build/release/bench/ssebridge-microbench --benchmark_format=json --benchmark_min
   > "$out/micro.json" 2> /dev/null
 if command -v perf >/dev/null 2>&1 && [ -z "${BENCH_QUICK:-}" ]; then
   echo "== CPU profile of the gateway during a throughput run"
-  ssebridge --scenario throughput --sessions 1000 --events 1000 > /dev/null &
+  # Enough load to outlast the profile's window several times over, at any speed.
+  ssebridge --scenario throughput --sessions 1000 --events 6000 > /dev/null &
   load=$!
-  sleep 3
+  sleep 2
   perf record -q -e cpu-clock -g -p "$gateway_pid" -o "$out/perf.data" -- sleep 5 > /dev/null 2>&1 || true
   wait $load || true
   perf report -i "$out/perf.data" --no-children --sort dso --stdio 2> /dev/null > "$out/profile-dso.txt" || true
