@@ -266,21 +266,19 @@ coro::awaitable<void> client::run_cluster() {
     follower.done = [this] {
         return closing_;
     };
-    std::exception_ptr stopped;
-    try {
-        co_await detail::follow_slot_map(cfg_, *stale_, std::move(follower));
-    } catch (...) {
-        stopped = std::current_exception();
-    }
-    // Structured: the shards' runs end before this does.
+    follower.stop = [this] {
+        return stop_shards();
+    };
+    co_await detail::follow_slot_map(cfg_, *stale_, std::move(follower));
+}
+
+coro::awaitable<void> client::stop_shards() {
     for (auto& s : shards_) {
         s->c->close();
         s->run.cancel();
     }
     for (auto& s : shards_)
         co_await s->run.async_wait();
-    if (stopped)
-        std::rethrow_exception(stopped);
 }
 
 // Connects to the masters of `map` (those not connected yet), then routes by it.

@@ -292,8 +292,9 @@ coro::awaitable<slot_map> discover_slots(const config& cfg, std::vector<cluster_
     throw boost::system::system_error(cluster_error::no_slots);
 }
 
-coro::awaitable<void> follow_slot_map(const config& cfg, coro::notifier& stale,
-                                      slot_map_follower f) {
+namespace {
+coro::awaitable<void> keep_following(const config& cfg, coro::notifier& stale,
+                                     slot_map_follower& f) {
     using namespace std::chrono_literals;
     asio::steady_timer pause(co_await asio::this_coro::executor);
     while (!f.done()) {
@@ -311,6 +312,22 @@ coro::awaitable<void> follow_slot_map(const config& cfg, coro::notifier& stale,
         if (found && f.healthy())
             co_await stale.async_wait(coro::clock::now() + 5s);
     }
+}
+} // namespace
+
+coro::awaitable<void> follow_slot_map(const config& cfg, coro::notifier& stale,
+                                      slot_map_follower f) {
+    std::exception_ptr stopped;
+    try {
+        co_await keep_following(cfg, stale, f);
+    } catch (...) {
+        stopped = std::current_exception(); // (no co_await in a handler)
+    }
+    // Structured: what following started ends before this does.
+    if (f.stop)
+        co_await f.stop();
+    if (stopped)
+        std::rethrow_exception(stopped);
 }
 
 coro::awaitable<void> keep_connected(const config& cfg, std::string_view who,

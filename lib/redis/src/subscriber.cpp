@@ -475,19 +475,17 @@ coro::awaitable<void> subscriber::run_cluster() {
     follower.healthy = [this] {
         return connected();
     };
-    std::exception_ptr stopped;
-    try {
-        co_await detail::follow_slot_map(cfg_, *stale_, std::move(follower));
-    } catch (...) {
-        stopped = std::current_exception();
-    }
-    // Structured: the shards' runs end before this does.
+    follower.stop = [this] {
+        return stop_shards();
+    };
+    co_await detail::follow_slot_map(cfg_, *stale_, std::move(follower));
+}
+
+coro::awaitable<void> subscriber::stop_shards() {
     for (auto& s : shards_)
         s->run.cancel();
     for (auto& s : shards_)
         co_await s->run.async_wait();
-    if (stopped)
-        std::rethrow_exception(stopped);
 }
 
 coro::awaitable<void> subscriber::apply_async(slot_map map) {

@@ -103,6 +103,7 @@ private:
     coro::awaitable<reply> exec_on(client& node, std::string command, bool asking);
     coro::awaitable<reply> exec_in_cluster(std::string command);
     coro::awaitable<void> run_cluster();
+    coro::awaitable<void> stop_shards(); ///< ends the shards' runs (structured)
     coro::awaitable<void> apply(slot_map map);
     shard& shard_of(const cluster_node& node);
     coro::awaitable<void> connect_shard(shard& s);

@@ -166,6 +166,7 @@ private:
 
     // Cluster mode.
     coro::awaitable<void> run_cluster();
+    coro::awaitable<void> stop_shards(); ///< ends the shards' runs (structured)
     void apply(slot_map map);
     coro::awaitable<void> apply_async(slot_map map);
     shard& shard_of(const cluster_node& node);

@@ -101,12 +101,16 @@ struct slot_map_follower {
     std::function<bool()> done = [] {
         return false;
     };
+    /// Ends what following started (the shards' runs), however following
+    /// ends: awaited before `follow_slot_map` returns or throws.
+    std::function<coro::awaitable<void>()> stop;
 };
 
 /// Keeps a cluster's slot map current for `f`: reads it (`discover_slots`)
 /// and applies it, then again when `stale` is notified (a MOVED, a lost
 /// master, a migrated channel) or every 5 s while healthy, at most every
-/// 250 ms; until `f.done()` or cancelled (then throws `operation_aborted`).
+/// 250 ms; until `f.done()` or cancelled (then throws `operation_aborted`),
+/// and then `f.stop()`.
 coro::awaitable<void> follow_slot_map(const config& cfg, coro::notifier& stale,
                                       slot_map_follower f);
 
