@@ -139,10 +139,10 @@ connection::read_loop(reply_handler& on_reply, std::function<void()>& after_read
         if (read_error)
             co_return read_error;
         // A batch is everything Redis has sent so far, up to max_batch: the
-        // sockets that want it are read dry before `after_read` (the
-        // subscriber's sinks flush once per batch), so that under load one
-        // send carries several events of a session. The reads that follow
-        // the first never wait: the socket is non-blocking.
+        // socket is read dry before `after_read` (the subscriber's sinks
+        // flush once per batch), so that under load one send carries
+        // several events of a session. The reads after the first never
+        // wait: the socket is non-blocking.
         for (std::size_t batch = n;;) {
             in_end_ += n;
             if (!parse_buffered(ec, on_reply))
@@ -176,8 +176,8 @@ coro::awaitable<reply> connection::read_reply() {
             throw boost::system::system_error(ec);
         if (result)
             co_return std::move(*result);
-        if (in_end_ == in_.size())
-            in_.resize(in_.size() * 2);
+        if (!make_room(ec))
+            throw boost::system::system_error(ec);
         std::size_t n = co_await socket_.async_read_some(
             asio::buffer(in_.data() + in_end_, in_.size() - in_end_), asio::use_awaitable);
         in_end_ += n;
