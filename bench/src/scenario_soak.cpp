@@ -3,20 +3,12 @@
 #include "streams.hpp"
 
 #include <ssebridge/coro/task_group.hpp>
-#include <ssebridge/coro/timeout.hpp>
-#include <ssebridge/kafka/consumer.hpp>
-#include <ssebridge/redis/client.hpp>
-#include <ssebridge/redis/subscriber.hpp>
 #include <ssebridge/wire/event.hpp>
 #include <ssebridge/wire/names.hpp>
-#include <ssebridge/wire/request.hpp>
-#include <ssebridge/worker/publish.hpp>
-#include <ssebridge/worker/requests.hpp>
 
 #include "support/run.hpp"
 
 #include <boost/asio/co_spawn.hpp>
-#include <boost/asio/detached.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/json/parse.hpp>
 
