@@ -23,12 +23,22 @@ coro::awaitable<void> echo(http::exchange& ex) {
 
 coro::awaitable<void> stream_three(http::exchange& ex) {
     const http::header extra[] = {{"X-Test", "yes"}};
-    co_await ex.start_stream("text/event-stream", extra);
+    bool started = co_await ex.start_stream("text/event-stream", extra);
+    if (!started)
+        co_return;
+    http::response_stream out = ex.take_stream();
     for (int i = 0; i < 3; ++i) {
-        co_await ex.write("data: " + std::to_string(i) + "\n\n");
+        co_await out.write("data: " + std::to_string(i) + "\n\n");
         co_await sleep_for(10ms);
     }
-    co_await ex.finish();
+    co_await out.finish();
+}
+
+// Starts a stream and leaves it in `parked`: the handler ends, the stream does not.
+coro::awaitable<void> park(http::exchange& ex, std::optional<http::response_stream>& parked) {
+    bool started = co_await ex.start_stream("text/event-stream", {});
+    if (started)
+        parked.emplace(ex.take_stream());
 }
 
 coro::awaitable<void> text(http::exchange& ex) {
@@ -48,6 +58,7 @@ struct fixture {
         server.route("GET", "/stream", stream_three);
         server.route("GET", "/fail", fail);
         server.route("GET", "/text", text);
+        server.route("GET", "/park", [this](http::exchange& ex) { return park(ex, parked); });
         asio::co_spawn(ioc, server.async_run(), [this](std::exception_ptr) { stopped = true; });
     }
     ~fixture() {
@@ -75,6 +86,7 @@ struct fixture {
     asio::io_context ioc;
     http::server server;
     bool stopped = false;
+    std::optional<http::response_stream> parked;
 };
 
 std::string get(std::string_view path, std::string_view extra = "") {
@@ -241,6 +253,65 @@ BOOST_AUTO_TEST_CASE(idle_connections_time_out_and_stop_closes_them) {
     BOOST_TEST(run(ioc, d.wait_eof(), 5s));
     run_until(
         ioc, [&] { return stopped; }, 5s);
+    BOOST_TEST(server.connections() == 0u);
+}
+
+BOOST_AUTO_TEST_CASE(a_taken_stream_outlives_its_handler_and_is_counted_and_awaited) {
+    http_client c(ioc.get_executor());
+    run(ioc, c.connect(server.local_endpoint()));
+    run(ioc, c.send(get("/park")));
+    BOOST_TEST(run(ioc, c.read_head()).status == 200u);
+    run_until(
+        ioc, [&] { return parked.has_value(); }, 5s);
+    BOOST_TEST(server.connections() == 1u); // no handler runs for it, and it still counts
+    BOOST_TEST(run(ioc, parked->write("data: late\n\n")));
+    auto m = run(ioc, c.next_message());
+    BOOST_TEST_REQUIRE(m.has_value());
+    BOOST_TEST(m->data == "late");
+
+    server.stop();
+    run(ioc, sleep_for(200ms));
+    BOOST_TEST(!stopped); // the server waits for the stream
+    BOOST_TEST(server.connections() == 1u);
+    BOOST_TEST(run(ioc, parked->finish()));
+    parked.reset(); // its body is finished, but a stopping server keeps no connection
+    BOOST_TEST(run(ioc, c.wait_eof(), 5s));
+    run_until(
+        ioc, [&] { return stopped; }, 5s);
+    BOOST_TEST(server.connections() == 0u);
+}
+
+BOOST_AUTO_TEST_CASE(a_finished_stream_gives_its_connection_back_for_the_next_request) {
+    http_client c(ioc.get_executor());
+    run(ioc, c.connect(server.local_endpoint()));
+    run(ioc, c.send(get("/park")));
+    BOOST_TEST(run(ioc, c.read_head()).status == 200u);
+    run_until(
+        ioc, [&] { return parked.has_value(); }, 5s);
+    BOOST_TEST(run(ioc, parked->finish()));
+    parked.reset();
+    BOOST_TEST(!run(ioc, c.next_message()).has_value()); // the body ended
+    auto [head, body] = run(ioc, c.exchange(get("/text")));
+    BOOST_TEST(head.status == 200u);
+    BOOST_TEST(body == "hello");
+    BOOST_TEST(server.connections() == 1u);
+}
+
+BOOST_AUTO_TEST_CASE(a_taken_stream_sees_its_client_leave) {
+    http_client c(ioc.get_executor());
+    run(ioc, c.connect(server.local_endpoint()));
+    run(ioc, c.send(get("/park")));
+    BOOST_TEST(run(ioc, c.read_head()).status == 200u);
+    run_until(
+        ioc, [&] { return parked.has_value(); }, 5s);
+    bool readable = false;
+    parked->async_wait_readable([&](boost::system::error_code) { readable = true; });
+    run(ioc, sleep_for(100ms));
+    BOOST_TEST(!readable);
+    c.close();
+    run_until(
+        ioc, [&] { return readable; }, 5s);
+    parked.reset(); // its body unfinished: the connection closes
     BOOST_TEST(server.connections() == 0u);
 }
 

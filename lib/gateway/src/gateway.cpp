@@ -134,6 +134,7 @@ gateway::state::state(coro::executor ex, const config& c)
     , commands(ex, redis_settings(c))
     , producer(ex, producer_settings(kafka_bootstrap, c))
     , server(ex, parse_listen(ex, c.listen), http_limits(c))
+    , sessions_gone(ex)
     , token_secret(c.token_secret.empty() ? wire::make_token_secret() : c.token_secret)
     , background(ex,
                  [](std::exception_ptr e) {
@@ -187,6 +188,8 @@ coro::awaitable<void> gateway::async_run() {
     st.background.spawn(watch_sessions(st));
     st.background.spawn(watch_readiness(st));
     co_await st.server.async_run();
+    while (st.session_objects > 0) // their connections are gone; their last handlers run
+        co_await st.sessions_gone.async_wait();
     // What sessions decided before the drain still reaches the log.
     co_await coro::with_timeout(st.records.async_wait(), std::chrono::seconds(2));
     st.background.cancel();

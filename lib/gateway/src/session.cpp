@@ -1,10 +1,10 @@
 // The session pipelines: POST (subscribe → open the log → produce → headers →
-// ack → relay) and GET …/events (subscribe → headers → replay → relay), each
-// with the disconnect watch racing it. A stream's decisions are its
-// `stream_state`; this shell moves bytes, and the gateway's clock keeps time.
+// ack → relay) and GET …/events (subscribe → headers → replay → relay). A
+// stream's decisions are its `stream_state`; this shell moves bytes, the
+// Redis reader and the gateway's clock drive it, and a wait on its socket
+// sees the client hang up.
 #include "state.hpp"
 
-#include <ssebridge/coro/event.hpp>
 #include <ssebridge/coro/timeout.hpp>
 #include <ssebridge/gateway/detail/stream_state.hpp>
 #include <ssebridge/log.hpp>
@@ -29,21 +29,33 @@ namespace asio = boost::asio;
 using detail::step;
 
 /// One client's stream of a session: the sink of the session's Redis
-/// channel, the stream's state, and the connection it goes out on.
-class session final : public redis::subscriber::sink {
+/// channel, the stream's state, and, once its headers are out, the
+/// connection it goes out on.
+///
+/// Opening it is a coroutine (the requests to Redis and Kafka, the
+/// headers); once it streams, it is a plain object that the Redis reader
+/// (`on_message`, `flush`), the gateway's clock (`on_tick`) and a wait for
+/// the client's hang-up drive. It writes from there, in one non-blocking
+/// system call; a coroutine runs only while a socket is full or a replay
+/// reads the log. Whoever holds it (the hang-up wait, a running writer, its
+/// opening) holds a `shared_ptr`.
+class session final : public redis::subscriber::sink, public std::enable_shared_from_this<session> {
 public:
-    session(gateway::state& st, std::string id, http::exchange& ex, detail::stream_kind kind)
+    session(gateway::state& st, std::string id, detail::stream_kind kind)
         : st(st)
         , id(std::move(id))
-        , ex(ex)
         , kind(kind)
-        , wake(st.ex)
         , stream(st.limits, coro::clock::now(), kind)
-        , self_(st.sessions.insert(st.sessions.end(), this)) {}
+        , self_(st.sessions.insert(st.sessions.end(), this)) {
+        ++st.session_objects;
+    }
     ~session() {
-        st.sessions.erase(self_);
+        if (!ended_)
+            st.sessions.erase(self_);
         if (unflushed_) // (a read's batch ends before any session can go)
             std::erase(st.unflushed, this);
+        if (--st.session_objects == 0)
+            st.sessions_gone.notify();
     }
     session(const session&) = delete;
     session& operator=(const session&) = delete;
@@ -55,8 +67,8 @@ public:
             st.timings.observe_lag(stream.last_id()->ms);
         if (s == step::wake && !ack_noted_)
             note_ack();
-        if (s == step::wake && writer_idle) { // written with the others at the read's end
-            if (!unflushed_) {
+        if (s == step::wake) { // written with the others at the read's end
+            if (writer_idle() && !unflushed_) {
                 unflushed_ = true;
                 st.unflushed.push_back(this);
             }
@@ -81,16 +93,15 @@ public:
         case step::none:
             break;
         case step::wake:
-            // An idle writer: write now, from here, without a coroutine
-            // resumed for it (the common case of one event at a time).
-            if (!writer_idle || !write_now())
-                wake.notify();
+            if (writer_idle()) // else the writer (or the opening) takes it
+                write_now();
             break;
         case step::malformed:
             ++st.stats.malformed_messages;
             break;
         case step::abort:
-            ex.abort(); // the pending write fails, and with it the session
+            if (out_)
+                out_->abort(); // the pending write fails, and with it the stream
             break;
         }
         if (!failure_counted_ && stream.end_code()) { // counted when decided, not when written
@@ -100,32 +111,30 @@ public:
         }
     }
 
-    /// Counts how the stream ended (unless with an error, counted already)
-    /// and how long it lasted, once it has.
-    void count_end(bool client_left) {
-        if (!stream.started())
-            return; // refused before its headers: counted as rejected, if at all
-        histograms::observe(st.timings.duration, coro::clock::now() - stream.started_at());
-        if (stream.completed())
-            ++st.stats.streams_completed;
-        else if (!stream.end_code() && client_left)
-            ++st.stats.client_disconnects;
+    /// Its headers are out: the session takes the connection, watches for
+    /// the client's hang-up, and writes what came meanwhile — or first
+    /// replays the log from `cursor` (subscribers and joiners).
+    void attach(http::response_stream out, std::string cursor) {
+        out_.emplace(std::move(out));
+        out_->async_wait_readable(
+            [self = shared_from_this()](boost::system::error_code) { self->end(true); });
+        if (kind == detail::stream_kind::creator)
+            act(step::wake);
+        else
+            spawn_writer(replay(*this, std::move(cursor)));
     }
 
     gateway::state& st;
     const std::string id;
-    http::exchange& ex;
     const detail::stream_kind kind;
     redis::subscriber::subscription subscription; ///< the session's channel
-    coro::notifier wake;                          ///< wakes the writer
     detail::stream_state stream;
     coro::clock::time_point received; ///< when its request arrived
     bool session_exists = false;      ///< its log exists: it can be resumed, and abandoned
-    bool writer_idle = false;         ///< the relay waits for a wake: a wake may write at once
-    bool write_failed = false;        ///< a write from `write_now` failed: the relay ends
-    std::string buffer;               ///< the chunk being written (one writer at a time)
-    std::string leftover;             ///< framed bytes `write_now` could not write, for the relay
-    std::optional<detail::chunk> leftover_chunk; ///< the chunk they belong to
+    bool write_failed = false;        ///< the client is gone (a write failed)
+
+    /// The connection, once attached.
+    http::response_stream& out() { return *out_; }
 
     /// After a chunk went out: the write clock and the counters. False after
     /// the last chunk.
@@ -135,39 +144,96 @@ public:
         return !c.last;
     }
 
-    /// Keeps a working buffer, but not one a burst has blown up.
-    void shrink_buffer() {
-        if (buffer.capacity() > 64 * 1024)
-            std::string().swap(buffer);
-    }
-
 private:
-    /// Writes what is ready while the relay is idle, in one non-blocking
-    /// system call a chunk. True when the relay has nothing to do; false
-    /// when it must take over: bytes left for a full socket, a failure, the end.
-    bool write_now() {
+    [[nodiscard]] bool writer_idle() const noexcept { return out_ && !writer_busy_ && !ended_; }
+
+    /// Writes what is ready, in one non-blocking system call a chunk; a
+    /// writer coroutine takes over what a full socket leaves.
+    void write_now() {
+        std::string& buffer = st.scratch;
         for (;;) {
             std::optional<detail::chunk> c = stream.take(buffer, coro::clock::now());
             if (!c)
-                return !stream.finished();
-            std::optional<std::string> rest = ex.try_write(buffer, c->last);
+                break;
+            std::optional<std::string> rest = out_->try_write(buffer, c->last);
             if (!rest) {
                 write_failed = true;
-                writer_idle = false;
-                return false;
+                end(true);
+                break;
             }
             if (!rest->empty()) {
-                leftover = std::move(*rest);
-                leftover_chunk = *c;
-                writer_idle = false;
-                return false;
+                spawn_writer(drain(*this, std::move(*rest), *c));
+                break;
             }
             if (!wrote(*c)) {
-                writer_idle = false;
-                return false;
+                end(false);
+                break;
             }
-            shrink_buffer();
         }
+        if (buffer.capacity() > 64 * 1024) // not one a burst has blown up
+            std::string().swap(buffer);
+    }
+
+    /// Runs `work` (true: the stream goes on) as the session's one writer;
+    /// when it is done the session writes what came meanwhile, or ends.
+    void spawn_writer(coro::awaitable<bool> work) {
+        writer_busy_ = true;
+        asio::co_spawn(st.ex, std::move(work),
+                       [self = shared_from_this()](std::exception_ptr e, bool more) {
+                           self->writer_busy_ = false;
+                           if (e) {
+                               log::failure(log::level::error, "session " + self->id, e);
+                               self->write_failed = true;
+                           }
+                           if (e || !more || self->ended_) {
+                               self->end(self->write_failed);
+                               self->release();
+                               return;
+                           }
+                           self->act(step::wake);
+                       });
+    }
+
+    /// The stream is over (`client_left`: the client hung up, or its
+    /// connection failed): counted, noted as abandoned when its session is
+    /// unfinished, and its connection let go. Once.
+    void end(bool client_left) {
+        if (ended_)
+            return;
+        ended_ = true;
+        st.sessions.erase(self_);
+        count_end(client_left);
+        std::optional<wire::end_code> code = stream.end_code();
+        bool left = client_left || code == wire::end_code::write_timeout ||
+                    code == wire::end_code::slow_client || code == wire::end_code::backend_lost;
+        if (left && session_exists && !stream.completed())
+            note_abandoned(st, id); // unless someone comes back in time
+        if (client_left || code == wire::end_code::write_timeout)
+            out_->close_after();
+        release();
+    }
+
+    /// Lets the connection go (back to the server for its next request when
+    /// the body is finished and it may be kept alive); a running writer's
+    /// pending write fails first, and the writer lets it go when it returns.
+    void release() {
+        if (!out_)
+            return;
+        if (writer_busy_) {
+            out_->abort();
+            return;
+        }
+        out_.reset();
+    }
+
+    /// Counts how the stream ended (unless with an error, counted already)
+    /// and how long it lasted.
+    void count_end(bool client_left) {
+        histograms::observe(st.timings.duration, coro::clock::now() - stream.started_at());
+        if (stream.completed())
+            ++st.stats.streams_completed;
+        else if (!stream.end_code() && client_left)
+            ++st.stats.client_disconnects;
     }
 
     /// The worker's ack came: its wait goes to the histogram, once.
@@ -178,8 +244,6 @@ private:
         }
     }
 
-    bool unflushed_ = false; ///< in st.unflushed
-    bool ack_noted_ = false; ///< the ack wait is observed
     /// The creator's gateway decides the session-level ends (no ack, no
     /// event for too long, a flood before the ack) and records them, so that
     /// every subscriber, now or later, sees the same end.
@@ -200,53 +264,55 @@ private:
         co_await worker::record_message(st.commands, id, std::move(message), keep);
     }
 
-    std::list<session*>::iterator self_;
+    static coro::awaitable<bool> drain(session& s, std::string framed, detail::chunk c);
+    static coro::awaitable<bool> replay(session& s, std::string cursor);
+
+    std::optional<http::response_stream> out_;
+    std::list<session*>::iterator self_; ///< in st.sessions until it ends
+    bool unflushed_ = false;             ///< in st.unflushed
+    bool ack_noted_ = false;             ///< the ack wait is observed
+    bool writer_busy_ = false;           ///< a writer coroutine runs: it writes, not `write_now`
+    bool ended_ = false;
     bool failure_counted_ = false; ///< its error end is counted (and recorded)
 };
 
 namespace {
 
-/// Writes what the stream's state has ready. False once the client is gone
-/// or the last chunk is out.
-coro::awaitable<bool> write_ready(session& s) {
+/// Writes what the stream's state has ready into `buffer` and out. False
+/// once the client is gone or the last chunk is out.
+coro::awaitable<bool> write_ready(session& s, std::string& buffer) {
     for (;;) {
-        std::optional<detail::chunk> c = s.stream.take(s.buffer, coro::clock::now());
+        std::optional<detail::chunk> c = s.stream.take(buffer, coro::clock::now());
         if (!c)
             co_return !s.stream.finished();
-        bool ok = co_await s.ex.write(s.buffer, c->last);
-        if (!ok)
-            co_return false; // the client is gone: nothing more to say
+        bool ok = co_await s.out().write(buffer, c->last);
+        if (!ok) {
+            s.write_failed = true; // the client is gone: nothing more to say
+            co_return false;
+        }
         if (!s.wrote(*c))
             co_return false;
     }
 }
 
-/// Writes what the stream's state has ready, one chunk per wake-up, until
-/// its last chunk is out or the client is gone.
-coro::awaitable<void> relay(session& s) {
-    struct busy_at_exit { // a relay that ended writes nothing more, directly or not
-        session& s;
-        ~busy_at_exit() { s.writer_idle = false; }
-    } guard{s};
-    for (;;) {
-        if (s.write_failed)
-            co_return;          // the client is gone
-        if (s.leftover_chunk) { // what a direct write left for a full socket
-            bool ok = co_await s.ex.write_framed(s.leftover);
-            std::string().swap(s.leftover);
-            detail::chunk c = *std::exchange(s.leftover_chunk, std::nullopt);
-            if (!ok || !s.wrote(c))
-                co_return;
-        }
-        bool more = co_await write_ready(s);
-        if (!more)
-            co_return;
-        s.shrink_buffer();
-        s.writer_idle = true;
-        co_await s.wake.async_wait();
-        s.writer_idle = false;
+} // namespace
+
+/// What a full socket left of a chunk (`framed`), then what came meanwhile.
+coro::awaitable<bool> session::drain(session& s, std::string framed, detail::chunk c) {
+    bool ok = co_await s.out().write_framed(framed);
+    if (!ok) {
+        s.write_failed = true;
+        co_return false;
     }
+    std::string().swap(framed);
+    if (!s.wrote(c))
+        co_return false;
+    std::string buffer;
+    bool more = co_await write_ready(s, buffer);
+    co_return more;
 }
+
+namespace {
 
 /// The headers of a stream: a POST's (creator or joiner) carry the token.
 std::vector<http::header> stream_headers(const session& s) {
@@ -316,8 +382,7 @@ coro::awaitable<void> cancel_failed(gateway::state& st, std::string id) {
 }
 
 /// Subscribes, hands the request to Kafka and sends the headers; true once
-/// the stream is open. Its own coroutine: its frame (and the request) is
-/// freed before the relay runs for as long as the stream lasts.
+/// the stream is open.
 coro::awaitable<bool> open_stream(session& s, http::exchange& ex) {
     gateway::state& st = s.st;
     std::string failure = co_await subscribe(s);
@@ -371,23 +436,14 @@ coro::awaitable<bool> open_stream(session& s, http::exchange& ex) {
 
     std::vector<http::header> headers = stream_headers(s);
     bool ok = co_await ex.start_stream("text/event-stream; charset=utf-8", headers);
-    if (!ok)
+    if (!ok) {
+        note_abandoned(st, s.id); // its request is on its way: the client left
         co_return false;
-    ex.drop_request();
+    }
     ++st.stats.sessions_started;
     s.stream.on_stream_started(coro::clock::now(), ack_deadline);
     histograms::observe(st.timings.setup, s.stream.started_at() - s.received);
     co_return true;
-}
-
-coro::awaitable<void> run_session(session& s, http::exchange& ex) {
-    // The relay's frame, which lives as long as the stream, is allocated
-    // first: Asio recycles the block a finished coroutine frees for the next
-    // frame, and open_stream's is large.
-    coro::awaitable<void> relaying = relay(s);
-    bool streaming = co_await open_stream(s, ex);
-    if (streaming)
-        co_await std::move(relaying);
 }
 
 /// GET …/events after the checks: subscribe, make sure the session exists,
@@ -415,9 +471,10 @@ coro::awaitable<bool> open_events(session& s, http::exchange& ex) {
     s.session_exists = true;
     std::vector<http::header> headers = stream_headers(s);
     bool ok = co_await ex.start_stream("text/event-stream; charset=utf-8", headers);
-    if (!ok)
+    if (!ok) {
+        note_abandoned(st, s.id); // the client left
         co_return false;
-    ex.drop_request();
+    }
     ++st.stats.event_streams_started;
     s.stream.on_stream_started(coro::clock::now());
     co_return true;
@@ -444,52 +501,6 @@ coro::awaitable<std::optional<std::string>> replay_start(session& s, const std::
     s.act(s.stream.on_reset("event " + cursor +
                             " is not in the session's log (trimmed, expired or never recorded)"));
     co_return "-";
-}
-
-/// Streams the log after `cursor` in pages, each written before the next is
-/// read (a replay never holds the whole log, and a slow client slows only
-/// its own replay), then releases the live events held meanwhile. False
-/// once the client is gone.
-coro::awaitable<bool> replay(session& s, std::string cursor) {
-    std::optional<std::string> start = co_await replay_start(s, cursor);
-    const std::size_t page = std::min<std::size_t>(256, s.st.cfg.max_queue);
-    const std::string count = std::to_string(page);
-    while (start && s.stream.open()) {
-        std::optional<redis::reply> r =
-            co_await command(s, log_range_command(s.id, *start, "+", count));
-        if (!r || r->is_error()) {
-            start.reset();
-            break;
-        }
-        for (const redis::reply& entry : r->elements) {
-            if (entry.elements.size() != 2 || entry.elements[1].elements.size() < 2 ||
-                entry.elements[1].elements[0].value != wire::log_message_field)
-                continue; // not an entry a recorder wrote
-            const std::string& entry_id = entry.elements[0].value;
-            s.act(s.stream.on_replayed(
-                wire::recorded_message(entry_id, entry.elements[1].elements[1].value),
-                coro::clock::now()));
-            start = "(" + entry_id;
-        }
-        bool more = co_await write_ready(s);
-        if (!more)
-            co_return false;
-        if (r->elements.size() < page && !s.stream.take_replay_overflow())
-            break; // the log is read; what came meanwhile is held
-    }
-    if (!start)
-        s.act(s.stream.on_lost());
-    s.act(s.stream.end_replay(coro::clock::now()));
-    co_return true;
-}
-
-coro::awaitable<void> run_events(session& s, http::exchange& ex, std::string cursor) {
-    bool streaming = co_await open_events(s, ex);
-    if (!streaming)
-        co_return;
-    bool live = co_await replay(s, std::move(cursor));
-    if (live)
-        co_await relay(s);
 }
 
 /// What an `Idempotency-Key` says about a POST.
@@ -556,11 +567,12 @@ std::string cursor_of(const http::request& req) {
     return req.query("last_event_id").value_or("");
 }
 
-/// The pipeline of a stream's kind (not a coroutine: no `?:` between awaitables).
-coro::awaitable<void> pipeline(session& s, http::exchange& ex, std::string cursor) {
+/// Opens a stream of its kind; true once its headers are out (not a
+/// coroutine: no `?:` between awaitables).
+coro::awaitable<bool> open(session& s, http::exchange& ex) {
     if (s.kind == detail::stream_kind::creator)
-        return run_session(s, ex);
-    return run_events(s, ex, std::move(cursor));
+        return open_stream(s, ex);
+    return open_events(s, ex);
 }
 
 /// What a request that may stream has been admitted to.
@@ -638,39 +650,76 @@ coro::awaitable<std::optional<stream_start>> admit_stream(gateway::state& st, ht
     return admit_events(st, ex);
 }
 
-/// A request on a stream route, from its checks to the stream's end. The
-/// checks run in their own coroutine, freed before the stream starts; this
-/// frame holds the session, raced by the client hanging up (whichever ends
-/// first cancels the other), for as long as the stream lasts.
+/// A request on a stream route, up to its headers: the checks, then the
+/// session's opening raced by the client hanging up (whichever ends first
+/// cancels the other: a client that leaves during the subscribe or the
+/// produce cancels them). Once the headers are out the session takes the
+/// connection and this frame, like the server's for the connection, is
+/// freed: an idle stream holds no coroutine.
 coro::awaitable<void> run_stream(gateway::state& st, http::exchange& ex, stream_route route) {
     coro::clock::time_point received = coro::clock::now();
     std::optional<stream_start> start = co_await admit_stream(st, ex, route);
     if (!start)
         co_return;
-    session s(st, std::move(start->id), ex, start->kind);
-    s.received = received;
-    s.session_exists = start->log_opened;
-    auto [order, pipeline_error, watch_error] =
+    auto s = std::make_shared<session>(st, std::move(start->id), start->kind);
+    s->received = received;
+    s->session_exists = start->log_opened;
+    auto [order, open_error, streaming, watch_error] =
         co_await asio::experimental::make_parallel_group(
-            asio::co_spawn(st.ex, pipeline(s, ex, std::move(start->cursor)), asio::deferred),
+            asio::co_spawn(st.ex, open(*s, ex), asio::deferred),
             ex.async_wait_readable(asio::deferred))
             .async_wait(asio::experimental::wait_for_one(), asio::use_awaitable);
-    s.count_end(order[0] == 1);
-    std::optional<wire::end_code> code = s.stream.end_code();
-    bool left = order[0] == 1 || code == wire::end_code::write_timeout ||
-                code == wire::end_code::slow_client || code == wire::end_code::backend_lost;
-    if (left && s.session_exists && !s.stream.completed())
-        note_abandoned(st, s.id); // unless someone comes back in time
-    if (code == wire::end_code::write_timeout) {
+    if (order[0] == 1) { // the client left first
         ex.close_after();
-    } else if (order[0] == 1) {
-        ex.close_after();
-    } else if (pipeline_error) {
-        std::rethrow_exception(pipeline_error);
+        if (s->session_exists)
+            note_abandoned(st, s->id); // unless someone comes back in time
+        co_return;
     }
+    if (open_error)
+        std::rethrow_exception(open_error);
+    if (streaming)
+        s->attach(ex.take_stream(), std::move(start->cursor));
 }
 
 } // namespace
+
+/// Streams the log after `cursor` in pages, each written before the next is
+/// read (a replay never holds the whole log, and a slow client slows only
+/// its own replay), then releases the live events held meanwhile. False
+/// once the client is gone.
+coro::awaitable<bool> session::replay(session& s, std::string cursor) {
+    std::optional<std::string> start = co_await replay_start(s, cursor);
+    const std::size_t page = std::min<std::size_t>(256, s.st.cfg.max_queue);
+    const std::string count = std::to_string(page);
+    std::string buffer;
+    while (start && s.stream.open()) {
+        std::optional<redis::reply> r =
+            co_await command(s, log_range_command(s.id, *start, "+", count));
+        if (!r || r->is_error()) {
+            start.reset();
+            break;
+        }
+        for (const redis::reply& entry : r->elements) {
+            if (entry.elements.size() != 2 || entry.elements[1].elements.size() < 2 ||
+                entry.elements[1].elements[0].value != wire::log_message_field)
+                continue; // not an entry a recorder wrote
+            const std::string& entry_id = entry.elements[0].value;
+            s.act(s.stream.on_replayed(
+                wire::recorded_message(entry_id, entry.elements[1].elements[1].value),
+                coro::clock::now()));
+            start = "(" + entry_id;
+        }
+        bool more = co_await write_ready(s, buffer);
+        if (!more)
+            co_return false;
+        if (r->elements.size() < page && !s.stream.take_replay_overflow())
+            break; // the log is read; what came meanwhile is held
+    }
+    if (!start)
+        s.act(s.stream.on_lost());
+    s.act(s.stream.end_replay(coro::clock::now()));
+    co_return true; // what is ready now is written once the writer is done
+}
 
 std::string log_exists_command(const std::string& id) {
     return redis::make_command({"EXISTS", wire::log_key(id)});
@@ -707,8 +756,10 @@ coro::awaitable<void> watch_sessions(gateway::state& st) {
         tick.expires_after(period);
         co_await tick.async_wait(asio::use_awaitable);
         auto now = coro::clock::now();
-        for (session* s : st.sessions)
+        for (auto it = st.sessions.begin(); it != st.sessions.end();) {
+            session* s = *it++; // a tick may end it, and so take it off the list
             s->on_tick(now);
+        }
         reap_abandoned(st, now);
     }
 }

@@ -3,6 +3,7 @@
 
 #include "metrics.hpp"
 
+#include <ssebridge/coro/event.hpp>
 #include <ssebridge/coro/task_group.hpp>
 #include <ssebridge/gateway/detail/stream_state.hpp>
 #include <ssebridge/gateway/gateway.hpp>
@@ -33,7 +34,9 @@ struct gateway::state {
     redis::client commands; ///< logs, tokens' sessions, the gateway's own records
     kafka::producer producer;
     http::server server;
-    std::list<session*> sessions; ///< live streams (POST and GET), for the clock and shutdown
+    std::list<session*> sessions;    ///< live streams (POST and GET), for the clock and shutdown
+    std::size_t session_objects = 0; ///< sessions not yet destroyed (ended ones too)
+    coro::notifier sessions_gone;    ///< the last session object went
     std::unordered_map<std::string, coro::clock::time_point> abandoned; ///< id → when to cancel
     std::string token_secret;
     counters stats;
@@ -48,6 +51,7 @@ struct gateway::state {
     /// Streams that got events in the Redis read being handed out: each is
     /// written once, when the read's messages have all been noted.
     std::vector<session*> unflushed;
+    std::string scratch; ///< the chunk being written without a coroutine (one at a time)
 };
 
 /// Session channels subscribed (the readiness canary's own is not one).

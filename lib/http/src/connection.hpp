@@ -7,12 +7,17 @@
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 
+namespace ssebridge::http {
+class server;
+}
+
 namespace ssebridge::http::detail {
 
 class connection {
 public:
-    connection(boost::asio::ip::tcp::socket socket, const limits& lim)
+    connection(server& owner, boost::asio::ip::tcp::socket socket, const limits& lim)
         : stream(std::move(socket))
+        , owner(owner)
         , lim(lim) {}
 
     /// Closes after sending what is queued, letting the client read a final
@@ -28,6 +33,7 @@ public:
 
     boost::beast::tcp_stream stream;
     boost::beast::flat_buffer buffer;
+    server& owner;
     const limits& lim;
     bool idle = true;       ///< between requests: stop() may close it
     bool requested = false; ///< has sent a request (else first_request_timeout applies)

@@ -2,16 +2,11 @@
 
 #include "connection.hpp"
 
-#include <boost/asio/write.hpp>
-
 #include <algorithm>
-#include <array>
-#include <boost/beast/http/chunk_encode.hpp>
 #include <boost/beast/http/empty_body.hpp>
 #include <boost/beast/http/serializer.hpp>
 #include <boost/beast/http/string_body.hpp>
 #include <boost/beast/http/write.hpp>
-#include <charconv>
 
 namespace ssebridge::http {
 
@@ -100,113 +95,22 @@ coro::awaitable<bool> exchange::start_stream(std::string_view content_type,
     responded_ = true;
     bool ok = co_await timed(
         [&] { return bhttp::async_write_header(conn_.stream, sr, coro::use_tuple); });
-    if (ok && head_only_) {
-        // A HEAD's response ends with its headers: the stream's writes fail,
-        // so its handler ends as if the client had left; then the connection closes.
-        keep_alive_ = false;
-        broken_ = true;
-    }
+    if (ok && head_only_)    // a HEAD's response ends with its headers: the stream's writes
+        keep_alive_ = false; // fail, as if the client had left; then the connection closes
     co_return ok;
-}
-
-std::size_t exchange::frame(std::string_view bytes, bool last,
-                            std::array<asio::const_buffer, 4>& buffers,
-                            char (&size_line)[24]) const {
-    static constexpr std::string_view crlf = "\r\n";
-    static constexpr std::string_view last_chunk = "0\r\n\r\n";
-    std::size_t count = 0;
-    if (!bytes.empty()) {
-        if (chunked_) {
-            auto [end, ec] = std::to_chars(size_line, size_line + 16, bytes.size(), 16);
-            end[0] = '\r';
-            end[1] = '\n';
-            buffers[count++] =
-                asio::buffer(size_line, static_cast<std::size_t>(end + 2 - size_line));
-        }
-        buffers[count++] = asio::buffer(bytes);
-        if (chunked_)
-            buffers[count++] = asio::buffer(crlf);
-    }
-    if (last && chunked_)
-        buffers[count++] = asio::buffer(last_chunk);
-    return count;
-}
-
-coro::awaitable<bool> exchange::write(std::string_view bytes, bool last) {
-    // One chunk (and the last one) in one system call; raw socket writes,
-    // without the stream's per-operation timer: the caller bounds the wait.
-    std::array<asio::const_buffer, 4> buffers;
-    char size_line[24];
-    std::size_t count = frame(bytes, last, buffers, size_line);
-    if (count == 0)
-        co_return true;
-    if (broken_)
-        co_return false; // a write failed already: the peer is gone
-    auto [ec, n] = co_await asio::async_write(
-        conn_.stream.socket(), std::span<const asio::const_buffer>(buffers.data(), count),
-        coro::use_tuple);
-    if (ec) {
-        keep_alive_ = false; // the connection's state is unknown: do not reuse it
-        broken_ = true;
-    }
-    co_return !ec;
-}
-
-std::optional<std::string> exchange::try_write(std::string_view bytes, bool last) {
-    std::array<asio::const_buffer, 4> buffers;
-    char size_line[24];
-    std::size_t count = frame(bytes, last, buffers, size_line);
-    if (broken_)
-        return std::nullopt;
-    auto& socket = conn_.stream.socket();
-    boost::system::error_code ec;
-    if (!socket.non_blocking())
-        socket.non_blocking(true, ec);
-    std::span<const asio::const_buffer> all(buffers.data(), count);
-    std::size_t written = ec ? 0 : socket.write_some(all, ec);
-    if (ec == asio::error::would_block || ec == asio::error::try_again)
-        ec.clear();
-    if (ec) {
-        keep_alive_ = false;
-        broken_ = true;
-        return std::nullopt;
-    }
-    std::string rest; // what the socket did not take, framed
-    for (const auto& b : all) {
-        if (written >= b.size()) {
-            written -= b.size();
-            continue;
-        }
-        rest.append(static_cast<const char*>(b.data()) + written, b.size() - written);
-        written = 0;
-    }
-    return rest;
-}
-
-coro::awaitable<bool> exchange::write_framed(std::string_view framed) {
-    if (broken_)
-        co_return false;
-    auto [ec, n] =
-        co_await asio::async_write(conn_.stream.socket(), asio::buffer(framed), coro::use_tuple);
-    if (ec) {
-        keep_alive_ = false;
-        broken_ = true;
-    }
-    co_return !ec;
-}
-
-coro::awaitable<bool> exchange::finish() {
-    return write({}, true);
-}
-
-void exchange::abort() noexcept {
-    keep_alive_ = false;
-    conn_.close();
 }
 
 void exchange::start_wait_readable(
     asio::any_completion_handler<void(boost::system::error_code)> handler) {
     conn_.stream.socket().async_wait(asio::ip::tcp::socket::wait_read, std::move(handler));
+}
+
+response_stream exchange::take_stream() {
+    taken_ = true;
+    std::string unread(static_cast<const char*>(conn_.buffer.data().data()), conn_.buffer.size());
+    conn_.buffer.consume(conn_.buffer.size());
+    return response_stream(conn_.owner, conn_.stream.release_socket(), std::move(unread), chunked_,
+                           keep_alive_, head_only_);
 }
 
 } // namespace ssebridge::http

@@ -3,6 +3,7 @@
 #include "connection.hpp"
 #include "framing.hpp"
 
+#include <ssebridge/coro/event.hpp>
 #include <ssebridge/coro/task_group.hpp>
 #include <ssebridge/log.hpp>
 
@@ -14,6 +15,8 @@
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/string_body.hpp>
 
+#include <cstring>
+
 namespace ssebridge::http {
 
 namespace asio = boost::asio;
@@ -24,6 +27,7 @@ using tcp = asio::ip::tcp;
 struct server::state {
     state(coro::executor ex, const tcp::endpoint& listen, bool reuse_port)
         : acceptor(ex)
+        , streams_gone(ex)
         , tasks(ex, [](std::exception_ptr e) {
             log::failure(log::level::error, "connection ended by an exception", e);
         }) {
@@ -37,6 +41,8 @@ struct server::state {
     }
 
     tcp::acceptor acceptor;
+    std::size_t streams = 0;     ///< taken by their handlers (response_stream)
+    coro::notifier streams_gone; ///< the last of them ended while stopping
     coro::task_group tasks;
     std::list<detail::connection*> connections;
     std::uint64_t refused = 0;
@@ -111,7 +117,26 @@ tcp::endpoint server::local_endpoint() const {
 }
 
 std::size_t server::connections() const noexcept {
-    return state_->connections.size();
+    return state_->connections.size() + state_->streams;
+}
+
+void server::stream_taken() noexcept {
+    ++state_->streams;
+}
+
+void server::stream_ended() noexcept {
+    if (--state_->streams == 0 && stopping_)
+        state_->streams_gone.notify();
+}
+
+void server::serve_again(tcp::socket socket, std::string unread) {
+    auto conn = std::make_shared<detail::connection>(*this, std::move(socket), limits_);
+    if (!unread.empty()) { // the start of the next request, read with the last one
+        auto room = conn->buffer.prepare(unread.size());
+        std::memcpy(room.data(), unread.data(), unread.size());
+        conn->buffer.commit(unread.size());
+    }
+    state_->tasks.spawn(serve(std::move(conn)));
 }
 
 std::uint64_t server::refused_connections() const noexcept {
@@ -156,16 +181,18 @@ coro::awaitable<void> server::async_run() {
             co_await pause.async_wait(coro::use_tuple);
             continue;
         }
-        if (state_->connections.size() >= limits_.max_connections) {
+        if (connections() >= limits_.max_connections) {
             ++state_->refused;
             refuse(socket);
             continue;
         }
         socket.set_option(tcp::no_delay(true));
         state_->tasks.spawn(
-            serve(std::make_shared<detail::connection>(std::move(socket), limits_)));
+            serve(std::make_shared<detail::connection>(*this, std::move(socket), limits_)));
     }
     co_await state_->tasks.async_wait();
+    while (state_->streams > 0) // (a stream that ends now closes its connection)
+        co_await state_->streams_gone.async_wait();
 }
 
 void server::stop() {
@@ -349,6 +376,10 @@ coro::awaitable<void> server::serve(std::shared_ptr<detail::connection> conn) {
             failure = std::current_exception();
         }
         co_await coro::throw_if_cancelled();
+        if (failure && ex.taken()) {
+            log::failure(log::level::error, "handler for " + route->path + " failed", failure);
+            co_return; // the stream it took ends with it
+        }
         if (failure) {
             log::failure(log::level::error, "handler for " + route->path + " failed", failure);
             ex.close_after();
@@ -356,6 +387,8 @@ coro::awaitable<void> server::serve(std::shared_ptr<detail::connection> conn) {
                 co_await ex.respond_error(500, "internal error");
             break; // after a partial response we cannot know what the client has seen
         }
+        if (ex.taken())
+            co_return; // the connection is the stream's now
         if (!ex.keep_alive())
             break;
     }

@@ -36,21 +36,23 @@ public:
 
     [[nodiscard]] boost::asio::ip::tcp::endpoint local_endpoint() const;
 
-    /// Accepts and serves until `stop()`; then waits for the connections to end.
+    /// Accepts and serves until `stop()`; then waits for the connections to
+    /// end, taken streams (`response_stream`) included.
     coro::awaitable<void> async_run();
 
     /// Stops accepting, and closes connections that are between requests.
-    /// Connections inside a handler end when their handler does.
+    /// Connections inside a handler end when their handler does; taken
+    /// streams when their owner lets them go.
     void stop();
     [[nodiscard]] bool stopping() const noexcept { return stopping_; }
 
-    /// Open client connections.
+    /// Open client connections, taken streams included.
     [[nodiscard]] std::size_t connections() const noexcept;
     /// Connections refused at `limits::max_connections`.
     [[nodiscard]] std::uint64_t refused_connections() const noexcept;
 
 private:
-    friend class detail::connection;
+    friend class response_stream;
     struct route_entry {
         std::string method;
         std::string path;
@@ -69,6 +71,10 @@ private:
     // coroutine so that the parser's state is freed before a handler runs
     // (a stream may last for hours).
     coro::awaitable<next_request> read_request(detail::connection& conn);
+    // A taken stream's connection, back for its next request.
+    void serve_again(boost::asio::ip::tcp::socket socket, std::string unread);
+    void stream_taken() noexcept;
+    void stream_ended() noexcept;
     const route_entry* find_route(std::string_view method, std::string_view path,
                                   std::string& allow) const;
 
