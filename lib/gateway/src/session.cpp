@@ -5,6 +5,7 @@
 // sees the client hang up.
 #include "state.hpp"
 
+#include <ssebridge/coro/exact_allocator.hpp>
 #include <ssebridge/coro/timeout.hpp>
 #include <ssebridge/gateway/detail/stream_state.hpp>
 #include <ssebridge/log.hpp>
@@ -14,6 +15,7 @@
 #include <ssebridge/wire/token.hpp>
 #include <ssebridge/worker/publish.hpp>
 
+#include <boost/asio/bind_allocator.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/deferred.hpp>
 #include <boost/asio/experimental/parallel_group.hpp>
@@ -116,8 +118,11 @@ public:
     /// replays the log from `cursor` (subscribers and joiners).
     void attach(http::response_stream out, std::string cursor) {
         out_.emplace(std::move(out));
-        out_->async_wait_readable(
-            [self = shared_from_this()](boost::system::error_code) { self->end(true); });
+        // A block of its own size: Asio's cache would lend it one a larger
+        // operation freed (the headers' write), for as long as the stream lasts.
+        out_->async_wait_readable(asio::bind_allocator(
+            coro::exact_allocator<void>(),
+            [self = shared_from_this()](boost::system::error_code) { self->end(true); }));
         if (kind == detail::stream_kind::creator)
             act(step::wake);
         else

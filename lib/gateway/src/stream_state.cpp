@@ -32,12 +32,15 @@ step stream_state::on_message(std::string_view message, coro::clock::time_point 
     if (!open())
         return step::none; // nothing goes out after the end
     if (replaying_) {
-        if (live_held_.size() >= limits_->max_queue) {
+        if (live_overflow_)
+            return step::none;
+        std::vector<std::string>& live = held().live;
+        if (live.size() >= limits_->max_queue) {
             // Recorded ones are in the log: the replay reads them again.
-            std::vector<std::string>().swap(live_held_);
+            std::vector<std::string>().swap(live);
             live_overflow_ = true;
-        } else if (!live_overflow_) {
-            live_held_.emplace_back(message);
+        } else {
+            live.emplace_back(message);
         }
         return step::none;
     }
@@ -61,16 +64,20 @@ step stream_state::relay(std::string_view message, const wire::event_info& info,
     }
     // Awaiting the ack: a cancel ends the stream even without one.
     if (info.kind == wire::event_kind::ack || info.kind == wire::event_kind::cancelled) {
-        std::string held = std::move(held_);
-        std::size_t held_events = held_events_;
+        std::string held_frames;
+        std::size_t held_events = 0;
+        if (held_) {
+            held_frames = std::move(held_->frames);
+            held_events = std::exchange(held_->events, 0);
+            drop_held_if_empty();
+        }
         bool held_terminal = held_terminal_;
-        held_events_ = 0;
         phase_ = phase::relaying;
         if (info.kind == wire::event_kind::ack) {
             acked_at_ = now;
             queue(message, info.id);
         }
-        pending_ += held; // events that came before the ack, in order
+        pending_ += held_frames; // events that came before the ack, in order
         pending_events_ += held_events;
         if (info.kind == wire::event_kind::cancelled && !held_terminal)
             queue(message, info.id);
@@ -80,12 +87,13 @@ step stream_state::relay(std::string_view message, const wire::event_info& info,
     }
     if (held_terminal_)
         return step::none; // after a held terminal event: never sent
-    if (held_events_ >= limits_->max_queue)
+    held_back& h = held();
+    if (h.events >= limits_->max_queue)
         return end(wire::end_code::early_overflow, "more than " +
                                                        std::to_string(limits_->max_queue) +
                                                        " events arrived before worker_ack");
-    append_event_frame(held_, message);
-    ++held_events_;
+    append_event_frame(h.frames, message);
+    ++h.events;
     held_terminal_ = terminal;
     return step::none;
 }
@@ -129,7 +137,11 @@ bool stream_state::take_replay_overflow() noexcept {
 
 step stream_state::end_replay(coro::clock::time_point now) {
     replaying_ = false;
-    std::vector<std::string> held = std::move(live_held_);
+    std::vector<std::string> held;
+    if (held_) {
+        held = std::move(held_->live);
+        drop_held_if_empty();
+    }
     step result = step::none;
     for (const std::string& message : held) {
         step s = on_message(message, now);
@@ -183,15 +195,17 @@ std::optional<chunk> stream_state::take(std::string& out, coro::clock::time_poin
     chunk c;
     out.clear();
     if (!pending_.empty()) {
-        std::swap(pending_, out);
+        // The frames' buffer goes with them: an idle stream keeps none.
+        out = std::move(pending_);
+        pending_.clear();
         c.events = pending_events_;
         pending_events_ = 0;
         c.last = phase_ == phase::terminal;
     } else if (phase_ == phase::terminal) {
         c.last = true; // the end the client has seen already: only close the response
     } else if (phase_ == phase::ending) {
-        append_error_frame(out, *end_code_, end_text_);
-        std::string().swap(end_text_);
+        append_error_frame(out, *end_code_, end_text());
+        held_.reset();
         c.last = true;
     } else {
         return std::nullopt;
@@ -217,10 +231,22 @@ step stream_state::end(wire::end_code code, std::string text) {
         return step::none; // it ends already
     phase_ = phase::ending;
     end_code_ = code;
-    end_text_ = std::move(text);
-    std::string().swap(held_);
-    held_events_ = 0;
+    held_back& h = held();
+    std::string().swap(h.frames);
+    h.events = 0;
+    h.end_text = std::move(text);
     return step::wake;
+}
+
+stream_state::held_back& stream_state::held() {
+    if (!held_)
+        held_ = std::make_unique<held_back>();
+    return *held_;
+}
+
+void stream_state::drop_held_if_empty() noexcept {
+    if (held_ && held_->frames.empty() && held_->live.empty() && held_->end_text.empty())
+        held_.reset();
 }
 
 step stream_state::queue(std::string_view message, const std::optional<wire::entry_id>& id) {

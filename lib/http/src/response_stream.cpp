@@ -14,7 +14,7 @@ response_stream::response_stream(server& owner, asio::ip::tcp::socket socket, st
                                  bool chunked, bool keep_alive, bool head_only)
     : owner_(&owner)
     , socket_(std::move(socket))
-    , unread_(std::move(unread))
+    , unread_(unread.empty() ? nullptr : std::make_unique<std::string>(std::move(unread)))
     , chunked_(chunked)
     , keep_alive_(keep_alive && !head_only)
     , broken_(head_only) {
@@ -36,7 +36,7 @@ response_stream::~response_stream() {
     boost::system::error_code ignored;
     if (finished_ && keep_alive_ && !broken_ && !owner_->stopping()) {
         socket_.cancel(ignored); // a readable-watch ends before the socket serves again
-        owner_->serve_again(std::move(socket_), std::move(unread_));
+        owner_->serve_again(std::move(socket_), unread_ ? std::move(*unread_) : std::string());
     } else {
         socket_.close(ignored);
     }

@@ -7,6 +7,7 @@
 #include <boost/asio/ip/tcp.hpp>
 
 #include <array>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -87,7 +88,7 @@ private:
 
     server* owner_; ///< null once moved from
     boost::asio::ip::tcp::socket socket_;
-    std::string unread_;    ///< request bytes read past the streamed request
+    std::unique_ptr<std::string> unread_; ///< request bytes read past the streamed request
     bool chunked_;          ///< else the body ends when the connection does (HTTP/1.0)
     bool keep_alive_;       ///< may serve the next request once the body is finished
     bool broken_;           ///< a write failed (or HEAD: no body): later ones fail at once

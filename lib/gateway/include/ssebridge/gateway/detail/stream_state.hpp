@@ -8,6 +8,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -102,7 +103,9 @@ public:
     /// Why the stream ended with an error, when it did.
     [[nodiscard]] std::optional<wire::end_code> end_code() const noexcept { return end_code_; }
     /// The error event's text while it waits to be taken.
-    [[nodiscard]] const std::string& end_text() const noexcept { return end_text_; }
+    [[nodiscard]] std::string_view end_text() const noexcept {
+        return held_ ? std::string_view(held_->end_text) : std::string_view();
+    }
     /// True when the stream ended with its terminal event (not an error).
     [[nodiscard]] bool completed() const noexcept { return completed_; }
 
@@ -127,6 +130,18 @@ private:
         done,         ///< the last chunk is taken
     };
 
+    /// What a stream holds only for a while (events before the ack, live
+    /// ones during a replay, an error's text): allocated when first needed
+    /// and freed when done, so that a relaying stream does not carry it.
+    struct held_back {
+        std::string frames;            ///< frames that came before worker_ack
+        std::size_t events = 0;        ///< event frames in `frames`
+        std::vector<std::string> live; ///< live messages that came during a replay
+        std::string end_text;          ///< the error event's text, until taken
+    };
+    held_back& held();
+    void drop_held_if_empty() noexcept;
+
     step relay(std::string_view message, const wire::event_info& info, coro::clock::time_point now);
     step end(wire::end_code code, std::string text);
     step queue(std::string_view message, const std::optional<wire::entry_id>& id);
@@ -135,11 +150,8 @@ private:
     stream_kind kind_;
     phase phase_;
     std::string pending_; ///< frames not yet taken, in order
-    std::string held_;    ///< frames that came before worker_ack
-    std::string end_text_;
-    std::vector<std::string> live_held_; ///< live messages that came during a replay
+    std::unique_ptr<held_back> held_;
     std::size_t pending_events_ = 0;
-    std::size_t held_events_ = 0;
     std::optional<wire::entry_id> last_id_; ///< of the last recorded event queued or held
     std::optional<wire::end_code> end_code_;
     coro::clock::time_point ack_deadline_ = coro::clock::time_point::max();
