@@ -1,4 +1,5 @@
 #include <ssebridge/coro/event.hpp>
+#include <ssebridge/coro/exact_allocator.hpp>
 #include <ssebridge/coro/idle_timer.hpp>
 #include <ssebridge/coro/mailbox.hpp>
 #include <ssebridge/coro/signals.hpp>
@@ -10,10 +11,35 @@
 
 #include "support/run.hpp"
 
+#include <boost/asio/bind_allocator.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/system/system_error.hpp>
 
+#include <array>
 #include <csignal>
+#include <cstdlib>
+#include <new>
+
+// Counts the allocations of this test binary, for the allocator tests.
+namespace {
+bool counting_allocations = false;
+std::size_t allocations = 0;
+} // namespace
+
+void* operator new(std::size_t n) {
+    if (counting_allocations)
+        ++allocations;
+    if (void* p = std::malloc(n == 0 ? 1 : n))
+        return p;
+    throw std::bad_alloc();
+}
+void operator delete(void* p) noexcept {
+    std::free(p);
+}
+void operator delete(void* p, std::size_t) noexcept {
+    std::free(p);
+}
 
 using namespace ssebridge;
 using namespace ssebridge::test;
@@ -226,4 +252,43 @@ BOOST_AUTO_TEST_CASE(task_group_cancels_and_awaits_all) {
     BOOST_TEST(errors.size() == 3u);
     for (auto& e : errors)
         BOOST_TEST(is_aborted(e));
+}
+
+// Asio lends a small operation the block a larger one freed (its per-thread
+// cache); an operation bound to exact_allocator gets one of its own size.
+BOOST_AUTO_TEST_CASE(an_operation_bound_to_exact_allocator_gets_a_block_of_its_own) {
+    asio::io_context ioc;
+    asio::steady_timer large(ioc, std::chrono::milliseconds(0));
+    asio::steady_timer small(ioc, std::chrono::hours(1));
+    std::array<char, 2048> capture{};
+    asio::post(ioc,
+               [&] { large.async_wait([capture](boost::system::error_code) { (void)capture; }); });
+    ioc.run(); // the large operation's block is back in the cache
+    ioc.restart();
+
+    std::size_t with_the_cache = 0;
+    std::size_t with_exact = 0;
+    asio::post(ioc, [&] {
+        allocations = 0;
+        counting_allocations = true;
+        small.async_wait([](boost::system::error_code) {});
+        with_the_cache = allocations;
+        counting_allocations = false;
+        small.cancel(); // its block goes back to the cache once it completes
+    });
+    ioc.run();
+    ioc.restart();
+    asio::post(ioc, [&] {
+        small.expires_after(std::chrono::hours(1));
+        allocations = 0;
+        counting_allocations = true;
+        small.async_wait(
+            asio::bind_allocator(coro::exact_allocator<void>(), [](boost::system::error_code) {}));
+        with_exact = allocations;
+        counting_allocations = false;
+        small.cancel();
+    });
+    ioc.run();
+    BOOST_TEST(with_the_cache == 0u);
+    BOOST_TEST(with_exact == 1u);
 }

@@ -51,6 +51,10 @@ coro::awaitable<void> fail(http::exchange&) {
     co_return;
 }
 
+std::string get(std::string_view path, std::string_view extra = "") {
+    return "GET " + std::string(path) + " HTTP/1.1\r\nHost: t\r\n" + std::string(extra) + "\r\n";
+}
+
 struct fixture {
     fixture()
         : server(ioc.get_executor(), tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0), lim()) {
@@ -80,6 +84,14 @@ struct fixture {
         run(ioc, c.connect(server.local_endpoint()));
         return run(ioc, c.exchange(std::move(raw)));
     }
+    // Connects `c` and opens a stream whose handler leaves it in `parked`.
+    void park_a_stream(http_client& c) {
+        run(ioc, c.connect(server.local_endpoint()));
+        run(ioc, c.send(get("/park")));
+        BOOST_TEST(run(ioc, c.read_head()).status == 200u);
+        run_until(
+            ioc, [&] { return parked.has_value(); }, 5s);
+    }
     std::string detail(const std::string& body) {
         return std::string(boost::json::parse(body).at("detail").as_string());
     }
@@ -88,10 +100,6 @@ struct fixture {
     bool stopped = false;
     std::optional<http::response_stream> parked;
 };
-
-std::string get(std::string_view path, std::string_view extra = "") {
-    return "GET " + std::string(path) + " HTTP/1.1\r\nHost: t\r\n" + std::string(extra) + "\r\n";
-}
 
 } // namespace
 
@@ -258,11 +266,7 @@ BOOST_AUTO_TEST_CASE(idle_connections_time_out_and_stop_closes_them) {
 
 BOOST_AUTO_TEST_CASE(a_taken_stream_outlives_its_handler_and_is_counted_and_awaited) {
     http_client c(ioc.get_executor());
-    run(ioc, c.connect(server.local_endpoint()));
-    run(ioc, c.send(get("/park")));
-    BOOST_TEST(run(ioc, c.read_head()).status == 200u);
-    run_until(
-        ioc, [&] { return parked.has_value(); }, 5s);
+    park_a_stream(c);
     BOOST_TEST(server.connections() == 1u); // no handler runs for it, and it still counts
     BOOST_TEST(run(ioc, parked->write("data: late\n\n")));
     auto m = run(ioc, c.next_message());
@@ -283,11 +287,7 @@ BOOST_AUTO_TEST_CASE(a_taken_stream_outlives_its_handler_and_is_counted_and_awai
 
 BOOST_AUTO_TEST_CASE(a_finished_stream_gives_its_connection_back_for_the_next_request) {
     http_client c(ioc.get_executor());
-    run(ioc, c.connect(server.local_endpoint()));
-    run(ioc, c.send(get("/park")));
-    BOOST_TEST(run(ioc, c.read_head()).status == 200u);
-    run_until(
-        ioc, [&] { return parked.has_value(); }, 5s);
+    park_a_stream(c);
     BOOST_TEST(run(ioc, parked->finish()));
     parked.reset();
     BOOST_TEST(!run(ioc, c.next_message()).has_value()); // the body ended
@@ -299,11 +299,7 @@ BOOST_AUTO_TEST_CASE(a_finished_stream_gives_its_connection_back_for_the_next_re
 
 BOOST_AUTO_TEST_CASE(a_taken_stream_sees_its_client_leave) {
     http_client c(ioc.get_executor());
-    run(ioc, c.connect(server.local_endpoint()));
-    run(ioc, c.send(get("/park")));
-    BOOST_TEST(run(ioc, c.read_head()).status == 200u);
-    run_until(
-        ioc, [&] { return parked.has_value(); }, 5s);
+    park_a_stream(c);
     bool readable = false;
     parked->async_wait_readable([&](boost::system::error_code) { readable = true; });
     run(ioc, sleep_for(100ms));
