@@ -251,6 +251,20 @@ BOOST_FIXTURE_TEST_CASE(a_cursor_the_log_lost_gives_a_reset_then_what_it_kept, f
     BOOST_TEST(h.gw->stats().resets == 3u);
 }
 
+BOOST_FIXTURE_TEST_CASE(head_of_events_answers_the_headers_and_closes_at_once, fixture) {
+    open_stream s = h.open_ok();
+    http_client c(h.ioc.get_executor());
+    run(h.ioc, c.connect(h.gw->local_endpoint()));
+    run(h.ioc, c.send("HEAD /v1/react/sessions/" + s.id + "/events HTTP/1.1\r\nHost: test\r\n" +
+                      "Authorization: Bearer " + token_of(s) + "\r\n\r\n"));
+    http_head head = run(h.ioc, c.read_head());
+    BOOST_TEST(head.status == 200u);
+    BOOST_TEST(head.header("Content-Type").value_or("").rfind("text/event-stream", 0) == 0u);
+    BOOST_TEST(run(h.ioc, c.wait_eof(), 2s));           // no body, no stream left behind
+    BOOST_TEST(h.gw->stats().client_disconnects == 0u); // a HEAD is not a client that left
+    BOOST_TEST(eventually(h.ioc, [&] { return h.gw->live_sessions() == 1u; })); // the POST's
+}
+
 BOOST_FIXTURE_TEST_CASE(a_reader_before_the_first_event_waits_for_it, fixture) {
     open_stream s = h.open_ok();
     auto c = events(s.id, token_of(s)); // the log exists (empty) since the POST

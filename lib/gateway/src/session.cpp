@@ -118,6 +118,10 @@ public:
     /// replays the log from `cursor` (subscribers and joiners).
     void attach(http::response_stream out, std::string cursor) {
         out_.emplace(std::move(out));
+        if (!out_->writable()) { // a HEAD: its answer was the headers
+            end(false);
+            return;
+        }
         // A block of its own size: Asio's cache would lend it one a larger
         // operation freed (the headers' write), for as long as the stream lasts.
         out_->async_wait_readable(asio::bind_allocator(

@@ -68,6 +68,10 @@ public:
                                   std::forward<Token>(token));
     }
 
+    /// False once a write failed, and from the start for a HEAD request
+    /// (its response ends with the headers): nothing more can go out.
+    [[nodiscard]] bool writable() const noexcept { return !broken_; }
+
     /// Closes the connection now: a pending write or wait fails at once.
     void abort() noexcept;
     /// Do not serve another request on this connection.
