@@ -140,7 +140,6 @@ public:
     detail::stream_state stream;
     coro::clock::time_point received; ///< when its request arrived
     bool session_exists = false;      ///< its log exists: it can be resumed, and abandoned
-    bool write_failed = false;        ///< the client is gone (a write failed)
 
     /// The connection, once attached.
     http::response_stream& out() { return *out_; }
@@ -159,28 +158,25 @@ private:
     /// Writes what is ready, in one non-blocking system call a chunk; a
     /// writer coroutine takes over what a full socket leaves.
     void write_now() {
-        std::string& buffer = st.scratch;
+        std::string buffer; // takes the stream's frames, buffer and all
         for (;;) {
             std::optional<detail::chunk> c = stream.take(buffer, coro::clock::now());
             if (!c)
-                break;
+                return;
             std::optional<std::string> rest = out_->try_write(buffer, c->last);
             if (!rest) {
-                write_failed = true;
-                end(true);
-                break;
+                end(true); // the client is gone
+                return;
             }
             if (!rest->empty()) {
                 spawn_writer(drain(*this, std::move(*rest), *c));
-                break;
+                return;
             }
             if (!wrote(*c)) {
                 end(false);
-                break;
+                return;
             }
         }
-        if (buffer.capacity() > 64 * 1024) // not one a burst has blown up
-            std::string().swap(buffer);
     }
 
     /// Runs `work` (true: the stream goes on) as the session's one writer;
@@ -190,12 +186,11 @@ private:
         asio::co_spawn(st.ex, std::move(work),
                        [self = shared_from_this()](std::exception_ptr e, bool more) {
                            self->writer_busy_ = false;
-                           if (e) {
+                           if (e)
                                log::failure(log::level::error, "session " + self->id, e);
-                               self->write_failed = true;
-                           }
                            if (e || !more || self->ended_) {
-                               self->end(self->write_failed);
+                               // Unwritable: a write failed, the client is gone.
+                               self->end(e || !self->out_->writable());
                                self->release();
                                return;
                            }
@@ -295,10 +290,8 @@ coro::awaitable<bool> write_ready(session& s, std::string& buffer) {
         if (!c)
             co_return !s.stream.finished();
         bool ok = co_await s.out().write(buffer, c->last);
-        if (!ok) {
-            s.write_failed = true; // the client is gone: nothing more to say
-            co_return false;
-        }
+        if (!ok)
+            co_return false; // the client is gone: nothing more to say
         if (!s.wrote(*c))
             co_return false;
     }
@@ -309,10 +302,8 @@ coro::awaitable<bool> write_ready(session& s, std::string& buffer) {
 /// What a full socket left of a chunk (`framed`), then what came meanwhile.
 coro::awaitable<bool> session::drain(session& s, std::string framed, detail::chunk c) {
     bool ok = co_await s.out().write_framed(framed);
-    if (!ok) {
-        s.write_failed = true;
+    if (!ok)
         co_return false;
-    }
     std::string().swap(framed);
     if (!s.wrote(c))
         co_return false;
@@ -336,6 +327,16 @@ std::vector<http::header> stream_headers(const session& s) {
                                                                wire::session_scope, expires)});
     }
     return headers;
+}
+
+/// Sends the stream's headers; false when the client is gone (its session,
+/// which exists, is then abandoned unless someone comes back in time).
+coro::awaitable<bool> send_headers(session& s, http::exchange& ex) {
+    std::vector<http::header> headers = stream_headers(s);
+    bool ok = co_await ex.start_stream("text/event-stream; charset=utf-8", headers);
+    if (!ok)
+        note_abandoned(s.st, s.id);
+    co_return ok;
 }
 
 std::string log_ttl(const gateway::state& st) {
@@ -443,12 +444,9 @@ coro::awaitable<bool> open_stream(session& s, http::exchange& ex) {
     }
     auto ack_deadline = coro::clock::now() + coro::seconds(st.cfg.ack_timeout);
 
-    std::vector<http::header> headers = stream_headers(s);
-    bool ok = co_await ex.start_stream("text/event-stream; charset=utf-8", headers);
-    if (!ok) {
-        note_abandoned(st, s.id); // its request is on its way: the client left
+    bool ok = co_await send_headers(s, ex);
+    if (!ok)
         co_return false;
-    }
     ++st.stats.sessions_started;
     s.stream.on_stream_started(coro::clock::now(), ack_deadline);
     histograms::observe(st.timings.setup, s.stream.started_at() - s.received);
@@ -478,12 +476,9 @@ coro::awaitable<bool> open_events(session& s, http::exchange& ex) {
         co_return false;
     }
     s.session_exists = true;
-    std::vector<http::header> headers = stream_headers(s);
-    bool ok = co_await ex.start_stream("text/event-stream; charset=utf-8", headers);
-    if (!ok) {
-        note_abandoned(st, s.id); // the client left
+    bool ok = co_await send_headers(s, ex);
+    if (!ok)
         co_return false;
-    }
     ++st.stats.event_streams_started;
     s.stream.on_stream_started(coro::clock::now());
     co_return true;

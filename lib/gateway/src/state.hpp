@@ -51,7 +51,6 @@ struct gateway::state {
     /// Streams that got events in the Redis read being handed out: each is
     /// written once, when the read's messages have all been noted.
     std::vector<session*> unflushed;
-    std::string scratch; ///< the chunk being written without a coroutine (one at a time)
 };
 
 /// Session channels subscribed (the readiness canary's own is not one).

@@ -16,7 +16,7 @@ response_stream::response_stream(server& owner, asio::ip::tcp::socket socket, st
     , socket_(std::move(socket))
     , unread_(unread.empty() ? nullptr : std::make_unique<std::string>(std::move(unread)))
     , chunked_(chunked)
-    , keep_alive_(keep_alive && !head_only)
+    , keep_alive_(keep_alive) // (false for a HEAD: its response ends with the headers)
     , broken_(head_only) {
     owner_->stream_taken();
 }
@@ -36,7 +36,7 @@ response_stream::~response_stream() {
     boost::system::error_code ignored;
     if (finished_ && keep_alive_ && !broken_ && !owner_->stopping()) {
         socket_.cancel(ignored); // a readable-watch ends before the socket serves again
-        owner_->serve_again(std::move(socket_), unread_ ? std::move(*unread_) : std::string());
+        owner_->serve_connection(std::move(socket_), unread_ ? std::move(*unread_) : std::string());
     } else {
         socket_.close(ignored);
     }

@@ -129,7 +129,7 @@ void server::stream_ended() noexcept {
         state_->streams_gone.notify();
 }
 
-void server::serve_again(tcp::socket socket, std::string unread) {
+void server::serve_connection(tcp::socket socket, std::string unread) {
     auto conn = std::make_shared<detail::connection>(*this, std::move(socket), limits_);
     if (!unread.empty()) { // the start of the next request, read with the last one
         auto room = conn->buffer.prepare(unread.size());
@@ -187,8 +187,7 @@ coro::awaitable<void> server::async_run() {
             continue;
         }
         socket.set_option(tcp::no_delay(true));
-        state_->tasks.spawn(
-            serve(std::make_shared<detail::connection>(*this, std::move(socket), limits_)));
+        serve_connection(std::move(socket), {});
     }
     co_await state_->tasks.async_wait();
     while (state_->streams > 0) // (a stream that ends now closes its connection)
@@ -376,19 +375,16 @@ coro::awaitable<void> server::serve(std::shared_ptr<detail::connection> conn) {
             failure = std::current_exception();
         }
         co_await coro::throw_if_cancelled();
-        if (failure && ex.taken()) {
+        if (failure)
             log::failure(log::level::error, "handler for " + route->path + " failed", failure);
-            co_return; // the stream it took ends with it
-        }
+        if (ex.taken())
+            co_return; // the connection is the stream's now
         if (failure) {
-            log::failure(log::level::error, "handler for " + route->path + " failed", failure);
             ex.close_after();
             if (!ex.responded())
                 co_await ex.respond_error(500, "internal error");
             break; // after a partial response we cannot know what the client has seen
         }
-        if (ex.taken())
-            co_return; // the connection is the stream's now
         if (!ex.keep_alive())
             break;
     }

@@ -71,8 +71,9 @@ private:
     // coroutine so that the parser's state is freed before a handler runs
     // (a stream may last for hours).
     coro::awaitable<next_request> read_request(detail::connection& conn);
-    // A taken stream's connection, back for its next request.
-    void serve_again(boost::asio::ip::tcp::socket socket, std::string unread);
+    // Serves requests on `socket`, whose next one may have begun in
+    // `unread` (a taken stream's connection, back after its stream).
+    void serve_connection(boost::asio::ip::tcp::socket socket, std::string unread);
     void stream_taken() noexcept;
     void stream_ended() noexcept;
     const route_entry* find_route(std::string_view method, std::string_view path,
