@@ -230,6 +230,7 @@ BOOST_AUTO_TEST_CASE(too_many_sessions_is_503) {
     BOOST_TEST(c.head.status == 503u);
     std::string body = run(h.ioc, c.client->read_body());
     BOOST_TEST(body.find("too many sessions") != std::string::npos);
+    BOOST_TEST(h.gw->stats().rejected == 1u); // every 503 the gateway writes, once
     a.client->close();
     run_until(
         h.ioc, [&] { return h.gw->live_sessions() == 1; }, 5s);
@@ -552,16 +553,19 @@ BOOST_AUTO_TEST_CASE(kafka_faults_are_503_with_the_session_id_and_pass) {
     BOOST_TEST((took >= 1s)); // --kafka-timeout
     BOOST_TEST((took < 2s));
     BOOST_TEST(down.id.size() == 32u);
+    BOOST_TEST(h.gw->stats().rejected == 1u);
     cluster.set_broker_up(1, true);
     BOOST_TEST(eventually(
         h.ioc, [&] { return open_timed(took).head.status == 200u; }, 20s));
 
     // Last: librdkafka then fails the topic's records at once until it refreshes metadata.
     cluster.fail_produce_requests(1, 29); // TOPIC_AUTHORIZATION_FAILED: final
+    std::uint64_t rejected = h.gw->stats().rejected;
     open_stream refused = open_timed(took);
     BOOST_TEST(refused.head.status == 503u);
     BOOST_TEST((took < 1s)); // reported at once, not at the timeout
     BOOST_TEST(refused.id.size() == 32u);
+    BOOST_TEST(h.gw->stats().rejected == rejected + 1);
     BOOST_TEST(run(h.ioc, refused.client->read_body()).find("authorization") != std::string::npos);
     BOOST_TEST(eventually(h.ioc, [&] { // neither refused session is ever worked on
         for (const auto& id : {refused.id, down.id})

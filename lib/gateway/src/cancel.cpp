@@ -1,6 +1,6 @@
 // Who may touch a session (tokens), and how a session is stopped: the cancel
 // endpoint and the cancel of sessions nobody watches any more (DESIGN.md §7).
-#include "state.hpp"
+#include "session.hpp"
 
 #include <ssebridge/coro/event.hpp>
 #include <ssebridge/coro/timeout.hpp>
@@ -136,7 +136,7 @@ coro::awaitable<void> cancel_and_wait(gateway::state& st, http::exchange& ex, st
         failure = log::describe(std::current_exception());
     }
     if (!failure.empty()) {
-        co_await ex.respond_error(503, "Redis unavailable: " + failure);
+        co_await refuse(st, ex, "Redis unavailable: " + failure);
         co_return;
     }
     if (!exists) {
@@ -165,7 +165,7 @@ coro::awaitable<void> cancel_and_wait(gateway::state& st, http::exchange& ex, st
 /// (here or on another gateway) watches it again, or it has ended.
 coro::awaitable<void> reap(gateway::state& st, std::string id) {
     for (session* s : st.sessions)
-        if (session_id(*s) == id)
+        if (s->id() == id)
             co_return; // watched again here
     redis::reply watchers = co_await st.commands.async_exec(numsub_command(st, id));
     if (watchers.elements.size() == 2 && watchers.elements[1].integer > 0)

@@ -1,4 +1,4 @@
-#include "state.hpp"
+#include "session.hpp"
 
 #include <ssebridge/coro/task_group.hpp>
 #include <ssebridge/coro/timeout.hpp>
@@ -126,8 +126,8 @@ coro::awaitable<void> respond_ignoring_result(http::exchange& ex, http::response
 gateway::state::state(coro::executor ex, const config& c)
     : ex(ex)
     , cfg(c)
-    , limits{c.max_queue, coro::seconds(c.ack_timeout), coro::seconds(c.idle_timeout),
-             coro::seconds(c.keepalive), coro::seconds(c.write_timeout)}
+    , streams{{c.max_queue, coro::seconds(c.ack_timeout), coro::seconds(c.idle_timeout),
+               coro::seconds(c.keepalive), coro::seconds(c.write_timeout)}}
     , mock(make_mock(c))
     , kafka_bootstrap(mock ? mock->bootstrap_servers() : c.kafka_brokers)
     , subscriber(ex, redis_settings(c))
@@ -203,7 +203,7 @@ void gateway::stop() {
     st.stopping = true;
     st.server.stop();
     for (session* s : std::list<session*>(st.sessions))
-        end_session(*s);
+        s->shutdown();
 }
 
 std::size_t gateway::live_sessions() const noexcept {

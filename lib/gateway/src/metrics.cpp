@@ -146,7 +146,7 @@ std::vector<MetricFamily> collect_metrics(const gateway::state& st) {
                          "Channel messages skipped as malformed.", counter,
                          double(c.malformed_messages)));
     out.push_back(single("ssebridge_events_relayed_total", "Event frames written to clients.",
-                         counter, double(c.events_relayed)));
+                         counter, double(st.streams.events_written)));
     out.push_back(single("ssebridge_redis_messages_total",
                          "Messages received on the subscriber connection.", counter,
                          double(st.subscriber.stats().messages)));

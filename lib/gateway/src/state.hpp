@@ -7,6 +7,7 @@
 #include <ssebridge/coro/task_group.hpp>
 #include <ssebridge/gateway/detail/stream_state.hpp>
 #include <ssebridge/gateway/gateway.hpp>
+#include <ssebridge/gateway/stream.hpp>
 #include <ssebridge/http/server.hpp>
 #include <ssebridge/kafka/mock_cluster.hpp>
 #include <ssebridge/kafka/producer.hpp>
@@ -27,7 +28,7 @@ struct gateway::state {
 
     coro::executor ex;
     config cfg;
-    detail::stream_limits limits;              ///< of every stream, from `cfg`
+    stream_group streams; ///< every stream's limits, from `cfg`; events written
     std::unique_ptr<kafka::mock_cluster> mock; ///< with --kafka-brokers embedded
     std::string kafka_bootstrap;
     redis::subscriber subscriber;
@@ -55,9 +56,6 @@ struct gateway::state {
 
 /// Session channels subscribed (the readiness canary's own is not one).
 std::size_t session_subscriptions(const gateway::state& st) noexcept;
-
-/// Ends a live session's stream with a `shutting_down` error event.
-void end_session(session& s);
 
 /// Writes the streams a Redis read gave events to (`unflushed`): the
 /// subscriber calls it once the read's messages have all been noted.
@@ -103,12 +101,14 @@ coro::awaitable<std::int64_t> cancel_session(gateway::state& st, const std::stri
 /// watches it again within --cancel-after-disconnect, the session is cancelled.
 void note_abandoned(gateway::state& st, const std::string& id);
 
+/// Answers 503 with `reason` (and `X-Session-Id` when given): the one place
+/// that counts `rejected`.
+coro::awaitable<void> refuse(gateway::state& st, http::exchange& ex, std::string_view reason,
+                             std::string_view session_id = {});
+
 /// Runs `op` among the gateway's record tasks (awaited before a drain
 /// closes the Redis connection); a failure is logged as `context: why`.
 void spawn_record(gateway::state& st, coro::awaitable<void> op, std::string context);
-
-/// The id of the session a stream belongs to.
-const std::string& session_id(const session& s) noexcept;
 
 /// `EXISTS` of the session's log: whether the session exists.
 std::string log_exists_command(const std::string& id);

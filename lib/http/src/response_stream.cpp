@@ -119,18 +119,9 @@ std::optional<std::string> response_stream::try_write(std::string_view bytes, bo
         rest.append(static_cast<const char*>(b.data()) + written, b.size() - written);
         written = 0;
     }
-    // The body is finished once its last bytes are out (or left to write_framed).
+    // The body is finished once its last bytes are out (or left to async_write_framed).
     finished_ = finished_ || last;
     return rest;
-}
-
-coro::awaitable<bool> response_stream::write_framed(std::string_view framed) {
-    if (broken_)
-        co_return false;
-    auto [ec, n] = co_await asio::async_write(socket_, asio::buffer(framed), coro::use_tuple);
-    if (ec)
-        co_return failed();
-    co_return true;
 }
 
 void response_stream::abort() noexcept {

@@ -33,7 +33,6 @@ struct counters {
     std::array<std::uint64_t, wire::end_code_count> streams_failed{};
     std::uint64_t rejected = 0;           ///< requests answered 503
     std::uint64_t malformed_messages = 0; ///< channel messages skipped
-    std::uint64_t events_relayed = 0;     ///< event frames written to clients
 
     [[nodiscard]] std::uint64_t failed(wire::end_code code) const noexcept {
         return streams_failed[static_cast<std::size_t>(code)];

@@ -5,6 +5,7 @@
 
 #include <boost/asio/buffer.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/write.hpp>
 
 #include <array>
 #include <memory>
@@ -30,8 +31,8 @@ class server;
 /// if the body was finished and the connection may be kept alive (and the
 /// server is not stopping); otherwise it is closed.
 ///
-/// One writer at a time: `write`, `write_framed` and `finish` never overlap
-/// each other, and `try_write` is for a writer with nothing in flight.
+/// One writer at a time: `write`, `async_write_framed` and `finish` never
+/// overlap each other, and `try_write` is for a writer with nothing in flight.
 /// Single-threaded: use it on its server's executor.
 class response_stream {
 public:
@@ -51,10 +52,16 @@ public:
 
     /// As `write`, without waiting: writes what the socket takes now, in one
     /// system call, and returns the framed bytes it did not take (empty: all
-    /// of it went), for `write_framed`; nullopt when the connection failed.
+    /// of it went), for `async_write_framed`; nullopt when the connection failed.
     std::optional<std::string> try_write(std::string_view bytes, bool last = false);
-    /// Writes bytes `try_write` left over, as they are.
-    coro::awaitable<bool> write_framed(std::string_view framed);
+    /// Writes bytes `try_write` left over, as they are (`framed` must live
+    /// until it completes). Signature `void(error_code, std::size_t)`; on an
+    /// error the caller `abort`s: the connection's state is unknown.
+    template <class Token>
+    auto async_write_framed(std::string_view framed, Token&& token) {
+        return boost::asio::async_write(socket_, boost::asio::buffer(framed),
+                                        std::forward<Token>(token));
+    }
 
     /// Completes when the client's side of the connection becomes readable:
     /// it closed, it failed, or it sent bytes (a client reading a stream has
@@ -66,6 +73,17 @@ public:
     auto async_wait_readable(Token&& token) {
         return socket_.async_wait(boost::asio::ip::tcp::socket::wait_read,
                                   std::forward<Token>(token));
+    }
+
+    /// Ends a pending `async_wait_readable` now, with `operation_aborted`;
+    /// the connection stays as it is.
+    void cancel_wait() noexcept {
+        boost::system::error_code ignored;
+        socket_.cancel(ignored);
+    }
+
+    [[nodiscard]] boost::asio::any_io_executor get_executor() noexcept {
+        return socket_.get_executor();
     }
 
     /// False once a write failed, and from the start for a HEAD request

@@ -1,0 +1,142 @@
+// Admission of a request that may stream (DESIGN.md §1, §7): its checks,
+// room for it, its `Idempotency-Key` (create, join, or conflict) and, for a
+// reader, its token and cursor.
+#include "pipeline.hpp"
+
+#include <ssebridge/wire/names.hpp>
+#include <ssebridge/wire/request.hpp>
+#include <ssebridge/wire/token.hpp>
+
+#include <boost/system/system_error.hpp>
+
+namespace ssebridge::gateway {
+
+namespace {
+
+/// What an `Idempotency-Key` says about a POST.
+struct claim {
+    enum class outcome { create, join, conflict, failed } what = outcome::failed;
+    std::string id; ///< the session to create, or to join
+};
+
+std::string claim_command(const std::string& key, const std::string& value,
+                          const std::string& ttl) {
+    return redis::make_command({"SET", wire::idempotency_key(key), value, "NX", "GET", "EX", ttl});
+}
+std::string drop_log_command(const std::string& id) {
+    return redis::make_command({"DEL", wire::log_key(id)});
+}
+
+/// Claims `key` for a new session whose log exists before the claim does
+/// (so whoever reads the claim finds the session), or names the session
+/// that holds it already. A lost race drops the log it made for nothing.
+coro::awaitable<claim> claim_idempotency(gateway::state& st, std::string key,
+                                         std::string body_hash) {
+    std::string id = wire::make_session_id();
+    std::string ttl = log_ttl(st);
+    try {
+        redis::reply opened = co_await open_log(st, id, ttl);
+        if (opened.is_error())
+            co_return claim{};
+        redis::reply r =
+            co_await st.commands.async_exec(claim_command(key, id + ":" + body_hash, ttl));
+        if (r.type == redis::resp_type::nil)
+            co_return claim{claim::outcome::create, id};
+        if (r.is_error())
+            co_return claim{};
+        co_await st.commands.async_exec(drop_log_command(id));
+        std::size_t colon = r.value.find(':');
+        if (colon == std::string::npos || r.value.substr(colon + 1) != body_hash)
+            co_return claim{claim::outcome::conflict, {}};
+        co_return claim{claim::outcome::join, r.value.substr(0, colon)};
+    } catch (const boost::system::system_error&) {
+        co_return claim{};
+    }
+}
+
+/// Room for one more stream: not draining, not at --max-sessions (else 503).
+coro::awaitable<bool> admit(gateway::state& st, http::exchange& ex) {
+    if (st.stopping) {
+        co_await refuse(st, ex, "server shutting down");
+        co_return false;
+    }
+    if (st.sessions.size() >= st.cfg.max_sessions) {
+        co_await refuse(st, ex, "too many sessions (" + std::to_string(st.cfg.max_sessions) + ")");
+        co_return false;
+    }
+    co_return true;
+}
+
+/// The resume cursor: `Last-Event-ID` (EventSource sends it when it
+/// reconnects), else `?last_event_id=` (a page's first connection).
+std::string cursor_of(const http::request& req) {
+    if (auto header = req.find("Last-Event-ID"))
+        return std::string(*header);
+    return req.query("last_event_id").value_or("");
+}
+
+} // namespace
+
+coro::awaitable<void> refuse(gateway::state& st, http::exchange& ex, std::string_view reason,
+                             std::string_view session_id) {
+    ++st.stats.rejected;
+    http::response res = http::error_response(503, reason);
+    if (!session_id.empty())
+        res.headers.push_back({"X-Session-Id", std::string(session_id)});
+    co_await ex.respond(std::move(res));
+}
+
+coro::awaitable<std::optional<stream_start>> admit_create(gateway::state& st, http::exchange& ex) {
+    auto content_type = ex.req().find("Content-Type");
+    if (!content_type || !wire::is_json_media_type(*content_type)) {
+        co_await ex.respond_error(415, "Content-Type must be application/json");
+        co_return std::nullopt;
+    }
+    if (auto checked = wire::check_session_request(ex.req().body); !checked) {
+        co_await ex.respond_error(wire::http_status(checked.error()), checked.error().message());
+        co_return std::nullopt;
+    }
+    bool admitted = co_await admit(st, ex);
+    if (!admitted)
+        co_return std::nullopt;
+    stream_start start;
+    auto key = ex.req().find("Idempotency-Key");
+    if (!key) {
+        start.id = wire::make_session_id();
+        co_return start;
+    }
+    if (!wire::is_idempotency_key(*key)) {
+        co_await ex.respond_error(400, "Idempotency-Key must be 1 to 255 visible ASCII characters");
+        co_return std::nullopt;
+    }
+    claim c = co_await claim_idempotency(st, std::string(*key), wire::sha256_hex(ex.req().body));
+    if (c.what == claim::outcome::failed) {
+        co_await refuse(st, ex, "Redis unavailable");
+        co_return std::nullopt;
+    }
+    if (c.what == claim::outcome::conflict) {
+        ++st.stats.idempotency_conflicts;
+        co_await ex.respond_error(409, "this Idempotency-Key was used with another body");
+        co_return std::nullopt;
+    }
+    if (c.what == claim::outcome::join) {
+        // The session exists: follow it from its start, as GET …/events does.
+        ++st.stats.idempotent_joins;
+        start.kind = detail::stream_kind::joiner;
+    }
+    start.id = std::move(c.id);
+    start.log_opened = true;
+    co_return start;
+}
+
+coro::awaitable<std::optional<stream_start>> admit_events(gateway::state& st, http::exchange& ex) {
+    std::optional<std::string> id = co_await authorize(st, ex);
+    if (!id)
+        co_return std::nullopt;
+    bool admitted = co_await admit(st, ex);
+    if (!admitted)
+        co_return std::nullopt;
+    co_return stream_start{std::move(*id), detail::stream_kind::subscriber, cursor_of(ex.req())};
+}
+
+} // namespace ssebridge::gateway

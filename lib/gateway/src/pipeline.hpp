@@ -1,0 +1,52 @@
+// The stages of a stream before `async_stream`, shared by the files of the
+// session pipeline (DESIGN.md §2): admission (admission.cpp), the opening
+// (open.cpp), the replay (replay.cpp) and the routes that chain them
+// (routes.cpp).
+#pragma once
+
+#include "state.hpp"
+
+#include <optional>
+#include <string>
+
+namespace ssebridge::gateway {
+
+class session;
+
+/// What a request that may stream has been admitted to.
+struct stream_start {
+    std::string id;
+    detail::stream_kind kind = detail::stream_kind::creator;
+    std::string cursor;      ///< subscribers: where the replay starts
+    bool log_opened = false; ///< the idempotency claim opened the session's log already
+};
+
+/// POST /v1/react/sessions before it streams: the checks of §1, room for
+/// it, and its `Idempotency-Key`; nullopt once it has been answered.
+coro::awaitable<std::optional<stream_start>> admit_create(gateway::state& st, http::exchange& ex);
+
+/// GET …/events before it streams: its token, room for it, its cursor;
+/// nullopt once it has been answered.
+coro::awaitable<std::optional<stream_start>> admit_events(gateway::state& st, http::exchange& ex);
+
+/// Opens a stream of its kind (subscribe; for a creator, open the log and
+/// produce; then the headers); true once its headers are out, false once
+/// the request has been answered.
+coro::awaitable<bool> open(session& s, http::exchange& ex);
+
+/// Streams the log after `cursor` (subscribers and joiners) and releases
+/// the live events held meanwhile. False once the stream is over.
+coro::awaitable<bool> replay(session& s, std::string cursor);
+
+/// Runs one command; nullopt when Redis fails.
+coro::awaitable<std::optional<redis::reply>> command(gateway::state& st, std::string cmd);
+
+/// The seconds a session's log lives after its last write, as Redis takes them.
+std::string log_ttl(const gateway::state& st);
+
+/// The script call that opens a session's (empty) log, so that every gateway
+/// sees the session exists.
+coro::awaitable<redis::reply> open_log(gateway::state& st, const std::string& id,
+                                       const std::string& ttl);
+
+} // namespace ssebridge::gateway
