@@ -537,4 +537,17 @@ BOOST_AUTO_TEST_CASE(cors_origins_are_read_from_the_flag) {
     BOOST_TEST(origin_answer("https://b.example") == "https://b.example");
     BOOST_TEST(origin_answer("https://a.example") == "https://a.example");
     BOOST_TEST(origin_answer("https://c.example").empty());
+    // A page of an allowed origin may send the contract's request headers
+    // and read the session's id and token.
+    http_client c(h.ioc.get_executor());
+    run(h.ioc, c.connect(h.gw->local_endpoint()));
+    auto [pre, none] = run(h.ioc, c.exchange("OPTIONS /v1/react/sessions HTTP/1.1\r\nHost: t\r\n"
+                                             "Origin: https://a.example\r\n"
+                                             "Access-Control-Request-Method: POST\r\n\r\n"));
+    BOOST_TEST(pre.header("Access-Control-Allow-Headers").value_or("") ==
+               "Content-Type, Authorization, Idempotency-Key, Last-Event-ID");
+    auto [head, body] = run(h.ioc, c.exchange("GET /healthz HTTP/1.1\r\nHost: t\r\n"
+                                              "Origin: https://a.example\r\n\r\n"));
+    BOOST_TEST(head.header("Access-Control-Expose-Headers").value_or("") ==
+               "X-Session-Id, X-Session-Token");
 }

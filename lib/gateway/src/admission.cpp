@@ -3,6 +3,7 @@
 // reader, its token and cursor.
 #include "pipeline.hpp"
 
+#include <ssebridge/wire/http.hpp>
 #include <ssebridge/wire/names.hpp>
 #include <ssebridge/wire/request.hpp>
 #include <ssebridge/wire/token.hpp>
@@ -70,9 +71,9 @@ coro::awaitable<bool> admit(gateway::state& st, http::exchange& ex) {
 /// The resume cursor: `Last-Event-ID` (EventSource sends it when it
 /// reconnects), else `?last_event_id=` (a page's first connection).
 std::string cursor_of(const http::request& req) {
-    if (auto header = req.find("Last-Event-ID"))
+    if (auto header = req.find(wire::http::cursor_header))
         return std::string(*header);
-    return req.query("last_event_id").value_or("");
+    return req.query(wire::http::cursor_parameter).value_or("");
 }
 
 } // namespace
@@ -82,7 +83,8 @@ coro::awaitable<void> refuse(gateway::state& st, http::exchange& ex, std::string
     ++st.stats.rejected;
     http::response res = http::error_response(503, reason);
     if (!session_id.empty())
-        res.headers.push_back({"X-Session-Id", std::string(session_id)});
+        res.headers.push_back(
+            {std::string(wire::http::session_id_header), std::string(session_id)});
     co_await ex.respond(std::move(res));
 }
 
@@ -100,7 +102,7 @@ coro::awaitable<std::optional<stream_start>> admit_create(gateway::state& st, ht
     if (!admitted)
         co_return std::nullopt;
     stream_start start;
-    auto key = ex.req().find("Idempotency-Key");
+    auto key = ex.req().find(wire::http::idempotency_key_header);
     if (!key) {
         start.id = wire::make_session_id();
         co_return start;

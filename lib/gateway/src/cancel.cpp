@@ -1,5 +1,5 @@
-// Who may touch a session (tokens), and how a session is stopped: the cancel
-// endpoint and the cancel of sessions nobody watches any more (DESIGN.md §7).
+// How a session is stopped: the cancel endpoint and the cancel of sessions
+// nobody watches any more (DESIGN.md §7).
 #include "session.hpp"
 
 #include <ssebridge/coro/event.hpp>
@@ -21,20 +21,6 @@ namespace ssebridge::gateway {
 namespace asio = boost::asio;
 
 namespace {
-
-std::int64_t unix_now() {
-    return std::chrono::duration_cast<std::chrono::seconds>(
-               std::chrono::system_clock::now().time_since_epoch())
-        .count();
-}
-
-/// The token of a request: `Authorization: Bearer …`, else `?token=`.
-std::string token_of(const http::request& req) {
-    constexpr std::string_view bearer = "Bearer ";
-    if (auto auth = req.find("Authorization"); auth && auth->starts_with(bearer))
-        return std::string(auth->substr(bearer.size()));
-    return req.query("token").value_or("");
-}
 
 /// Hears a session's channel for its end, while a cancel waits for it.
 struct end_watch final : redis::subscriber::sink {
@@ -190,23 +176,6 @@ coro::awaitable<void> logged(coro::awaitable<void> op, std::string context) {
 }
 
 } // namespace
-
-coro::awaitable<std::optional<std::string>> authorize(gateway::state& st, http::exchange& ex) {
-    std::string id(http::path_segment(ex.req().path(), 3));
-    if (!wire::is_session_id(id)) {
-        co_await ex.respond_error(404, "no such session");
-        co_return std::nullopt;
-    }
-    std::string token = token_of(ex.req());
-    wire::result<void> allowed = wire::error::token_missing;
-    if (!token.empty())
-        allowed = wire::check_token(st.token_secret, token, id, wire::session_scope, unix_now());
-    if (!allowed) {
-        co_await ex.respond_error(401, allowed.error().message());
-        co_return std::nullopt;
-    }
-    co_return id;
-}
 
 coro::awaitable<std::int64_t> cancel_session(gateway::state& st, const std::string& id) {
     std::string ttl = std::to_string(std::llround(std::ceil(st.cfg.log_ttl)));

@@ -5,6 +5,7 @@
 #include <ssebridge/http/files.hpp>
 #include <ssebridge/http/message.hpp>
 #include <ssebridge/log.hpp>
+#include <ssebridge/wire/http.hpp>
 #include <ssebridge/wire/token.hpp>
 
 #include <boost/asio/co_spawn.hpp>
@@ -83,6 +84,8 @@ http::limits http_limits(const config& cfg) {
         if (!one.empty())
             lim.allowed_origins.emplace_back(one);
     }
+    lim.allowed_request_headers = wire::http::cross_origin_request_headers;
+    lim.exposed_headers = wire::http::cross_origin_exposed_headers;
     return lim;
 }
 
@@ -148,11 +151,11 @@ gateway::gateway(coro::executor ex, const config& cfg)
     if (!cfg.static_dir.empty())
         http::serve_files(st.server, cfg.static_dir);
     st.subscriber.on_batch_end([&st] { flush_streams(st); });
-    st.server.route("POST", "/v1/react/sessions",
+    st.server.route("POST", std::string(wire::http::sessions_route),
                     [&st](http::exchange& ex) { return serve_session(st, ex); });
-    st.server.route("GET", "/v1/react/sessions/*/events",
+    st.server.route("GET", std::string(wire::http::events_route),
                     [&st](http::exchange& ex) { return serve_events(st, ex); });
-    st.server.route("POST", "/v1/react/sessions/*/cancel",
+    st.server.route("POST", std::string(wire::http::cancel_route),
                     [&st](http::exchange& ex) { return serve_cancel(st, ex); });
     // Plain functions returning the awaitable: no coroutine lambdas (their
     // captures and g++ 12's handling of temporaries in them are traps).

@@ -5,6 +5,7 @@
 #include "session.hpp"
 
 #include <ssebridge/coro/timeout.hpp>
+#include <ssebridge/wire/http.hpp>
 #include <ssebridge/wire/names.hpp>
 #include <ssebridge/wire/record.hpp>
 #include <ssebridge/wire/request.hpp>
@@ -46,16 +47,17 @@ namespace {
 
 /// The headers of a stream: a POST's (creator or joiner) carry the token.
 std::vector<http::header> stream_headers(const session& s) {
-    std::vector<http::header> headers{
-        {"Cache-Control", "no-cache"}, {"X-Accel-Buffering", "no"}, {"X-Session-Id", s.id()}};
+    std::vector<http::header> headers{{"Cache-Control", "no-cache"},
+                                      {"X-Accel-Buffering", "no"},
+                                      {std::string(wire::http::session_id_header), s.id()}};
     if (s.kind() != detail::stream_kind::subscriber) {
         auto expires = std::chrono::duration_cast<std::chrono::seconds>(
                            std::chrono::system_clock::now().time_since_epoch())
                            .count() +
                        std::llround(s.gateway_state().cfg.token_ttl);
-        headers.push_back(
-            {"X-Session-Token", wire::make_token(s.gateway_state().token_secret, s.id(),
-                                                 wire::session_scope, expires)});
+        headers.push_back({std::string(wire::http::session_token_header),
+                           wire::make_token(s.gateway_state().token_secret, s.id(),
+                                            wire::session_scope, expires)});
     }
     return headers;
 }

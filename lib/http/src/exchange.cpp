@@ -44,7 +44,8 @@ void exchange::set_fields(Message& msg, std::string_view content_type,
     if (!origin_.empty()) {
         msg.set(bhttp::field::access_control_allow_origin, origin_);
         msg.set(bhttp::field::vary, "Origin");
-        msg.set(bhttp::field::access_control_expose_headers, "X-Session-Id, X-Session-Token");
+        if (!conn_.lim.exposed_headers.empty())
+            msg.set(bhttp::field::access_control_expose_headers, conn_.lim.exposed_headers);
     }
 }
 

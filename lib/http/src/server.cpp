@@ -207,12 +207,11 @@ void server::stop() {
 
 namespace {
 // Outside the coroutine: braced lists in a coroutine frame trip g++ 12.
-response preflight_response(const std::string& allow, bool cross_origin) {
+response preflight_response(const std::string& allow, bool cross_origin, const limits& lim) {
     response res{204, "", "", {{"Allow", allow + ", OPTIONS"}}};
     if (cross_origin) {
         res.headers.push_back({"Access-Control-Allow-Methods", allow});
-        res.headers.push_back({"Access-Control-Allow-Headers",
-                               "Content-Type, Authorization, Idempotency-Key, Last-Event-ID"});
+        res.headers.push_back({"Access-Control-Allow-Headers", lim.allowed_request_headers});
         res.headers.push_back({"Access-Control-Max-Age", "600"});
     }
     return res;
@@ -283,7 +282,7 @@ coro::awaitable<server::next_request> server::read_request(detail::connection& c
     bool body_expected = parser.chunked() || parser.content_length().value_or(0) > 0;
     if (!route && method == "OPTIONS" && !allow.empty()) {
         // A CORS preflight (or a client asking what the path allows).
-        response res = preflight_response(allow, early.cross_origin());
+        response res = preflight_response(allow, early.cross_origin(), limits_);
         if (body_expected)
             early.close_after();
         co_await early.respond(std::move(res));

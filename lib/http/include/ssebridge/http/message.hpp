@@ -69,9 +69,12 @@ struct limits {
     bool reuse_port = false;
     std::chrono::steady_clock::duration write_timeout = std::chrono::seconds(10); ///< one write
     /// CORS: origins whose pages may call the routes (`*`: any). A request
-    /// from one of them gets `Access-Control-Allow-Origin` (and the
-    /// `X-Session-*` headers exposed); its preflight `OPTIONS` is answered.
+    /// from one of them gets `Access-Control-Allow-Origin` (and
+    /// `exposed_headers`); its preflight `OPTIONS` is answered, allowing
+    /// `allowed_request_headers`.
     std::vector<std::string> allowed_origins;
+    std::string allowed_request_headers = "Content-Type"; ///< comma-separated
+    std::string exposed_headers;                          ///< comma-separated; empty: none
 };
 
 } // namespace ssebridge::http
