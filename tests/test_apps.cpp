@@ -538,7 +538,18 @@ BOOST_AUTO_TEST_CASE(a_cluster_failover_or_slot_migration_mid_stream_hangs_no_se
     for (auto port : cluster.masters())
         if (port != moved_from && port != victim)
             moved_to = port;
-    std::this_thread::sleep_for(1s); // mid-answer
+    // Mid-answer: the two sessions the faults hit are streaming (their logs
+    // hold the ack and a few characters; the answer takes seconds more).
+    auto logged = [&](const followed_session& f) {
+        std::vector<std::string> r = redis_cli(master_of(f), {"XLEN", wire::log_key(f.id)});
+        return r.empty() ? 0 : std::stoi(r[0]);
+    };
+    auto under_way = std::chrono::steady_clock::now() + 10s;
+    while ((logged(followed[0]) < 5 || logged(*moving) < 5) &&
+           std::chrono::steady_clock::now() < under_way)
+        std::this_thread::sleep_for(20ms);
+    BOOST_TEST_REQUIRE(logged(followed[0]) >= 5);
+    BOOST_TEST_REQUIRE(logged(*moving) >= 5);
     cluster.migrate_slot(redis::key_slot(wire::session_channel(moving->id)), moved_to);
     auto killed = std::chrono::steady_clock::now();
     cluster.kill(victim);

@@ -417,11 +417,20 @@ BOOST_AUTO_TEST_CASE(losing_redis_ends_streams_with_an_error_and_recovers) {
 }
 
 namespace {
-unsigned status_of(gateway_harness& h, const std::string& path) {
+std::pair<http_head, std::string> get(gateway_harness& h, const std::string& path) {
     http_client c(h.ioc.get_executor());
     run(h.ioc, c.connect(h.gw->local_endpoint()));
-    auto [head, body] = run(h.ioc, c.exchange("GET " + path + " HTTP/1.1\r\nHost: t\r\n\r\n"));
-    return head.status;
+    return run(h.ioc, c.exchange("GET " + path + " HTTP/1.1\r\nHost: t\r\n\r\n"));
+}
+unsigned status_of(gateway_harness& h, const std::string& path) {
+    return get(h, path).first.status;
+}
+/// Why /readyz says not ready ("" when it is ready).
+std::string readiness_detail(gateway_harness& h) {
+    auto [head, body] = get(h, "/readyz");
+    if (head.status == 200u)
+        return "";
+    return std::string(boost::json::parse(body).at("detail").as_string());
 }
 } // namespace
 
@@ -486,7 +495,10 @@ BOOST_AUTO_TEST_CASE(readiness_follows_pubsub_and_kafka) {
     gateway_harness no_kafka(shared_server(), [&](gateway::config& c) {
         c.kafka_brokers = "127.0.0.1:" + std::to_string(nobody);
     });
-    run(no_kafka.ioc, sleep_for(1500ms)); // a few canary rounds
+    // Not merely "starting": unready because no broker answers.
+    BOOST_TEST(eventually(
+        no_kafka.ioc, [&] { return readiness_detail(no_kafka).find("Kafka") != std::string::npos; },
+        5s));
     BOOST_TEST(status_of(no_kafka, "/readyz") == 503u);
 }
 

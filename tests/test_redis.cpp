@@ -280,7 +280,13 @@ BOOST_AUTO_TEST_CASE(client_returns_error_replies_and_fails_pending_commands_on_
     bool failed = false;
     asio::co_spawn(h.ioc, h.cli.async_exec(redis::make_command({"BLPOP", "nothing", "0"})),
                    [&](std::exception_ptr e, redis::reply) { failed = e != nullptr; });
-    run(h.ioc, sleep_for(50ms));
+    // The server holds it: one client blocked (INFO's blocked_clients), then it dies.
+    BOOST_TEST_REQUIRE(eventually(h.ioc, [&] {
+        for (const std::string& line : redis_cli(server.port(), {"INFO", "clients"}))
+            if (line.starts_with("blocked_clients:1"))
+                return true;
+        return false;
+    }));
     server.stop();
     run_until(
         h.ioc, [&] { return failed; }, 5s);

@@ -1,6 +1,7 @@
 // The durable session (DESIGN.md §7) end to end: recorded events, tokens,
 // GET …/events replay + live, resume from any point, many subscribers,
 // reset for a cursor the log lost. Real redis-server, embedded Kafka mock.
+#include <ssebridge/coro/event.hpp>
 #include <ssebridge/gateway/gateway.hpp>
 
 #define BOOST_TEST_MODULE sessions
@@ -171,41 +172,58 @@ BOOST_FIXTURE_TEST_CASE(a_finished_session_resumes_from_any_event_exactly, fixtu
                boost::test_tools::per_element());
 }
 
+namespace {
+/// A worker answering with `count` events after its ack, then the end; it
+/// stops after `pause_after` of them until `resumed` is set, so that a
+/// reader cut there resumes while the answer is still live.
+coro::awaitable<void> answer_with_a_pause(redis::client& c, std::string id, int count,
+                                          int pause_after, coro::event& reached,
+                                          coro::event& resumed, std::vector<std::string>& out,
+                                          bool& finished) {
+    out.push_back((co_await worker::publish_event(c, id, "worker_ack")).id);
+    for (int i = 0; i < count; ++i) {
+        if (i == pause_after) {
+            reached.set();
+            co_await resumed.async_wait();
+        }
+        out.push_back((co_await worker::publish_event(c, id, "T", "{}")).id);
+    }
+    out.push_back((co_await worker::publish_event(c, id, "FinalAnswerStreamEnd")).id);
+    finished = true;
+}
+} // namespace
+
 BOOST_FIXTURE_TEST_CASE(readers_cut_at_any_point_of_a_live_answer_lose_and_repeat_nothing,
                         fixture) {
-    open_stream s = h.open_ok();
-    std::string token = token_of(s);
-    // The worker publishes while readers come and go.
-    std::vector<std::string> published;
-    bool done = false;
-    asio::co_spawn(
-        h.ioc,
-        [](redis::client& c, std::string id, std::vector<std::string>& out,
-           bool& finished) -> coro::awaitable<void> {
-            asio::steady_timer pause(co_await asio::this_coro::executor);
-            out.push_back((co_await worker::publish_event(c, id, "worker_ack")).id);
-            for (int i = 0; i < 150; ++i) {
-                out.push_back((co_await worker::publish_event(c, id, "T", "{}")).id);
-                pause.expires_after(std::chrono::milliseconds(2));
-                co_await pause.async_wait(asio::use_awaitable);
-            }
-            out.push_back((co_await worker::publish_event(c, id, "FinalAnswerStreamEnd")).id);
-            finished = true;
-        }(*h.publisher, s.id, published, done),
-        asio::detached);
-
-    // Each reader takes k events, hangs up, and resumes from its last id.
-    for (std::size_t k : {0u, 1u, 7u, 40u, 90u}) {
+    // Each reader takes k events of a live answer, hangs up, and resumes from
+    // its last id while the worker still publishes: a fresh session for each
+    // k, whose worker waits at k + 3 events until the resumed reader is back.
+    constexpr int count = 120;
+    for (std::size_t k : {0u, 1u, 2u, 7u, 40u, 90u, 118u}) {
+        open_stream s = h.open_ok();
+        std::string token = token_of(s);
+        std::vector<std::string> published;
+        bool done = false;
+        coro::event reached(h.ioc.get_executor()), resumed(h.ioc.get_executor());
+        auto pause_after = static_cast<int>(std::min<std::size_t>(k + 3, count - 1));
+        asio::co_spawn(h.ioc,
+                       answer_with_a_pause(*h.publisher, s.id, count, pause_after, reached, resumed,
+                                           published, done),
+                       asio::detached);
         std::vector<std::string> seen;
         auto first = events(s.id, token);
         for (std::size_t i = 0; i < k; ++i)
             seen.push_back(json_id(h.next_event(*first)));
-        first->close();
+        run_until(
+            h.ioc, [&] { return reached.is_set(); }, 10s);
+        first->close(); // cut mid-answer: more events are published after this
         auto second = events(s.id, token, seen.empty() ? "" : seen.back());
+        BOOST_TEST_REQUIRE(!done, "k=" << k);
+        resumed.set();
         for (auto& id : ids_until_end(*second))
             seen.push_back(id);
-        run_until(
-            h.ioc, [&] { return done; }, 20s);
+        BOOST_TEST_REQUIRE(done);
+        BOOST_TEST(published.size() == count + 2u);
         BOOST_TEST(seen == published, "k=" << k);
     }
 }
