@@ -16,7 +16,7 @@ int main(int argc, char** argv) {
         (parsed.help ? std::cout : std::cerr) << parsed.message << (parsed.help ? "" : "\n");
         return parsed.help ? 0 : 2;
     }
-    log::set_level(log::level_from_name(parsed.cfg->log_level));
+    log::set_level(*log::level_from_name(parsed.cfg->log_level)); // checked by the flags
     log::set_format(*log::format_from_name(parsed.cfg->log_format));
     std::signal(SIGPIPE, SIG_IGN);
 

@@ -49,42 +49,30 @@ struct settings {
 };
 
 std::vector<cli::option> options(settings& s) {
-    return {
-        cli::text("--redis", "SSEBRIDGE_REDIS", "Redis URL the events are published to", s.redis),
-        cli::text("--redis-cluster", "SSEBRIDGE_REDIS_CLUSTER",
-                  "HOST:PORT[,HOST:PORT...] of a Redis Cluster to publish to instead (SPUBLISH; "
-                  "--redis then only gives the credentials)",
-                  s.redis_cluster),
-        cli::seconds("--redis-timeout", "SSEBRIDGE_REDIS_TIMEOUT",
-                     "seconds Redis may leave a command or a PING unanswered before the "
-                     "connection is dropped and made again",
-                     s.redis_timeout),
-        cli::text("--kafka-brokers", "SSEBRIDGE_KAFKA_BROKERS",
-                  "Kafka bootstrap servers (the gateway prints them as kafka.bootstrap=…)",
-                  s.kafka_brokers),
-        cli::text("--kafka-topic", "SSEBRIDGE_KAFKA_TOPIC", "topic the requests come from",
-                  s.kafka_topic),
-        cli::text("--group", "SSEBRIDGE_WORKER_GROUP", "Kafka consumer group the workers share",
-                  s.group),
-        cli::seconds("--delay", "SSEBRIDGE_WORKER_DELAY", "seconds between two streamed characters",
-                     s.delay),
-        cli::text("--thought", "SSEBRIDGE_WORKER_THOUGHT",
-                  "the thought streamed as AgentThoughtStream", s.thought),
-        cli::text("--tool", "SSEBRIDGE_WORKER_TOOL", "tool_name of AgentToolCallStart", s.tool),
-        cli::text("--answer", "SSEBRIDGE_WORKER_ANSWER",
-                  "the answer streamed as FinalAnswerStream; {query} is the user's question",
-                  s.answer),
-        cli::count("--max-in-flight", "SSEBRIDGE_WORKER_MAX_IN_FLIGHT", "requests served at once",
-                   s.max_in_flight),
-        cli::count("--log-max-len", "SSEBRIDGE_LOG_MAX_LEN", "events kept in a session's log",
-                   s.log_max_len),
-        cli::seconds("--log-ttl", "SSEBRIDGE_LOG_TTL",
-                     "seconds a session's log lives after its last event", s.log_ttl),
-        cli::text("--log-level", "SSEBRIDGE_LOG_LEVEL", "debug, info, warn, error or off",
-                  s.log_level),
-        cli::text("--log-format", "SSEBRIDGE_LOG_FORMAT",
-                  "text, or json: one object a line (time, level, session, event)", s.log_format),
-    };
+    return cli::redis_options(s.redis, s.redis_cluster, &s.redis_timeout) +
+           cli::kafka_options(s.kafka_brokers, s.kafka_topic,
+                              "Kafka bootstrap servers (the gateway prints them as "
+                              "kafka.bootstrap=…)") +
+           std::vector<cli::option>{
+               cli::text("--group", "SSEBRIDGE_WORKER_GROUP",
+                         "Kafka consumer group the workers share", s.group),
+               cli::seconds("--delay", "SSEBRIDGE_WORKER_DELAY",
+                            "seconds between two streamed characters", s.delay),
+               cli::text("--thought", "SSEBRIDGE_WORKER_THOUGHT",
+                         "the thought streamed as AgentThoughtStream", s.thought),
+               cli::text("--tool", "SSEBRIDGE_WORKER_TOOL", "tool_name of AgentToolCallStart",
+                         s.tool),
+               cli::text("--answer", "SSEBRIDGE_WORKER_ANSWER",
+                         "the answer streamed as FinalAnswerStream; {query} is the user's question",
+                         s.answer),
+               cli::count("--max-in-flight", "SSEBRIDGE_WORKER_MAX_IN_FLIGHT",
+                          "requests served at once", s.max_in_flight),
+               cli::count("--log-max-len", "SSEBRIDGE_LOG_MAX_LEN",
+                          "events kept in a session's log", s.log_max_len),
+               cli::seconds("--log-ttl", "SSEBRIDGE_LOG_TTL",
+                            "seconds a session's log lives after its last event", s.log_ttl),
+           } +
+           cli::log_options(s.log_level, s.log_format);
 }
 
 // Splits UTF-8 text into characters (code points), as a person reads it.
@@ -180,13 +168,8 @@ int main(int argc, char** argv) {
                   << "\n";
         return 2;
     }
-    log::set_level(log::level_from_name(s.log_level));
-    if (auto f = log::format_from_name(s.log_format)) {
-        log::set_format(*f);
-    } else {
-        std::cerr << "ssebridge-worker: --log-format must be text or json\n";
-        return 2;
-    }
+    log::set_level(*log::level_from_name(s.log_level)); // checked by the flags
+    log::set_format(*log::format_from_name(s.log_format));
     std::signal(SIGPIPE, SIG_IGN);
     auto redis_cfg = redis::config::from_flags(s.redis, s.redis_cluster);
     if (!redis_cfg) {

@@ -54,62 +54,60 @@ const std::map<std::string, scenario_fn, std::less<>> scenarios{
 
 int main(int argc, char** argv) {
     settings s;
-    std::vector<cli::option> opts{
-        cli::text("--scenario", "",
-                  "limit, throughput, latency, slow, idle, setup, resume, cancel or soak",
-                  s.scenario),
-        cli::text("--target", "",
-                  "ssebridge (POST sessions, publish to Redis) or sse (any server: "
-                  "--subscribe-url and --publish-url)",
-                  s.target),
-        cli::text("--gateway", "",
-                  "HOST:PORT of the gateway (target ssebridge); several, comma-separated: "
-                  "streams are opened on each in turn",
-                  s.gateway),
-        cli::text("--redis", "", "Redis URL the events are published to (target ssebridge)",
-                  s.redis),
-        cli::text("--redis-cluster", "",
-                  "HOST:PORT,... of a Redis Cluster to publish to instead (SPUBLISH on the "
-                  "master of each channel's slot)",
-                  s.redis_cluster),
-        cli::text("--subscribe-url", "", "target sse: stream URL, {id} is the channel",
-                  s.subscribe_url),
-        cli::text("--publish-url", "", "target sse: URL to POST each event to, {id} is the channel",
-                  s.publish_url),
-        cli::text("--kafka-brokers", "", "setup: the gateway's Kafka (kafka.bootstrap=…)",
-                  s.kafka_brokers),
-        cli::text("--kafka-topic", "", "setup: the request topic", s.kafka_topic),
-        cli::count("--sessions", "", "streams (channels for limit; sessions in all for setup)",
-                   s.sessions),
-        cli::count("--events", "", "events per session (throughput, limit)", s.events),
-        cli::seconds("--rate", "",
-                     "events per second in all (needed by latency and slow; paces limit and "
-                     "throughput too; 0: as fast as possible)",
-                     s.rate),
-        cli::seconds("--duration", "",
-                     "seconds to publish (latency, slow), hold (idle), at most (setup)",
-                     s.duration),
-        cli::seconds("--slow-share", "", "slow: share of clients that stop reading", s.slow_share),
-        cli::count("--payload", "", "bytes of padding in each event", s.payload),
-        cli::count("--publishers", "", "connections publishing", s.publishers),
-        cli::count("--gateway-pid", "", "process whose RSS is reported", s.gateway_pid),
-        cli::count("--in-flight", "", "events published but not yet received, at most",
-                   s.in_flight),
-        cli::count("--concurrency", "", "setup, cancel: clients opening sessions at once",
-                   s.concurrency),
-        cli::text("--publish", "",
-                  "plain (PUBLISH) or record (the workers' recording script: ids and a log)",
-                  s.publish),
-        cli::seconds("--cut-share", "",
-                     "resume: share of streams cut once and resumed; soak: share hung up "
-                     "mid-answer",
-                     s.cut_share),
-        cli::text("--expect", "", "soak: the answer the worker streams, checked in every session",
-                  s.expect),
-        cli::text("--json", "",
-                  "file to write the results to as JSON (else printed after the table)",
-                  s.json_out),
-    };
+    // The Redis the events are published to (target ssebridge), and the
+    // gateway's Kafka (setup): flags only, as every setting of the bench.
+    std::vector<cli::option> opts =
+        cli::redis_options(s.redis, s.redis_cluster, nullptr, false) +
+        cli::kafka_options(s.kafka_brokers, s.kafka_topic,
+                           "setup: the gateway's Kafka (kafka.bootstrap=…)", false) +
+        std::vector<cli::option>{
+            cli::text("--scenario", "",
+                      "limit, throughput, latency, slow, idle, setup, resume, cancel or soak",
+                      s.scenario),
+            cli::text("--target", "",
+                      "ssebridge (POST sessions, publish to Redis) or sse (any server: "
+                      "--subscribe-url and --publish-url)",
+                      s.target),
+            cli::text("--gateway", "",
+                      "HOST:PORT of the gateway (target ssebridge); several, comma-separated: "
+                      "streams are opened on each in turn",
+                      s.gateway),
+            cli::text("--subscribe-url", "", "target sse: stream URL, {id} is the channel",
+                      s.subscribe_url),
+            cli::text("--publish-url", "",
+                      "target sse: URL to POST each event to, {id} is the channel", s.publish_url),
+            cli::count("--sessions", "", "streams (channels for limit; sessions in all for setup)",
+                       s.sessions),
+            cli::count("--events", "", "events per session (throughput, limit)", s.events),
+            cli::seconds("--rate", "",
+                         "events per second in all (needed by latency and slow; paces limit and "
+                         "throughput too; 0: as fast as possible)",
+                         s.rate),
+            cli::seconds("--duration", "",
+                         "seconds to publish (latency, slow), hold (idle), at most (setup)",
+                         s.duration),
+            cli::seconds("--slow-share", "", "slow: share of clients that stop reading",
+                         s.slow_share),
+            cli::count("--payload", "", "bytes of padding in each event", s.payload),
+            cli::count("--publishers", "", "connections publishing", s.publishers),
+            cli::count("--gateway-pid", "", "process whose RSS is reported", s.gateway_pid),
+            cli::count("--in-flight", "", "events published but not yet received, at most",
+                       s.in_flight),
+            cli::count("--concurrency", "", "setup, cancel: clients opening sessions at once",
+                       s.concurrency),
+            cli::text("--publish", "",
+                      "plain (PUBLISH) or record (the workers' recording script: ids and a log)",
+                      s.publish),
+            cli::seconds("--cut-share", "",
+                         "resume: share of streams cut once and resumed; soak: share hung up "
+                         "mid-answer",
+                         s.cut_share),
+            cli::text("--expect", "",
+                      "soak: the answer the worker streams, checked in every session", s.expect),
+            cli::text("--json", "",
+                      "file to write the results to as JSON (else printed after the table)",
+                      s.json_out),
+        };
     cli::result parsed = cli::parse(opts, {argv + 1, argv + argc},
                                     [](const char*) -> const char* { return nullptr; });
     if (parsed.help || !parsed.ok) {

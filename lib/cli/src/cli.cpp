@@ -1,4 +1,5 @@
 #include <ssebridge/cli.hpp>
+#include <ssebridge/log.hpp>
 
 #include <algorithm>
 #include <cerrno>
@@ -140,6 +141,64 @@ std::optional<std::string> config_path(const std::vector<std::string>& args, std
 }
 
 } // namespace
+
+std::vector<option> redis_options(std::string& url, std::string& cluster, double* timeout,
+                                  bool from_env) {
+    auto env = [from_env](const char* name) {
+        return from_env ? std::string(name) : std::string();
+    };
+    std::vector<option> out{
+        text("--redis", env("SSEBRIDGE_REDIS"), "Redis URL, redis://[[user]:password@]host[:port]",
+             url),
+        text("--redis-cluster", env("SSEBRIDGE_REDIS_CLUSTER"),
+             "HOST:PORT[,HOST:PORT...] of a Redis Cluster to use instead of one server (sharded "
+             "Pub/Sub, SPUBLISH; --redis then only gives the credentials)",
+             cluster)};
+    if (timeout)
+        out.push_back(seconds("--redis-timeout", env("SSEBRIDGE_REDIS_TIMEOUT"),
+                              "seconds Redis may leave a command or a PING unanswered before the "
+                              "connection is dropped and made again",
+                              *timeout));
+    return out;
+}
+
+std::vector<option> kafka_options(std::string& brokers, std::string& topic,
+                                  std::string brokers_help, bool from_env) {
+    auto env = [from_env](const char* name) {
+        return from_env ? std::string(name) : std::string();
+    };
+    return {
+        text("--kafka-brokers", env("SSEBRIDGE_KAFKA_BROKERS"), std::move(brokers_help), brokers),
+        text("--kafka-topic", env("SSEBRIDGE_KAFKA_TOPIC"), "topic of the session requests",
+             topic)};
+}
+
+std::vector<option> log_options(std::string& level, std::string& format) {
+    option by_level =
+        text("--log-level", "SSEBRIDGE_LOG_LEVEL", "debug, info, warn, error or off", level);
+    by_level.assign = [&level](const std::string& v) {
+        if (!log::level_from_name(v))
+            return "--log-level must be debug, info, warn, error or off, got '" + v + "'";
+        level = v;
+        return std::string();
+    };
+    option by_format =
+        text("--log-format", "SSEBRIDGE_LOG_FORMAT",
+             "text, or json: one object a line (time, level, session, event)", format);
+    by_format.assign = [&format](const std::string& v) {
+        if (!log::format_from_name(v))
+            return "--log-format must be text or json, got '" + v + "'";
+        format = v;
+        return std::string();
+    };
+    return {std::move(by_level), std::move(by_format)};
+}
+
+std::vector<option> operator+(std::vector<option> options, std::vector<option> more) {
+    options.insert(options.end(), std::make_move_iterator(more.begin()),
+                   std::make_move_iterator(more.end()));
+    return options;
+}
 
 result parse(const std::vector<option>& options, const std::vector<std::string>& args,
              const std::function<const char*(const char*)>& getenv, bool positional_allowed) {

@@ -12,77 +12,73 @@ namespace ssebridge::gateway {
 namespace {
 
 std::vector<cli::option> options(config& c) {
-    return {
-        cli::text("--listen", "SSEBRIDGE_LISTEN",
-                  "HOST:PORT to serve HTTP on (port 0: any free port)", c.listen),
-        cli::count("--threads", "SSEBRIDGE_THREADS",
+    return std::vector<cli::option>{
+               cli::text("--listen", "SSEBRIDGE_LISTEN",
+                         "HOST:PORT to serve HTTP on (port 0: any free port)", c.listen),
+               cli::count(
+                   "--threads", "SSEBRIDGE_THREADS",
                    "share-nothing shards, each a thread with its own connections and sessions "
                    "on the one port (0: one a core)",
                    c.threads, true),
-        cli::text("--redis", "SSEBRIDGE_REDIS", "Redis URL, redis://[[user]:password@]host[:port]",
-                  c.redis),
-        cli::text("--redis-cluster", "SSEBRIDGE_REDIS_CLUSTER",
-                  "HOST:PORT[,HOST:PORT...] of a Redis Cluster to use instead of one server "
-                  "(sharded Pub/Sub; --redis then only gives the credentials)",
-                  c.redis_cluster),
-        cli::seconds("--redis-timeout", "SSEBRIDGE_REDIS_TIMEOUT",
-                     "seconds Redis may leave a command or a PING unanswered before the "
-                     "connection is dropped (streams end with backend_lost, /readyz 503)",
-                     c.redis_timeout),
-        cli::text("--kafka-brokers", "SSEBRIDGE_KAFKA_BROKERS",
-                  "Kafka bootstrap servers, or 'embedded' for an in-process mock cluster",
-                  c.kafka_brokers),
-        cli::text("--kafka-topic", "SSEBRIDGE_KAFKA_TOPIC",
-                  "topic the session requests are produced to", c.kafka_topic),
-        cli::seconds("--ack-timeout", "SSEBRIDGE_ACK_TIMEOUT",
-                     "seconds from Kafka delivery to the worker's worker_ack", c.ack_timeout),
-        cli::seconds("--keepalive", "SSEBRIDGE_KEEPALIVE",
-                     "seconds without a write before a ': keepalive' comment", c.keepalive),
-        cli::seconds(
-            "--idle-timeout", "SSEBRIDGE_IDLE_TIMEOUT",
-            "seconds without an event (after the ack) before the stream ends with an error",
-            c.idle_timeout),
-        cli::seconds("--kafka-timeout", "SSEBRIDGE_KAFKA_TIMEOUT",
-                     "seconds for the Kafka record to be delivered (else 503)", c.kafka_timeout),
-        cli::seconds("--write-timeout", "SSEBRIDGE_WRITE_TIMEOUT",
-                     "seconds one write to a client may take before it is cut off",
-                     c.write_timeout),
-        cli::count("--max-sessions", "SSEBRIDGE_MAX_SESSIONS",
-                   "concurrent sessions before new ones get 503 (divided among the shards)",
-                   c.max_sessions),
-        cli::count("--max-connections", "SSEBRIDGE_MAX_CONNECTIONS",
-                   "open client connections before new ones get 503 and are closed at once "
-                   "(0: the process's descriptor limit less 128, kept for Redis and Kafka)",
-                   c.max_connections, true),
-        cli::count("--max-body", "SSEBRIDGE_MAX_BODY", "bytes of request body before 413",
-                   c.max_body),
-        cli::count("--max-queue", "SSEBRIDGE_MAX_QUEUE",
-                   "events waiting for one client before it is cut off as too slow", c.max_queue),
-        cli::text("--token-secret", "SSEBRIDGE_TOKEN_SECRET",
-                  "key of the session tokens, shared by every gateway of a deployment "
-                  "(default: a random one per process)",
-                  c.token_secret),
-        cli::seconds("--token-ttl", "SSEBRIDGE_TOKEN_TTL",
-                     "seconds a session token (X-Session-Token) stays valid", c.token_ttl),
-        cli::seconds("--log-ttl", "SSEBRIDGE_LOG_TTL",
-                     "seconds a new session's log lives before the worker's first event "
-                     "(each recorded event extends it)",
-                     c.log_ttl),
-        cli::seconds("--cancel-after-disconnect", "SSEBRIDGE_CANCEL_AFTER_DISCONNECT",
-                     "seconds an unfinished session nobody watches any more lives on before it "
-                     "is cancelled (0: never)",
-                     c.cancel_after_disconnect, true),
-        cli::text("--log-level", "SSEBRIDGE_LOG_LEVEL", "debug, info, warn, error or off",
-                  c.log_level),
-        cli::text("--log-format", "SSEBRIDGE_LOG_FORMAT",
-                  "text, or json: one object a line (time, level, session, event)", c.log_format),
-        cli::text("--cors-origin", "SSEBRIDGE_CORS_ORIGIN",
-                  "origins whose pages may call the API, comma-separated (e.g. "
-                  "https://app.example.com); '*' for any; empty: same origin only",
-                  c.cors_origin),
-        cli::text("--static-dir", "SSEBRIDGE_STATIC_DIR",
-                  "directory served under / (the demo page is web/); empty: none", c.static_dir),
-    };
+           } +
+           cli::redis_options(c.redis, c.redis_cluster, &c.redis_timeout) +
+           cli::kafka_options(c.kafka_brokers, c.kafka_topic,
+                              "Kafka bootstrap servers, or 'embedded' for an in-process mock "
+                              "cluster") +
+           std::vector<cli::option>{
+               cli::seconds("--ack-timeout", "SSEBRIDGE_ACK_TIMEOUT",
+                            "seconds from Kafka delivery to the worker's worker_ack",
+                            c.ack_timeout),
+               cli::seconds("--keepalive", "SSEBRIDGE_KEEPALIVE",
+                            "seconds without a write before a ': keepalive' comment", c.keepalive),
+               cli::seconds(
+                   "--idle-timeout", "SSEBRIDGE_IDLE_TIMEOUT",
+                   "seconds without an event (after the ack) before the stream ends with an error",
+                   c.idle_timeout),
+               cli::seconds("--kafka-timeout", "SSEBRIDGE_KAFKA_TIMEOUT",
+                            "seconds for the Kafka record to be delivered (else 503)",
+                            c.kafka_timeout),
+               cli::seconds("--write-timeout", "SSEBRIDGE_WRITE_TIMEOUT",
+                            "seconds one write to a client may take before it is cut off",
+                            c.write_timeout),
+               cli::count("--max-sessions", "SSEBRIDGE_MAX_SESSIONS",
+                          "concurrent sessions before new ones get 503 (divided among the shards)",
+                          c.max_sessions),
+               cli::count("--max-connections", "SSEBRIDGE_MAX_CONNECTIONS",
+                          "open client connections before new ones get 503 and are closed at once "
+                          "(0: the process's descriptor limit less 128, kept for Redis and Kafka)",
+                          c.max_connections, true),
+               cli::count("--max-body", "SSEBRIDGE_MAX_BODY", "bytes of request body before 413",
+                          c.max_body),
+               cli::count("--max-queue", "SSEBRIDGE_MAX_QUEUE",
+                          "events waiting for one client before it is cut off as too slow",
+                          c.max_queue),
+               cli::text("--token-secret", "SSEBRIDGE_TOKEN_SECRET",
+                         "key of the session tokens, shared by every gateway of a deployment "
+                         "(default: a random one per process)",
+                         c.token_secret),
+               cli::seconds("--token-ttl", "SSEBRIDGE_TOKEN_TTL",
+                            "seconds a session token (X-Session-Token) stays valid", c.token_ttl),
+               cli::seconds("--log-ttl", "SSEBRIDGE_LOG_TTL",
+                            "seconds a new session's log lives before the worker's first event "
+                            "(each recorded event extends it)",
+                            c.log_ttl),
+               cli::seconds(
+                   "--cancel-after-disconnect", "SSEBRIDGE_CANCEL_AFTER_DISCONNECT",
+                   "seconds an unfinished session nobody watches any more lives on before it "
+                   "is cancelled (0: never)",
+                   c.cancel_after_disconnect, true),
+           } +
+           cli::log_options(c.log_level, c.log_format) +
+           std::vector<cli::option>{
+               cli::text("--cors-origin", "SSEBRIDGE_CORS_ORIGIN",
+                         "origins whose pages may call the API, comma-separated (e.g. "
+                         "https://app.example.com); '*' for any; empty: same origin only",
+                         c.cors_origin),
+               cli::text("--static-dir", "SSEBRIDGE_STATIC_DIR",
+                         "directory served under / (the demo page is web/); empty: none",
+                         c.static_dir),
+           };
 }
 
 } // namespace
@@ -118,15 +114,6 @@ parsed_config parse_config(const std::vector<std::string>& args,
     }
     if (!r.ok) {
         result.message = r.message;
-        return result;
-    }
-    if (cfg.log_level != "debug" && cfg.log_level != "info" && cfg.log_level != "warn" &&
-        cfg.log_level != "error" && cfg.log_level != "off") {
-        result.message = "--log-level must be debug, info, warn, error or off";
-        return result;
-    }
-    if (!log::format_from_name(cfg.log_format)) {
-        result.message = "--log-format must be text or json";
         return result;
     }
     try {

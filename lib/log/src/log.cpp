@@ -40,16 +40,18 @@ void append_escaped(std::string& out, std::string_view text) {
 constexpr const char* names[] = {"debug", "info", "warn", "error"};
 } // namespace
 
-level level_from_name(std::string_view name) noexcept {
+std::optional<level> level_from_name(std::string_view name) noexcept {
     if (name == "debug")
         return level::debug;
+    if (name == "info")
+        return level::info;
     if (name == "warn")
         return level::warn;
     if (name == "error")
         return level::error;
     if (name == "off")
         return level::off;
-    return level::info;
+    return std::nullopt;
 }
 
 void set_level(level l) noexcept {

@@ -28,6 +28,21 @@ option seconds(std::string flag, std::string env, std::string help, double& targ
 option count(std::string flag, std::string env, std::string help, std::size_t& target,
              bool zero_allowed = false);
 
+/// The flags every program that talks to Redis reads, worded once:
+/// `--redis URL`, `--redis-cluster HOST:PORT,…` and, when `timeout` is
+/// given, `--redis-timeout SECONDS` (environment `SSEBRIDGE_REDIS…` when
+/// `from_env`).
+std::vector<option> redis_options(std::string& url, std::string& cluster, double* timeout,
+                                  bool from_env = true);
+/// `--kafka-brokers` (with the program's own `brokers_help`) and `--kafka-topic`.
+std::vector<option> kafka_options(std::string& brokers, std::string& topic,
+                                  std::string brokers_help, bool from_env = true);
+/// `--log-level` and `--log-format`, refused unless `log` knows the name.
+std::vector<option> log_options(std::string& level, std::string& format);
+
+/// `options` with `more` at its end.
+std::vector<option> operator+(std::vector<option> options, std::vector<option> more);
+
 struct result {
     bool ok = false;
     bool help = false;   ///< --help or -h was given

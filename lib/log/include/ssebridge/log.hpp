@@ -11,8 +11,8 @@ namespace ssebridge::log {
 
 enum class level { debug, info, warn, error, off };
 
-/// "debug", "info", "warn", "error" or "off"; anything else is info.
-level level_from_name(std::string_view name) noexcept;
+/// "debug", "info", "warn", "error" or "off"; nullopt for anything else.
+std::optional<level> level_from_name(std::string_view name) noexcept;
 
 /// How a record is written: `text` (`<time> <level> <message>`) or `json`,
 /// one object a line for log pipelines: `{"time","level","session"?,"event"}`.
