@@ -453,10 +453,14 @@ BOOST_AUTO_TEST_CASE(gateway_and_worker_run_on_a_redis_cluster) {
     asio::io_context ioc;
     constexpr int sessions = 24;
     std::vector<std::unique_ptr<http_client>> clients;
-    std::vector<followed_session> followed = open_sessions(ioc, gw.endpoint, sessions, clients);
-    // Each session's channel is subscribed on the master of its slot; all three carry some.
+    // Each session's channel is subscribed on the master of its slot; all
+    // three carry some. Checked as each opens: its answer takes the worker
+    // about a second, and a finished session is unsubscribed.
+    std::vector<followed_session> followed;
     std::set<std::uint16_t> masters;
-    for (const auto& f : followed) {
+    for (int i = 0; i < sessions; ++i) {
+        const followed_session& f =
+            followed.emplace_back(std::move(open_sessions(ioc, gw.endpoint, 1, clients).front()));
         std::string channel = wire::session_channel(f.id);
         std::uint16_t master = cluster.master_of(redis::key_slot(channel));
         auto numsub = redis_cli(master, {"PUBSUB", "SHARDNUMSUB", channel});
