@@ -40,12 +40,12 @@ coro::awaitable<claim> claim_idempotency(gateway::state& st, std::string key,
         if (opened.is_error())
             co_return claim{};
         redis::reply r =
-            co_await st.commands.async_exec(claim_command(key, id + ":" + body_hash, ttl));
+            co_await st.redis.commands.async_exec(claim_command(key, id + ":" + body_hash, ttl));
         if (r.type == redis::resp_type::nil)
             co_return claim{claim::outcome::create, id};
         if (r.is_error())
             co_return claim{};
-        co_await st.commands.async_exec(drop_log_command(id));
+        co_await st.redis.commands.async_exec(drop_log_command(id));
         std::size_t colon = r.value.find(':');
         if (colon == std::string::npos || r.value.substr(colon + 1) != body_hash)
             co_return claim{claim::outcome::conflict, {}};
@@ -61,7 +61,7 @@ coro::awaitable<bool> admit(gateway::state& st, http::exchange& ex) {
         co_await refuse(st, ex, "server shutting down");
         co_return false;
     }
-    if (st.sessions.size() >= st.cfg.max_sessions) {
+    if (st.sessions.live.size() >= st.cfg.max_sessions) {
         co_await refuse(st, ex, "too many sessions (" + std::to_string(st.cfg.max_sessions) + ")");
         co_return false;
     }

@@ -43,15 +43,15 @@ std::string last_entry_command(const std::string& id) {
     return redis::make_command({"XREVRANGE", wire::log_key(id), "+", "-", "COUNT", "1"});
 }
 std::string numsub_command(const gateway::state& st, const std::string& id) {
-    return redis::make_command(
-        {"PUBSUB", st.commands.is_cluster() ? "SHARDNUMSUB" : "NUMSUB", wire::session_channel(id)});
+    return redis::make_command({"PUBSUB", st.redis.commands.is_cluster() ? "SHARDNUMSUB" : "NUMSUB",
+                                wire::session_channel(id)});
 }
 coro::awaitable<redis::reply> run_cancel_script(gateway::state& st, const std::string& id,
                                                 const std::string& ttl) {
-    std::string sharded = st.commands.is_cluster() ? "s" : "";
-    return st.commands.async_eval({wire::cancel_script(), wire::cancel_script_sha1()},
-                                  {wire::cancel_key(id), wire::control_channel(id)},
-                                  {ttl, sharded});
+    std::string sharded = st.redis.commands.is_cluster() ? "s" : "";
+    return st.redis.commands.async_eval({wire::cancel_script(), wire::cancel_script_sha1()},
+                                        {wire::cancel_key(id), wire::control_channel(id)},
+                                        {ttl, sharded});
 }
 
 /// How the session's log ends: nullopt while it goes on, else the kind of
@@ -59,7 +59,7 @@ coro::awaitable<redis::reply> run_cancel_script(gateway::state& st, const std::s
 /// on). Throws on Redis errors.
 coro::awaitable<std::optional<wire::event_kind>> logged_end(gateway::state& st,
                                                             const std::string& id) {
-    redis::reply r = co_await st.commands.async_exec(last_entry_command(id));
+    redis::reply r = co_await st.redis.commands.async_exec(last_entry_command(id));
     if (r.is_error())
         throw std::runtime_error("Redis: " + r.value);
     if (r.elements.empty())
@@ -109,8 +109,9 @@ coro::awaitable<void> cancel_and_wait(gateway::state& st, http::exchange& ex, st
     std::string failure;
     try {
         // Subscribed first: the confirmation cannot slip between check and wait.
-        subscription = co_await st.subscriber.async_subscribe(wire::session_channel(id), watch);
-        redis::reply r = co_await st.commands.async_exec(log_exists_command(id));
+        subscription =
+            co_await st.redis.subscriber.async_subscribe(wire::session_channel(id), watch);
+        redis::reply r = co_await st.redis.commands.async_exec(log_exists_command(id));
         exists = r.integer == 1;
         if (exists)
             already = co_await logged_end(st, id);
@@ -150,10 +151,10 @@ coro::awaitable<void> cancel_and_wait(gateway::state& st, http::exchange& ex, st
 /// One abandoned session whose time has come: cancelled unless someone
 /// (here or on another gateway) watches it again, or it has ended.
 coro::awaitable<void> reap(gateway::state& st, std::string id) {
-    for (session* s : st.sessions)
+    for (session* s : st.sessions.live)
         if (s->id() == id)
             co_return; // watched again here
-    redis::reply watchers = co_await st.commands.async_exec(numsub_command(st, id));
+    redis::reply watchers = co_await st.redis.commands.async_exec(numsub_command(st, id));
     if (watchers.elements.size() == 2 && watchers.elements[1].integer > 0)
         co_return; // watched on another gateway
     std::optional<wire::event_kind> end = co_await logged_end(st, id);
@@ -204,18 +205,18 @@ void spawn_record(gateway::state& st, coro::awaitable<void> op, std::string cont
 void note_abandoned(gateway::state& st, const std::string& id) {
     if (st.cfg.cancel_after_disconnect <= 0 || st.stopping)
         return;
-    st.abandoned[id] = coro::clock::now() + coro::seconds(st.cfg.cancel_after_disconnect);
+    st.sessions.abandoned[id] = coro::clock::now() + coro::seconds(st.cfg.cancel_after_disconnect);
 }
 
 void reap_abandoned(gateway::state& st, coro::clock::time_point now) {
-    for (auto it = st.abandoned.begin(); it != st.abandoned.end();) {
+    for (auto it = st.sessions.abandoned.begin(); it != st.sessions.abandoned.end();) {
         if (it->second > now) {
             ++it;
             continue;
         }
         spawn_record(st, reap(st, it->first),
                      "session " + it->first + ": abandoned, but not cancelled");
-        it = st.abandoned.erase(it);
+        it = st.sessions.abandoned.erase(it);
     }
 }
 

@@ -11,12 +11,12 @@ namespace asio = boost::asio;
 
 void flush_streams(gateway::state& st) {
     std::vector<session*> batch;
-    batch.swap(st.unflushed);
+    batch.swap(st.sessions.unflushed);
     for (session* s : batch)
         s->flush();
     batch.clear();
-    if (st.unflushed.empty())
-        st.unflushed.swap(batch); // keep the capacity: no allocation per read
+    if (st.sessions.unflushed.empty())
+        st.sessions.unflushed.swap(batch); // keep the capacity: no allocation per read
 }
 
 coro::clock::duration clock_period(const config& cfg) {
@@ -32,7 +32,7 @@ coro::awaitable<void> watch_sessions(gateway::state& st) {
         tick.expires_after(period);
         co_await tick.async_wait(asio::use_awaitable);
         auto now = coro::clock::now();
-        for (auto it = st.sessions.begin(); it != st.sessions.end();) {
+        for (auto it = st.sessions.live.begin(); it != st.sessions.live.end();) {
             session* s = *it++; // a tick may end it, and so take it off the list
             s->on_tick(now);
         }

@@ -92,12 +92,12 @@ http::limits http_limits(const config& cfg) {
 http::response readiness(const gateway::state& st) {
     if (st.stopping)
         return http::error_response(503, "shutting down");
-    if (!st.subscriber.connected())
+    if (!st.redis.subscriber.connected())
         return http::error_response(503, "Redis unavailable (subscriber)");
-    if (!st.commands.connected())
+    if (!st.redis.commands.connected())
         return http::error_response(503, "Redis unavailable (commands)");
-    if (!st.not_ready.empty())
-        return http::error_response(503, st.not_ready);
+    if (!st.readiness.not_ready.empty())
+        return http::error_response(503, st.readiness.not_ready);
     return http::response{200, "application/json", R"({"status":"ready"})", {}};
 }
 
@@ -126,18 +126,27 @@ coro::awaitable<void> respond_ignoring_result(http::exchange& ex, http::response
 
 } // namespace
 
+session_table::session_table(coro::executor ex, const config& c)
+    : streams{{c.max_queue, coro::seconds(c.ack_timeout), coro::seconds(c.idle_timeout),
+               coro::seconds(c.keepalive), coro::seconds(c.write_timeout)}}
+    , gone(std::move(ex)) {}
+
+redis_part::redis_part(coro::executor ex, const config& c)
+    : subscriber(ex, redis_settings(c))
+    , commands(ex, redis_settings(c)) {}
+
+kafka_part::kafka_part(coro::executor ex, const config& c)
+    : mock(make_mock(c))
+    , bootstrap(mock ? mock->bootstrap_servers() : c.kafka_brokers)
+    , producer(std::move(ex), producer_settings(bootstrap, c)) {}
+
 gateway::state::state(coro::executor ex, const config& c)
     : ex(ex)
     , cfg(c)
-    , streams{{c.max_queue, coro::seconds(c.ack_timeout), coro::seconds(c.idle_timeout),
-               coro::seconds(c.keepalive), coro::seconds(c.write_timeout)}}
-    , mock(make_mock(c))
-    , kafka_bootstrap(mock ? mock->bootstrap_servers() : c.kafka_brokers)
-    , subscriber(ex, redis_settings(c))
-    , commands(ex, redis_settings(c))
-    , producer(ex, producer_settings(kafka_bootstrap, c))
+    , kafka(ex, c)
+    , redis(ex, c)
     , server(ex, parse_listen(ex, c.listen), http_limits(c))
-    , sessions_gone(ex)
+    , sessions(ex, c)
     , token_secret(c.token_secret.empty() ? wire::make_token_secret() : c.token_secret)
     , background(ex,
                  [](std::exception_ptr e) {
@@ -150,7 +159,7 @@ gateway::gateway(coro::executor ex, const config& cfg)
     state& st = *state_;
     if (!cfg.static_dir.empty())
         http::serve_files(st.server, cfg.static_dir);
-    st.subscriber.on_batch_end([&st] { flush_streams(st); });
+    st.redis.subscriber.on_batch_end([&st] { flush_streams(st); });
     st.server.route("POST", std::string(wire::http::sessions_route),
                     [&st](http::exchange& ex) { return serve_session(st, ex); });
     st.server.route("GET", std::string(wire::http::events_route),
@@ -178,21 +187,21 @@ tcp::endpoint gateway::local_endpoint() const {
 }
 
 std::optional<std::string> gateway::embedded_kafka_bootstrap() const {
-    if (!state_->mock)
+    if (!state_->kafka.mock)
         return std::nullopt;
-    return state_->kafka_bootstrap;
+    return state_->kafka.bootstrap;
 }
 
 coro::awaitable<void> gateway::async_run() {
     state& st = *state_;
-    st.background.spawn(st.subscriber.async_run());
-    st.background.spawn(st.commands.async_keep_connected());
-    st.background.spawn(st.producer.async_run());
+    st.background.spawn(st.redis.subscriber.async_run());
+    st.background.spawn(st.redis.commands.async_keep_connected());
+    st.background.spawn(st.kafka.producer.async_run());
     st.background.spawn(watch_sessions(st));
     st.background.spawn(watch_readiness(st));
     co_await st.server.async_run();
-    while (st.session_objects > 0) // their connections are gone; their last handlers run
-        co_await st.sessions_gone.async_wait();
+    while (st.sessions.objects > 0) // their connections are gone; their last handlers run
+        co_await st.sessions.gone.async_wait();
     // What sessions decided before the drain still reaches the log.
     co_await coro::with_timeout(st.records.async_wait(), std::chrono::seconds(2));
     st.background.cancel();
@@ -205,23 +214,23 @@ void gateway::stop() {
         return;
     st.stopping = true;
     st.server.stop();
-    for (session* s : std::list<session*>(st.sessions))
+    for (session* s : std::list<session*>(st.sessions.live))
         s->shutdown();
 }
 
 std::size_t gateway::live_sessions() const noexcept {
-    return state_->sessions.size();
+    return state_->sessions.live.size();
 }
 std::size_t session_subscriptions(const gateway::state& st) noexcept {
-    std::size_t canaries = st.subscriber.connected() ? st.canary_subscriptions : 0;
-    return st.subscriber.size() - std::min(canaries, st.subscriber.size());
+    std::size_t canaries = st.redis.subscriber.connected() ? st.readiness.canaries : 0;
+    return st.redis.subscriber.size() - std::min(canaries, st.redis.subscriber.size());
 }
 
 std::size_t gateway::subscriptions() const noexcept {
     return session_subscriptions(*state_);
 }
 bool gateway::redis_connected() const noexcept {
-    return state_->subscriber.connected();
+    return state_->redis.subscriber.connected();
 }
 const counters& gateway::stats() const noexcept {
     return state_->stats;

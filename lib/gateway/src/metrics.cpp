@@ -91,19 +91,19 @@ std::vector<MetricFamily> collect_metrics(const gateway::state& st) {
     constexpr auto counter = MetricType::Counter;
     std::vector<MetricFamily> out;
     out.push_back(single("ssebridge_sessions_live", "Streams in progress.", gauge,
-                         double(st.sessions.size())));
+                         double(st.sessions.live.size())));
     out.push_back(single("ssebridge_subscriptions", "Redis channels subscribed for sessions.",
                          gauge, double(session_subscriptions(st))));
     out.push_back(single("ssebridge_redis_connected",
                          "Shards whose Redis subscriber is connected (1 a shard).", gauge,
-                         st.subscriber.connected() ? 1 : 0));
+                         st.redis.subscriber.connected() ? 1 : 0));
     out.push_back(single("ssebridge_http_connections", "Open client connections.", gauge,
                          double(st.server.connections())));
     out.push_back(single("ssebridge_http_connections_refused_total",
                          "Connections answered 503 at --max-connections.", counter,
                          double(st.server.refused_connections())));
     out.push_back(single("ssebridge_kafka_in_flight", "Kafka records awaiting delivery.", gauge,
-                         double(st.producer.in_flight())));
+                         double(st.kafka.producer.in_flight())));
     out.push_back(single("ssebridge_sessions_started_total",
                          "Sessions whose stream started (POST).", counter,
                          double(c.sessions_started)));
@@ -146,10 +146,10 @@ std::vector<MetricFamily> collect_metrics(const gateway::state& st) {
                          "Channel messages skipped as malformed.", counter,
                          double(c.malformed_messages)));
     out.push_back(single("ssebridge_events_relayed_total", "Event frames written to clients.",
-                         counter, double(st.streams.events_written)));
+                         counter, double(st.sessions.streams.events_written)));
     out.push_back(single("ssebridge_redis_messages_total",
                          "Messages received on the subscriber connection.", counter,
-                         double(st.subscriber.stats().messages)));
+                         double(st.redis.subscriber.stats().messages)));
 
     const histograms& h = st.timings;
     out.push_back(histogram("ssebridge_session_setup_seconds",

@@ -27,13 +27,13 @@ std::string log_ttl(const gateway::state& st) {
 // Not a coroutine: no braced lists in a coroutine frame (g++ 12).
 coro::awaitable<redis::reply> open_log(gateway::state& st, const std::string& id,
                                        const std::string& ttl) {
-    return st.commands.async_eval({wire::open_script(), wire::open_script_sha1()},
-                                  {wire::log_key(id)}, {ttl});
+    return st.redis.commands.async_eval({wire::open_script(), wire::open_script_sha1()},
+                                        {wire::log_key(id)}, {ttl});
 }
 
 coro::awaitable<std::optional<redis::reply>> command(gateway::state& st, std::string cmd) {
     try {
-        co_return co_await st.commands.async_exec(std::move(cmd));
+        co_return co_await st.redis.commands.async_exec(std::move(cmd));
     } catch (const boost::system::system_error&) {
         co_return std::nullopt;
     }
@@ -76,7 +76,8 @@ coro::awaitable<bool> send_headers(session& s, http::exchange& ex) {
 coro::awaitable<std::string> subscribe(session& s) {
     try {
         redis::subscriber::subscription sub =
-            co_await s.gateway_state().subscriber.async_subscribe(wire::session_channel(s.id()), s);
+            co_await s.gateway_state().redis.subscriber.async_subscribe(
+                wire::session_channel(s.id()), s);
         s.subscribed(std::move(sub));
     } catch (const boost::system::system_error& e) {
         co_return e.code() == asio::error::not_connected ? "Redis unavailable"
@@ -118,7 +119,7 @@ coro::awaitable<bool> open_stream(session& s, http::exchange& ex) {
         std::string record = wire::kafka_record(s.id(), ex.req().body); // freed once delivered
         // Our own deadline: librdkafka looks at message timeouts once a second.
         delivered = co_await coro::with_timeout(
-            st.producer.async_produce(st.cfg.kafka_topic, s.id(), record),
+            st.kafka.producer.async_produce(st.cfg.kafka_topic, s.id(), record),
             coro::seconds(st.cfg.kafka_timeout));
     }
     if (delivered && delivered->too_large) { // above what Kafka takes: not worth a retry

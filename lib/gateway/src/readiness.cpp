@@ -52,7 +52,7 @@ using canaries = std::vector<std::unique_ptr<canary>>;
 
 // A canary for each master of the current slot map (the names follow the map).
 void follow_map(gateway::state& st, canaries& all, const std::string& base) {
-    std::vector<std::string> channels = st.subscriber.channels_on_every_master(base);
+    std::vector<std::string> channels = st.redis.subscriber.channels_on_every_master(base);
     bool same = channels.size() == all.size() &&
                 std::equal(channels.begin(), channels.end(), all.begin(),
                            [](const std::string& c, const auto& k) { return c == k->channel; });
@@ -70,9 +70,9 @@ std::size_t subscribed(const canaries& all) {
 
 // One round: (re)subscribe where needed, publish each, wait for all. Empty: all came back.
 coro::awaitable<std::string> canary_round(gateway::state& st, canaries& all, std::uint64_t round) {
-    if (!st.subscriber.connected())
+    if (!st.redis.subscriber.connected())
         co_return "Redis unavailable (subscriber)";
-    if (!st.commands.connected())
+    if (!st.redis.commands.connected())
         co_return "Redis unavailable (commands)";
     if (all.empty())
         co_return "Redis Cluster: no slot map yet";
@@ -81,14 +81,14 @@ coro::awaitable<std::string> canary_round(gateway::state& st, canaries& all, std
             if (c->sink.lost || !c->subscribed) {
                 c->sink.lost = false;
                 c->subscribed = false;
-                st.canary_subscriptions = subscribed(all);
-                c->held = co_await st.subscriber.async_subscribe(c->channel, c->sink);
+                st.readiness.canaries = subscribed(all);
+                c->held = co_await st.redis.subscriber.async_subscribe(c->channel, c->sink);
                 c->subscribed = true;
-                st.canary_subscriptions = subscribed(all);
+                st.readiness.canaries = subscribed(all);
             }
             c->sink.expected = std::to_string(round);
             c->sink.arrived.reset();
-            co_await st.commands.async_publish(c->channel, c->sink.expected);
+            co_await st.redis.commands.async_publish(c->channel, c->sink.expected);
         }
     } catch (const boost::system::system_error& e) {
         co_return "Redis: " + e.code().message();
@@ -113,21 +113,21 @@ coro::awaitable<void> watch_readiness(gateway::state& st) {
     asio::steady_timer pause(ex);
     for (std::uint64_t round = 1;; ++round) {
         follow_map(st, all, base);
-        st.canary_subscriptions = subscribed(all);
+        st.readiness.canaries = subscribed(all);
         std::string problem = co_await canary_round(st, all, round);
         if (problem.empty()) {
-            std::optional<int> brokers = st.producer.brokers_up();
+            std::optional<int> brokers = st.kafka.producer.brokers_up();
             if (!brokers)
                 problem = "Kafka: no broker state yet";
             else if (*brokers == 0)
                 problem = "Kafka: no broker reachable";
         }
-        if (problem != st.not_ready) {
+        if (problem != st.readiness.not_ready) {
             if (problem.empty())
                 log::info("ready");
             else
                 log::warn("not ready: ", problem);
-            st.not_ready = problem;
+            st.readiness.not_ready = problem;
         }
         pause.expires_after(readiness_period);
         co_await pause.async_wait(asio::use_awaitable);

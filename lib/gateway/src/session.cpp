@@ -25,7 +25,7 @@ namespace {
 coro::awaitable<void> record_end(gateway::state& st, std::string id, std::string message) {
     worker::recording keep;
     keep.ttl = std::chrono::seconds(static_cast<long>(std::ceil(st.cfg.log_ttl)));
-    co_await worker::record_message(st.commands, id, std::move(message), keep);
+    co_await worker::record_message(st.redis.commands, id, std::move(message), keep);
 }
 
 } // namespace
@@ -34,20 +34,20 @@ session::session(gateway::state& st, std::string id, detail::stream_kind kind,
                  coro::clock::time_point received)
     : st_(st)
     , id_(std::move(id))
-    , stream_(st.streams, kind, coro::clock::now())
-    , listed_(st.sessions.insert(st.sessions.end(), this))
+    , stream_(st.sessions.streams, kind, coro::clock::now())
+    , listed_(st.sessions.live.insert(st.sessions.live.end(), this))
     , received_(received)
     , kind_(kind) {
-    ++st.session_objects;
+    ++st.sessions.objects;
 }
 
 session::~session() {
     if (phase_ != phase::ended)
-        st_.sessions.erase(listed_);
+        st_.sessions.live.erase(listed_);
     if (unflushed_) // (a read's batch ends before any session can go)
-        std::erase(st_.unflushed, this);
-    if (--st_.session_objects == 0)
-        st_.sessions_gone.notify();
+        std::erase(st_.sessions.unflushed, this);
+    if (--st_.sessions.objects == 0)
+        st_.sessions.gone.notify();
 }
 
 void session::on_message(std::string_view payload) {
@@ -63,7 +63,7 @@ void session::on_message(std::string_view payload) {
     // Written with the others at the read's end (one system call for them all).
     if (phase_ == phase::streaming && !unflushed_) {
         unflushed_ = true;
-        st_.unflushed.push_back(this);
+        st_.sessions.unflushed.push_back(this);
     }
 }
 
@@ -150,7 +150,7 @@ void session::end(error_code ec) {
     if (phase_ == phase::ended)
         return;
     phase_ = phase::ended;
-    st_.sessions.erase(listed_);
+    st_.sessions.live.erase(listed_);
     const detail::stream_state& m = stream_.state();
     bool client_left = ec && ec != asio::error::operation_aborted;
     histograms::observe(st_.timings.duration, coro::clock::now() - m.started_at());

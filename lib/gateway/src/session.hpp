@@ -101,12 +101,12 @@ private:
     const std::string id_;
     ssebridge::gateway::stream stream_;
     redis::subscriber::subscription subscription_;
-    std::list<session*>::iterator listed_; ///< in `st_.sessions` until it ends
+    std::list<session*>::iterator listed_; ///< in `st_.sessions.live` until it ends
     coro::clock::time_point received_;     ///< when its request arrived
     const detail::stream_kind kind_;
     phase phase_ = phase::opening;
     bool exists_ = false;    ///< its log exists
-    bool unflushed_ = false; ///< in `st_.unflushed`
+    bool unflushed_ = false; ///< in `st_.sessions.unflushed`
 };
 
 } // namespace ssebridge::gateway

@@ -23,35 +23,61 @@ namespace ssebridge::gateway {
 
 class session;
 
+/// The session objects of one gateway, and what their clock and the Redis
+/// reader share (session.cpp, clock.cpp).
+struct session_table {
+    session_table(coro::executor ex, const config& cfg);
+
+    stream_group streams;     ///< every stream's limits, from the config; events written
+    std::list<session*> live; ///< live streams (POST and GET), for the clock and shutdown
+    std::size_t objects = 0;  ///< sessions not yet destroyed (ended ones too)
+    coro::notifier gone;      ///< the last session object went
+    /// Streams that got events in the Redis read being handed out: each is
+    /// written once, when the read's messages have all been noted.
+    std::vector<session*> unflushed;
+    /// Unfinished sessions nobody watches: id → when to cancel (cancel.cpp).
+    std::unordered_map<std::string, coro::clock::time_point> abandoned;
+};
+
+/// The gateway's Redis connections.
+struct redis_part {
+    explicit redis_part(coro::executor ex, const config& cfg);
+    redis::subscriber subscriber;
+    redis::client commands; ///< logs, tokens' sessions, the gateway's own records
+};
+
+/// The gateway's Kafka producer, and the mock with --kafka-brokers embedded.
+struct kafka_part {
+    kafka_part(coro::executor ex, const config& cfg);
+    std::unique_ptr<kafka::mock_cluster> mock;
+    std::string bootstrap;
+    kafka::producer producer;
+};
+
+/// What the readiness round found (readiness.cpp); GET /readyz reports it.
+struct readiness_state {
+    /// Why new sessions cannot start here; empty: ready.
+    std::string not_ready = "starting";
+    std::size_t canaries = 0; ///< readiness channels among the subscriber's
+};
+
 struct gateway::state {
     state(coro::executor ex, const config& cfg);
 
     coro::executor ex;
     config cfg;
-    stream_group streams; ///< every stream's limits, from `cfg`; events written
-    std::unique_ptr<kafka::mock_cluster> mock; ///< with --kafka-brokers embedded
-    std::string kafka_bootstrap;
-    redis::subscriber subscriber;
-    redis::client commands; ///< logs, tokens' sessions, the gateway's own records
-    kafka::producer producer;
+    kafka_part kafka;
+    redis_part redis;
     http::server server;
-    std::list<session*> sessions;    ///< live streams (POST and GET), for the clock and shutdown
-    std::size_t session_objects = 0; ///< sessions not yet destroyed (ended ones too)
-    coro::notifier sessions_gone;    ///< the last session object went
-    std::unordered_map<std::string, coro::clock::time_point> abandoned; ///< id → when to cancel
-    std::string token_secret;
+    session_table sessions;
+    readiness_state readiness;
+    std::string token_secret; ///< of the session tokens (authorize.cpp, open.cpp)
     counters stats;
     histograms timings;
     coro::task_group background; ///< the gateway's own tasks: connections, producer, clock
     coro::task_group records;    ///< session ends being recorded: awaited before the connections go
     bool stopping = false;
     std::vector<state*> shards; ///< of this process, for /metrics; empty: this one alone
-    /// Why new sessions cannot start here, from the last canary round; empty: ready.
-    std::string not_ready = "starting";
-    std::size_t canary_subscriptions = 0; ///< readiness channels among the subscriber's
-    /// Streams that got events in the Redis read being handed out: each is
-    /// written once, when the read's messages have all been noted.
-    std::vector<session*> unflushed;
 };
 
 /// Session channels subscribed (the readiness canary's own is not one).
