@@ -258,7 +258,9 @@ BOOST_FIXTURE_TEST_CASE(a_cursor_the_log_lost_gives_a_reset_then_what_it_kept, f
         ids.push_back(record(s.id, i == 0 ? "worker_ack" : "T"));
     run(h.ioc, h.publisher->async_exec(
                    redis::make_command({"XTRIM", wire::log_key(s.id), "MAXLEN", "3"})));
-    for (std::string cursor : {ids[2], std::string("1-1"), std::string("not-an-id")}) {
+    // No cursor means "from the session's first event": the log lost it.
+    for (std::string cursor :
+         {std::string(), ids[2], std::string("1-1"), std::string("not-an-id")}) {
         auto c = events(s.id, token_of(s), cursor);
         sse::message reset = h.next_event(*c);
         BOOST_TEST(type_of(reset) == "reset");
@@ -266,7 +268,18 @@ BOOST_FIXTURE_TEST_CASE(a_cursor_the_log_lost_gives_a_reset_then_what_it_kept, f
         for (std::size_t i = 7; i < 10; ++i)
             BOOST_TEST(json_id(h.next_event(*c)) == ids[i]);
     }
-    BOOST_TEST(h.gw->stats().resets == 3u);
+    BOOST_TEST(h.gw->stats().resets == 4u);
+}
+
+BOOST_FIXTURE_TEST_CASE(a_whole_log_read_from_its_start_has_no_reset, fixture) {
+    open_stream s = h.open_ok();
+    std::vector<std::string> ids;
+    for (int i = 0; i < 4; ++i)
+        ids.push_back(record(s.id, i == 0 ? "worker_ack" : "T"));
+    ids.push_back(record(s.id, "FinalAnswerStreamEnd"));
+    auto c = events(s.id, token_of(s));
+    BOOST_TEST(ids_until_end(*c) == ids, boost::test_tools::per_element());
+    BOOST_TEST(h.gw->stats().resets == 0u);
 }
 
 BOOST_FIXTURE_TEST_CASE(head_of_events_answers_the_headers_and_closes_at_once, fixture) {
@@ -281,6 +294,51 @@ BOOST_FIXTURE_TEST_CASE(head_of_events_answers_the_headers_and_closes_at_once, f
     BOOST_TEST(run(h.ioc, c.wait_eof(), 2s));           // no body, no stream left behind
     BOOST_TEST(h.gw->stats().client_disconnects == 0u); // a HEAD is not a client that left
     BOOST_TEST(eventually(h.ioc, [&] { return h.gw->live_sessions() == 1u; })); // the POST's
+}
+
+namespace {
+coro::awaitable<std::string> read_to_end(asio::ip::tcp::socket& socket) {
+    std::string all;
+    char buffer[4096];
+    for (;;) {
+        auto [ec, n] = co_await socket.async_read_some(asio::buffer(buffer), coro::use_tuple);
+        all.append(buffer, n);
+        if (ec)
+            co_return all;
+    }
+}
+} // namespace
+
+// RFC 9110 §9.3.2: every HEAD answer is headers only, the gateway's own
+// refusals too, so that the next request on the connection reads its own answer.
+BOOST_FIXTURE_TEST_CASE(every_head_answer_is_headers_only_and_the_connection_goes_on, fixture) {
+    open_stream s = h.open_ok();
+    const std::pair<std::string, unsigned> heads[] = {
+        {"/nope", 404},
+        {"/v1/react/sessions", 405},
+        {"/v1/react/sessions/" + s.id + "/cancel", 405},
+        {"/v1/react/sessions/not-an-id/events", 404},
+        {"/v1/react/sessions/" + s.id + "/events", 401},
+        {"/v1/react/sessions/" + s.id + "/events?token=forged", 401},
+        {"/healthz", 200},
+        {"/readyz", 0}, // 200 or 503: whichever, headers only
+        {"/metrics", 200},
+    };
+    for (const auto& [target, status] : heads) {
+        http_client c(h.ioc.get_executor());
+        run(h.ioc, c.connect(h.gw->local_endpoint()));
+        run(h.ioc, c.send("HEAD " + target +
+                          " HTTP/1.1\r\nHost: t\r\n\r\n"
+                          "GET /healthz HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n"));
+        std::string all = run(h.ioc, read_to_end(c.socket()), 5s);
+        std::string expected = status ? std::to_string(status) + " " : "";
+        BOOST_TEST(all.starts_with("HTTP/1.1 " + expected), target);
+        std::size_t end = all.find("\r\n\r\n");
+        BOOST_TEST_REQUIRE(end != std::string::npos, target);
+        std::string next = all.substr(end + 4);
+        BOOST_TEST(next.starts_with("HTTP/1.1 200 "), target << ": " << next.substr(0, 40));
+        BOOST_TEST(next.find(R"({"status":"ok"})") != std::string::npos, target);
+    }
 }
 
 BOOST_FIXTURE_TEST_CASE(a_reader_before_the_first_event_waits_for_it, fixture) {

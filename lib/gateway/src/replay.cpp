@@ -36,12 +36,39 @@ coro::awaitable<bool> write_ready(session& s, std::string& buffer) {
     }
 }
 
+std::string log_info_command(const std::string& id) {
+    return redis::make_command({"XINFO", "STREAM", wire::log_key(id)});
+}
+
+/// True when `XINFO STREAM` says entries were added that the log no longer
+/// holds (trimmed by MAXLEN, or deleted): its start is gone. The one entry
+/// every log lacks is the placeholder that opened it (`wire::open_script`).
+bool lost_its_start(const redis::reply& info) {
+    std::int64_t length = -1, added = -1;
+    for (std::size_t i = 0; i + 1 < info.elements.size(); i += 2) {
+        if (info.elements[i].value == "length")
+            length = info.elements[i + 1].integer;
+        else if (info.elements[i].value == "entries-added")
+            added = info.elements[i + 1].integer;
+    }
+    return length >= 0 && added > length + 1;
+}
+
 /// Where the replay starts: after the cursor when the log holds it, else
-/// (with a reset event) at the oldest retained entry. Nullopt: Redis failed.
+/// (with a reset event) at the oldest retained entry; without a cursor at
+/// the session's first event (with a reset when the log lost it). Nullopt:
+/// Redis failed.
 coro::awaitable<std::optional<std::string>> replay_start(session& s, const std::string& cursor) {
-    if (cursor.empty())
-        co_return "-";
-    if (wire::entry_id::parse(cursor)) {
+    std::string reason;
+    if (cursor.empty()) {
+        std::optional<redis::reply> info =
+            co_await command(s.gateway_state(), log_info_command(s.id()));
+        if (!info || (info->is_error() && info->value.find("no such key") == std::string::npos))
+            co_return std::nullopt;
+        if (!lost_its_start(*info))
+            co_return "-";
+        reason = "the session's first events are no longer in its log (trimmed)";
+    } else if (wire::entry_id::parse(cursor)) {
         std::optional<redis::reply> r =
             co_await command(s.gateway_state(), log_range_command(s.id(), cursor, cursor));
         if (!r || r->is_error())
@@ -56,8 +83,9 @@ coro::awaitable<std::optional<std::string>> replay_start(session& s, const std::
         }
     }
     ++s.gateway_state().stats.resets;
-    std::string reason =
-        "event " + cursor + " is not in the session's log (trimmed, expired or never recorded)";
+    if (reason.empty())
+        reason =
+            "event " + cursor + " is not in the session's log (trimmed, expired or never recorded)";
     s.feed([&](detail::stream_state& m) { return m.on_reset(reason); });
     co_return "-";
 }

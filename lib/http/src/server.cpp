@@ -244,6 +244,7 @@ coro::awaitable<server::next_request> server::read_request(detail::connection& c
         co_return next; // close
     request early_req;
     early_req.version = parser.get().version();
+    early_req.method = std::string(parser.get().method_string()); // a HEAD's answers have no body
     if (!ec) { // what the server's own answers depend on: CORS and keep-alive
         for (auto field : {bhttp::field::origin, bhttp::field::connection})
             if (auto value = parser.get()[field]; !value.empty())
