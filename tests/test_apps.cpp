@@ -517,7 +517,10 @@ BOOST_AUTO_TEST_CASE(a_cluster_failover_or_slot_migration_mid_stream_hangs_no_se
     redis_cluster cluster(3, 1);
     gateway_process gw(cluster, {"--token-secret", "cluster secret", "--ack-timeout", "20",
                                  "--idle-timeout", "8", "--redis-timeout", "1"});
-    const std::string answer = "A long answer that is still streaming when its master dies.";
+    // About six seconds of answer: longer than a slot migration takes on a
+    // loaded machine, so that the faults come while it streams.
+    const std::string answer = "A long answer that is still streaming when its master dies, "
+                               "and goes on after the failover until every word is shown.";
     child_process worker({SSEBRIDGE_WORKER_BINARY, "--redis-cluster", cluster.seeds(),
                           "--kafka-brokers", gw.bootstrap, "--delay", "0.05", "--max-in-flight",
                           "64", "--answer", answer, "--log-level", "error", "--redis-timeout",
