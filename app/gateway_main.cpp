@@ -10,19 +10,22 @@ using namespace ssebridge;
 
 int main(int argc, char** argv) {
     std::vector<std::string> args(argv + 1, argv + argc);
-    gateway::parsed_config parsed =
-        gateway::parse_config(args, [](const char* n) { return std::getenv(n); });
-    if (!parsed.cfg) {
-        (parsed.help ? std::cout : std::cerr) << parsed.message << (parsed.help ? "" : "\n");
-        return parsed.help ? 0 : 2;
+    auto parsed = gateway::parse_config(args, [](const char* n) { return std::getenv(n); });
+    if (!parsed) {
+        std::cerr << parsed.error().message << "\n";
+        return 2;
     }
-    log::set_level(*log::level_from_name(parsed.cfg->log_level)); // checked by the flags
-    log::set_format(*log::format_from_name(parsed.cfg->log_format));
+    if (!parsed->cfg) {
+        std::cout << parsed->help;
+        return 0;
+    }
+    log::set_level(*log::level_from_name(parsed->cfg->log_level)); // checked by the flags
+    log::set_format(*log::format_from_name(parsed->cfg->log_format));
     std::signal(SIGPIPE, SIG_IGN);
 
     std::unique_ptr<gateway::service> service;
     try {
-        service = std::make_unique<gateway::service>(*parsed.cfg);
+        service = std::make_unique<gateway::service>(*parsed->cfg);
     } catch (const std::exception& e) {
         std::cerr << "ssebridge-gateway: " << e.what() << "\n";
         return 2;

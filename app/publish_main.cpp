@@ -36,23 +36,24 @@ int main(int argc, char** argv) {
                                  cli::seconds("--log-ttl", "SSEBRIDGE_LOG_TTL",
                                               "seconds a session's log lives after its last event",
                                               log_ttl)};
-    cli::result parsed = cli::parse(
+    cli::result<cli::parsed> parsed = cli::parse(
         opts, {argv + 1, argv + argc}, [](const char* n) { return std::getenv(n); }, true);
-    if (parsed.help) {
+    if (parsed && parsed->help) {
         std::cout << usage << cli::describe(opts);
         return 0;
     }
-    std::string problem = parsed.message;
-    if (parsed.ok && (parsed.positional.size() < 2 || parsed.positional.size() > 3))
+    std::string problem = parsed ? std::string() : parsed.error().message;
+    std::vector<std::string> positional = parsed ? parsed->positional : std::vector<std::string>{};
+    if (problem.empty() && (positional.size() < 2 || positional.size() > 3))
         problem = "expected SESSION_ID EVENT_TYPE [PAYLOAD_JSON]";
     auto cfg = redis::config::from_flags(redis_url, redis_cluster);
     if (problem.empty() && !cfg)
         problem = "--redis or --redis-cluster: " + cfg.error().message();
-    if (problem.empty() && (parsed.positional[0].empty() || parsed.positional[1].empty()))
+    if (problem.empty() && (positional[0].empty() || positional[1].empty()))
         problem = "SESSION_ID and EVENT_TYPE must not be empty";
-    std::string payload = parsed.positional.size() == 3 ? parsed.positional[2] : "{}";
+    std::string payload = positional.size() == 3 ? positional[2] : "{}";
     if (problem.empty()) {
-        if (auto checked = wire::event_message(parsed.positional[1], payload); !checked)
+        if (auto checked = wire::event_message(positional[1], payload); !checked)
             problem = checked.error().message();
     }
     if (!problem.empty()) {
@@ -75,7 +76,7 @@ int main(int argc, char** argv) {
             std::cout << p.receivers << "\nid=" << p.id << "\n";
             *result = 0;
             c->close();
-        }(&client, parsed.positional[0], parsed.positional[1], payload, keep, &status),
+        }(&client, positional[0], positional[1], payload, keep, &status),
         [&](std::exception_ptr e) {
             if (e)
                 std::cerr << "ssebridge-publish: " << log::describe(e) << "\n";

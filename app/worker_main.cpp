@@ -151,20 +151,20 @@ asio::awaitable<void> run(redis::client* r, redis::subscriber* control, kafka::c
 
 int main(int argc, char** argv) {
     settings s;
-    cli::result parsed = cli::parse(options(s), {argv + 1, argv + argc},
-                                    [](const char* n) { return std::getenv(n); });
-    if (parsed.help) {
+    cli::result<cli::parsed> parsed = cli::parse(options(s), {argv + 1, argv + argc},
+                                                 [](const char* n) { return std::getenv(n); });
+    if (parsed && parsed->help) {
         std::cout << "Usage: ssebridge-worker --kafka-brokers HOST:PORT [OPTIONS]\n\n"
                      "The reference worker: consumes session requests from Kafka and answers each\n"
                      "on its Redis channel as an agent would, character by character.\n\n"
                   << cli::describe(options(s));
         return 0;
     }
-    if (!parsed.ok || s.kafka_brokers.empty() || s.kafka_brokers == "embedded") {
+    if (!parsed || s.kafka_brokers.empty() || s.kafka_brokers == "embedded") {
         std::cerr << "ssebridge-worker: "
-                  << (parsed.ok ? "--kafka-brokers must name the brokers (the gateway prints them "
-                                  "as kafka.bootstrap=…)"
-                                : parsed.message)
+                  << (parsed ? "--kafka-brokers must name the brokers (the gateway prints them "
+                               "as kafka.bootstrap=…)"
+                             : parsed.error().message)
                   << "\n";
         return 2;
     }

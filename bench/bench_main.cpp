@@ -108,15 +108,16 @@ int main(int argc, char** argv) {
                       "file to write the results to as JSON (else printed after the table)",
                       s.json_out),
         };
-    cli::result parsed = cli::parse(opts, {argv + 1, argv + argc},
-                                    [](const char*) -> const char* { return nullptr; });
-    if (parsed.help || !parsed.ok) {
-        (parsed.help ? std::cout : std::cerr)
-            << (parsed.help ? "" : parsed.message + "\n\n")
+    cli::result<cli::parsed> parsed = cli::parse(
+        opts, {argv + 1, argv + argc}, [](const char*) -> const char* { return nullptr; });
+    bool help = parsed && parsed->help;
+    if (help || !parsed) {
+        (help ? std::cout : std::cerr)
+            << (help ? "" : parsed.error().message + "\n\n")
             << "Usage: ssebridge-bench --scenario "
                "limit|throughput|latency|slow|idle|setup|resume|cancel|soak [OPTIONS]\n\n"
             << cli::describe(opts);
-        return parsed.help ? 0 : 2;
+        return help ? 0 : 2;
     }
     // First: it must outlive everything that holds its I/O objects (`st`).
     asio::io_context ioc(BOOST_ASIO_CONCURRENCY_HINT_UNSAFE_IO); // one thread, no locks on I/O

@@ -22,11 +22,22 @@ using namespace ssebridge;
 using namespace ssebridge::gateway;
 
 namespace {
-parsed_config parse(std::vector<std::string> args, std::map<std::string, std::string> env = {}) {
-    return parse_config(args, [&](const char* name) -> const char* {
+/// What the checks read of a parse: the config, else the --help text or the refusal.
+struct outcome {
+    std::optional<config> cfg;
+    std::string message;
+    bool help = false;
+};
+outcome parse(std::vector<std::string> args, std::map<std::string, std::string> env = {}) {
+    cli::result<parsed_config> r = parse_config(args, [&](const char* name) -> const char* {
         auto it = env.find(name);
         return it == env.end() ? nullptr : it->second.c_str();
     });
+    if (!r)
+        return {std::nullopt, r.error().message, false};
+    if (!r->cfg)
+        return {std::nullopt, r->help, true};
+    return {r->cfg, {}, false};
 }
 } // namespace
 

@@ -10,9 +10,20 @@
 #include <map>
 #include <optional>
 #include <sstream>
+#include <stdexcept>
 #include <string_view>
 
 namespace ssebridge::cli {
+
+void throw_exception_from_error(const refusal& r, const boost::source_location&) {
+    throw std::invalid_argument(r.message);
+}
+
+namespace {
+result<void> refused(std::string message) {
+    return refusal{std::move(message)};
+}
+} // namespace
 
 option text(std::string flag, std::string env, std::string help, std::string& target) {
     std::string def = target;
@@ -23,7 +34,7 @@ option text(std::string flag, std::string env, std::string help, std::string& ta
             def,
             [&target](const std::string& v) {
                 target = v;
-                return std::string();
+                return result<void>();
             }};
 }
 
@@ -42,10 +53,11 @@ option seconds(std::string flag, std::string env, std::string help, double& targ
                 auto [ptr, ec] = std::from_chars(v.data(), v.data() + v.size(), s);
                 if (ec != std::errc{} || ptr != v.data() + v.size() || !std::isfinite(s) || s < 0 ||
                     (s == 0 && !zero_allowed))
-                    return name + " expects a " + (zero_allowed ? "non-negative" : "positive") +
-                           " number of seconds, got '" + v + "'";
+                    return refused(name + " expects a " +
+                                   (zero_allowed ? "non-negative" : "positive") +
+                                   " number of seconds, got '" + v + "'");
                 target = s;
-                return std::string();
+                return result<void>();
             }};
 }
 
@@ -61,12 +73,12 @@ option count(std::string flag, std::string env, std::string help, std::size_t& t
                 std::size_t n = 0;
                 auto [ptr, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
                 if (ec != std::errc{} || ptr != v.data() + v.size() || (n == 0 && !zero_allowed))
-                    return name +
-                           (zero_allowed ? " expects a whole number, got '"
-                                         : " expects a positive whole number, got '") +
-                           v + "'";
+                    return refused(name +
+                                   (zero_allowed ? " expects a whole number, got '"
+                                                 : " expects a positive whole number, got '") +
+                                   v + "'");
                 target = n;
-                return std::string();
+                return result<void>();
             }};
 }
 
@@ -80,11 +92,11 @@ std::string_view trimmed(std::string_view s) {
     return s.substr(first, s.find_last_not_of(space) - first + 1);
 }
 
-/// Applies the `VARIABLE=VALUE` lines of `path`; returns "" or why not.
-std::string apply_file(const std::vector<option>& options, const std::string& path) {
+/// Applies the `VARIABLE=VALUE` lines of `path`.
+result<void> apply_file(const std::vector<option>& options, const std::string& path) {
     std::ifstream in(path);
     if (!in)
-        return "--config: cannot read '" + path + "': " + std::strerror(errno);
+        return refused("--config: cannot read '" + path + "': " + std::strerror(errno));
     std::map<std::string, std::size_t, std::less<>> seen; // variable -> line
     std::string line;
     for (std::size_t number = 1; std::getline(in, line); ++number) {
@@ -94,7 +106,7 @@ std::string apply_file(const std::vector<option>& options, const std::string& pa
             continue;
         auto eq = text.find('=');
         if (eq == std::string_view::npos)
-            return where + "expected VARIABLE=VALUE, got '" + std::string(text) + "'";
+            return refused(where + "expected VARIABLE=VALUE, got '" + std::string(text) + "'");
         std::string_view name = trimmed(text.substr(0, eq));
         std::string_view value = trimmed(text.substr(eq + 1));
         if (value.size() >= 2 && (value.front() == '"' || value.front() == '\'') &&
@@ -105,36 +117,32 @@ std::string apply_file(const std::vector<option>& options, const std::string& pa
             if (!o.env.empty() && o.env == name)
                 match = &o;
         if (!match)
-            return where + "unknown variable '" + std::string(name) + "' (see --help)";
+            return refused(where + "unknown variable '" + std::string(name) + "' (see --help)");
         if (auto [it, fresh] = seen.emplace(std::string(name), number); !fresh)
-            return where + std::string(name) + " is already set on line " +
-                   std::to_string(it->second);
-        if (std::string err = match->assign(std::string(value)); !err.empty())
-            return where + std::string(name) + ": " + err;
+            return refused(where + std::string(name) + " is already set on line " +
+                           std::to_string(it->second));
+        if (auto stored = match->assign(std::string(value)); !stored)
+            return refused(where + std::string(name) + ": " + stored.error().message);
     }
     return {};
 }
 
-/// The value of the one `--config` among `args`, if any; "" or why not in `error`.
-std::optional<std::string> config_path(const std::vector<std::string>& args, std::string& error) {
+/// The value of the one `--config` among `args`, if any.
+result<std::optional<std::string>> config_path(const std::vector<std::string>& args) {
     std::optional<std::string> path;
     for (std::size_t i = 0; i < args.size(); ++i) {
         std::optional<std::string> value;
         if (args[i] == "--config") {
-            if (i + 1 >= args.size()) {
-                error = "--config needs a value";
-                return {};
-            }
+            if (i + 1 >= args.size())
+                return refusal{"--config needs a value"};
             value = args[++i];
         } else if (args[i].starts_with("--config=")) {
             value = args[i].substr(9);
         }
         if (!value)
             continue;
-        if (path) {
-            error = "--config is given twice";
-            return {};
-        }
+        if (path)
+            return refusal{"--config is given twice"};
         path = std::move(value);
     }
     return path;
@@ -178,18 +186,18 @@ std::vector<option> log_options(std::string& level, std::string& format) {
         text("--log-level", "SSEBRIDGE_LOG_LEVEL", "debug, info, warn, error or off", level);
     by_level.assign = [&level](const std::string& v) {
         if (!log::level_from_name(v))
-            return "--log-level must be debug, info, warn, error or off, got '" + v + "'";
+            return refused("--log-level must be debug, info, warn, error or off, got '" + v + "'");
         level = v;
-        return std::string();
+        return result<void>();
     };
     option by_format =
         text("--log-format", "SSEBRIDGE_LOG_FORMAT",
              "text, or json: one object a line (time, level, session, event)", format);
     by_format.assign = [&format](const std::string& v) {
         if (!log::format_from_name(v))
-            return "--log-format must be text or json, got '" + v + "'";
+            return refused("--log-format must be text or json, got '" + v + "'");
         format = v;
-        return std::string();
+        return result<void>();
     };
     return {std::move(by_level), std::move(by_format)};
 }
@@ -200,28 +208,26 @@ std::vector<option> operator+(std::vector<option> options, std::vector<option> m
     return options;
 }
 
-result parse(const std::vector<option>& options, const std::vector<std::string>& args,
-             const std::function<const char*(const char*)>& getenv, bool positional_allowed) {
-    result r;
+result<parsed> parse(const std::vector<option>& options, const std::vector<std::string>& args,
+                     const std::function<const char*(const char*)>& getenv,
+                     bool positional_allowed) {
+    parsed r;
     if (std::find(args.begin(), args.end(), "--help") != args.end() ||
         std::find(args.begin(), args.end(), "-h") != args.end()) {
         r.help = true;
         return r;
     }
-    std::optional<std::string> file = config_path(args, r.message);
-    if (!r.message.empty())
-        return r;
-    if (file) {
-        r.message = apply_file(options, *file);
-        if (!r.message.empty())
-            return r;
+    auto file = config_path(args);
+    if (!file)
+        return file.error();
+    if (*file) {
+        if (auto applied = apply_file(options, **file); !applied)
+            return applied.error();
     }
     for (const auto& o : options) {
         if (const char* v = o.env.empty() ? nullptr : getenv(o.env.c_str())) {
-            if (std::string err = o.assign(v); !err.empty()) {
-                r.message = o.env + ": " + err;
-                return r;
-            }
+            if (auto stored = o.assign(v); !stored)
+                return refusal{o.env + ": " + stored.error().message};
         }
     }
     for (std::size_t i = 0; i < args.size(); ++i) {
@@ -233,10 +239,8 @@ result parse(const std::vector<option>& options, const std::vector<std::string>&
         if (arg.starts_with("--config="))
             continue;
         if (!arg.starts_with("--")) {
-            if (!positional_allowed) {
-                r.message = "unexpected argument '" + arg + "' (see --help)";
-                return r;
-            }
+            if (!positional_allowed)
+                return refusal{"unexpected argument '" + arg + "' (see --help)"};
             r.positional.push_back(arg);
             continue;
         }
@@ -252,23 +256,16 @@ result parse(const std::vector<option>& options, const std::vector<std::string>&
         for (const auto& o : options)
             if (o.flag == name)
                 match = &o;
-        if (!match) {
-            r.message = "unknown option '" + arg + "' (see --help)";
-            return r;
-        }
+        if (!match)
+            return refusal{"unknown option '" + arg + "' (see --help)"};
         if (!has_value) {
-            if (i + 1 >= args.size()) {
-                r.message = match->flag + " needs a value";
-                return r;
-            }
+            if (i + 1 >= args.size())
+                return refusal{match->flag + " needs a value"};
             value = args[++i];
         }
-        if (std::string err = match->assign(value); !err.empty()) {
-            r.message = err;
-            return r;
-        }
+        if (auto stored = match->assign(value); !stored)
+            return stored.error();
     }
-    r.ok = true;
     return r;
 }
 

@@ -4,8 +4,6 @@
 #include <ssebridge/coro/core.hpp>
 #include <ssebridge/log.hpp>
 
-#include <stdexcept>
-
 #include <sys/resource.h>
 
 namespace ssebridge::gateway {
@@ -102,37 +100,26 @@ std::string usage() {
            "open streams with an error event and exit 0.\n";
 }
 
-parsed_config parse_config(const std::vector<std::string>& args,
-                           const std::function<const char*(const char*)>& getenv) {
-    parsed_config result;
+cli::result<parsed_config> parse_config(const std::vector<std::string>& args,
+                                        const std::function<const char*(const char*)>& getenv) {
     config cfg;
-    cli::result r = cli::parse(options(cfg), args, getenv);
-    if (r.help) {
-        result.help = true;
-        result.message = usage();
-        return result;
-    }
-    if (!r.ok) {
-        result.message = r.message;
-        return result;
-    }
-    try {
-        redis_settings(cfg);
-    } catch (const std::invalid_argument& e) {
-        result.message = e.what();
-        return result;
-    }
-    result.cfg = std::move(cfg);
-    return result;
+    cli::result<cli::parsed> read = cli::parse(options(cfg), args, getenv);
+    if (!read)
+        return read.error();
+    if (read->help)
+        return parsed_config{std::nullopt, usage()};
+    if (auto redis = redis_settings(cfg); !redis)
+        return redis.error();
+    return parsed_config{std::move(cfg), {}};
 }
 
-redis::config redis_settings(const config& cfg) {
+cli::result<redis::config> redis_settings(const config& cfg) {
     if (auto url = redis::config::from_url(cfg.redis); !url)
-        throw std::invalid_argument("--redis: " + url.error().message());
+        return cli::refusal{"--redis: " + url.error().message()};
     auto settings = redis::config::from_flags(cfg.redis, cfg.redis_cluster);
     if (!settings)
-        throw std::invalid_argument("--redis-cluster: " + settings.error().message() +
-                                    " (expected HOST:PORT[,HOST:PORT...])");
+        return cli::refusal{"--redis-cluster: " + settings.error().message() +
+                            " (expected HOST:PORT[,HOST:PORT...])"};
     settings->connect_timeout = settings->reply_timeout = coro::seconds(cfg.redis_timeout);
     return *settings;
 }

@@ -132,8 +132,8 @@ session_table::session_table(coro::executor ex, const config& c)
     , gone(std::move(ex)) {}
 
 redis_part::redis_part(coro::executor ex, const config& c)
-    : subscriber(ex, redis_settings(c))
-    , commands(ex, redis_settings(c)) {}
+    : subscriber(ex, redis_settings(c).value()) // (throws std::invalid_argument when bad)
+    , commands(ex, redis_settings(c).value()) {}
 
 kafka_part::kafka_part(coro::executor ex, const config& c)
     : mock(make_mock(c))

@@ -1,12 +1,28 @@
 // Command-line flags that also read environment variables, for every ssebridge program.
 #pragma once
 
+#include <boost/assert/source_location.hpp>
+#include <boost/system/result.hpp>
+
 #include <cstddef>
 #include <functional>
 #include <string>
 #include <vector>
 
 namespace ssebridge::cli {
+
+/// Why flags, environment or a settings file were refused: the text the
+/// person who wrote them reads (it names the flag, the variable or file:line).
+struct refusal {
+    std::string message;
+};
+/// Thrown by `result::value()` on a refusal nobody checked: a bug, so an
+/// exception (`std::invalid_argument`).
+[[noreturn]] void throw_exception_from_error(const refusal& r, const boost::source_location& loc);
+
+/// Every expected failure of this library: a value, or a `refusal`.
+template <class T>
+using result = boost::system::result<T, refusal>;
 
 /// One `--flag VALUE` (or `--flag=VALUE`), also read from `env`.
 struct option {
@@ -15,8 +31,8 @@ struct option {
     std::string value_name; ///< TEXT, SECONDS, N, …
     std::string help;
     std::string default_text;
-    /// Stores the value; returns "" or why it is refused.
-    std::function<std::string(const std::string&)> assign;
+    /// Stores the value, or says why it is refused.
+    std::function<result<void>(const std::string&)> assign;
 };
 
 /// A text flag bound to `target` (whose current value is the default).
@@ -43,10 +59,9 @@ std::vector<option> log_options(std::string& level, std::string& format);
 /// `options` with `more` at its end.
 std::vector<option> operator+(std::vector<option> options, std::vector<option> more);
 
-struct result {
-    bool ok = false;
-    bool help = false;   ///< --help or -h was given
-    std::string message; ///< the error when !ok and !help
+/// What `parse` read besides the options it stored.
+struct parsed {
+    bool help = false; ///< --help or -h was given (nothing else was read)
     std::vector<std::string> positional;
 };
 
@@ -61,9 +76,9 @@ struct result {
 /// the name and the value are dropped, a value wholly in single or double
 /// quotes loses them. A line without `=`, a name no option reads, a name given
 /// twice or a refused value is an error naming the file and the line.
-result parse(const std::vector<option>& options, const std::vector<std::string>& args,
-             const std::function<const char*(const char*)>& getenv,
-             bool positional_allowed = false);
+result<parsed> parse(const std::vector<option>& options, const std::vector<std::string>& args,
+                     const std::function<const char*(const char*)>& getenv,
+                     bool positional_allowed = false);
 
 /// The options block of a --help text (with --config and --help).
 std::string describe(const std::vector<option>& options);

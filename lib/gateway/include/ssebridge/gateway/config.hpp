@@ -1,6 +1,7 @@
 // Gateway settings: command-line flags, each also read from the environment.
 #pragma once
 
+#include <ssebridge/cli.hpp>
 #include <ssebridge/redis/config.hpp>
 
 #include <chrono>
@@ -40,18 +41,17 @@ struct config {
     std::string cors_origin; ///< origins (comma-separated, `*`: any) whose pages may call the API
 };
 
-/// The outcome of reading flags and environment.
+/// What the flags asked for: a gateway to start, or the --help text.
 struct parsed_config {
     std::optional<config> cfg; ///< set when the gateway should start
-    std::string message;       ///< --help text, or the error when `cfg` is empty
-    bool help = false;
+    std::string help;          ///< the --help text, when it was asked for
 };
 
 /// Reads `args` (without the program name) over the defaults, after the
 /// environment (`SSEBRIDGE_LISTEN`, …) read through `getenv` and the file of
-/// `--config`; flags win.
-parsed_config parse_config(const std::vector<std::string>& args,
-                           const std::function<const char*(const char*)>& getenv);
+/// `--config`; flags win. A refusal names the flag, variable or file:line.
+cli::result<parsed_config> parse_config(const std::vector<std::string>& args,
+                                        const std::function<const char*(const char*)>& getenv);
 
 /// The --help text.
 std::string usage();
@@ -60,7 +60,7 @@ std::string usage();
 std::size_t connection_limit(const config& cfg);
 
 /// The Redis settings of `cfg` (`--redis`, `--redis-cluster`,
-/// `--redis-timeout`). Throws `std::invalid_argument` naming the bad flag.
-redis::config redis_settings(const config& cfg);
+/// `--redis-timeout`), or a refusal naming the bad flag.
+cli::result<redis::config> redis_settings(const config& cfg);
 
 } // namespace ssebridge::gateway
