@@ -29,13 +29,8 @@ int main(int argc, char** argv) {
     std::string redis_cluster;
     std::size_t log_max_len = worker::recording{}.max_len;
     double log_ttl = static_cast<double>(worker::recording{}.ttl.count());
-    std::vector<cli::option> opts =
-        cli::redis_options(redis_url, redis_cluster, nullptr) +
-        std::vector<cli::option>{cli::count("--log-max-len", "SSEBRIDGE_LOG_MAX_LEN",
-                                            "events kept in a session's log", log_max_len),
-                                 cli::seconds("--log-ttl", "SSEBRIDGE_LOG_TTL",
-                                              "seconds a session's log lives after its last event",
-                                              log_ttl)};
+    std::vector<cli::option> opts = cli::redis_options(redis_url, redis_cluster, nullptr) +
+                                    cli::recording_options(log_max_len, log_ttl);
     cli::result<cli::parsed> parsed = cli::parse(
         opts, {argv + 1, argv + argc}, [](const char* n) { return std::getenv(n); }, true);
     if (parsed && parsed->help) {

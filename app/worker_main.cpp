@@ -67,11 +67,8 @@ std::vector<cli::option> options(settings& s) {
                          s.answer),
                cli::count("--max-in-flight", "SSEBRIDGE_WORKER_MAX_IN_FLIGHT",
                           "requests served at once", s.max_in_flight),
-               cli::count("--log-max-len", "SSEBRIDGE_LOG_MAX_LEN",
-                          "events kept in a session's log", s.log_max_len),
-               cli::seconds("--log-ttl", "SSEBRIDGE_LOG_TTL",
-                            "seconds a session's log lives after its last event", s.log_ttl),
            } +
+           cli::recording_options(s.log_max_len, s.log_ttl) +
            cli::log_options(s.log_level, s.log_format);
 }
 

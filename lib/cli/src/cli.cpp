@@ -181,6 +181,13 @@ std::vector<option> kafka_options(std::string& brokers, std::string& topic,
              topic)};
 }
 
+std::vector<option> recording_options(std::size_t& max_len, double& ttl) {
+    return {
+        count("--log-max-len", "SSEBRIDGE_LOG_MAX_LEN", "events kept in a session's log", max_len),
+        seconds("--log-ttl", "SSEBRIDGE_LOG_TTL",
+                "seconds a session's log lives after its last event", ttl)};
+}
+
 std::vector<option> log_options(std::string& level, std::string& format) {
     option by_level =
         text("--log-level", "SSEBRIDGE_LOG_LEVEL", "debug, info, warn, error or off", level);

@@ -53,6 +53,9 @@ std::vector<option> redis_options(std::string& url, std::string& cluster, double
 /// `--kafka-brokers` (with the program's own `brokers_help`) and `--kafka-topic`.
 std::vector<option> kafka_options(std::string& brokers, std::string& topic,
                                   std::string brokers_help, bool from_env = true);
+/// `--log-max-len` and `--log-ttl`: how a program that records events keeps
+/// a session's log.
+std::vector<option> recording_options(std::size_t& max_len, double& ttl);
 /// `--log-level` and `--log-format`, refused unless `log` knows the name.
 std::vector<option> log_options(std::string& level, std::string& format);
 
