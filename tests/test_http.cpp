@@ -144,6 +144,7 @@ BOOST_AUTO_TEST_CASE(allowed_origins_get_cors_headers_and_preflights_are_answere
     // Another origin gets no CORS header (the browser then refuses the answer).
     auto [other, body] = exchange(get("/fail", "Origin: https://evil.example\r\n"));
     BOOST_TEST(!other.header("Access-Control-Allow-Origin"));
+    BOOST_TEST(other.header("Vary").value_or("") == "Origin"); // a cache must not mix them up
     http_client d(ioc.get_executor());
     run(ioc, d.connect(server.local_endpoint()));
     run(ioc, d.send("OPTIONS /stream HTTP/1.1\r\nHost: t\r\nOrigin: https://evil.example\r\n\r\n"));

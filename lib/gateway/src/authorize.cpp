@@ -20,8 +20,10 @@ std::int64_t unix_now() {
 /// The token of a request: `Authorization: Bearer …`, else `?token=`.
 std::string token_of(const http::request& req) {
     constexpr std::string_view bearer = wire::http::token_scheme;
-    if (auto auth = req.find(wire::http::token_header); auth && auth->starts_with(bearer))
-        return std::string(auth->substr(bearer.size()));
+    auto auth = req.find(wire::http::token_header);
+    if (auth && http::same_ignoring_case(auth->substr(0, bearer.size()), bearer))
+        return std::string(
+            auth->substr(bearer.size())); // (the scheme ignores case: RFC 9110 §11.1)
     return req.query(wire::http::token_parameter).value_or("");
 }
 

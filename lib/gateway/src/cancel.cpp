@@ -106,6 +106,7 @@ coro::awaitable<void> cancel_and_wait(gateway::state& st, http::exchange& ex, st
     redis::subscriber::subscription subscription;
     std::optional<wire::event_kind> already;
     bool exists = false;
+    bool requested = false; ///< this request set the tombstone
     std::string failure;
     try {
         // Subscribed first: the confirmation cannot slip between check and wait.
@@ -118,6 +119,7 @@ coro::awaitable<void> cancel_and_wait(gateway::state& st, http::exchange& ex, st
         if (exists && !already) {
             co_await cancel_session(st, id);
             ++st.stats.cancels;
+            requested = true;
         }
     } catch (const std::exception&) {
         failure = log::describe(std::current_exception());
@@ -136,7 +138,8 @@ coro::awaitable<void> cancel_and_wait(gateway::state& st, http::exchange& ex, st
             already = watch.end;
     }
     if (already == wire::event_kind::cancelled) {
-        ++st.stats.cancels_confirmed;
+        if (requested) // (a repeat of a confirmed cancel is answered alike, not counted)
+            ++st.stats.cancels_confirmed;
         co_await respond_json(ex, 200, R"({"cancelled":true})");
     } else if (already) {
         co_await ex.respond_error(409,

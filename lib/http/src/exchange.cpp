@@ -41,9 +41,10 @@ void exchange::set_fields(Message& msg, std::string_view content_type,
         msg.set(bhttp::field::content_type, content_type);
     for (const auto& h : headers)
         msg.set(h.name, h.value);
+    if (!conn_.lim.allowed_origins.empty()) // the answer depends on the Origin: caches must know
+        msg.set(bhttp::field::vary, "Origin");
     if (!origin_.empty()) {
         msg.set(bhttp::field::access_control_allow_origin, origin_);
-        msg.set(bhttp::field::vary, "Origin");
         if (!conn_.lim.exposed_headers.empty())
             msg.set(bhttp::field::access_control_expose_headers, conn_.lim.exposed_headers);
     }

@@ -46,6 +46,10 @@ bool expects_continue(const request_parser& parser) {
     return head.version() >= 11 && same_ignoring_case(head[bhttp::field::expect], "100-continue");
 }
 
+} // namespace ssebridge::http::detail
+
+namespace ssebridge::http {
+
 bool same_ignoring_case(std::string_view a, std::string_view b) noexcept {
     auto lower = [](char c) {
         return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c;
@@ -57,6 +61,10 @@ bool same_ignoring_case(std::string_view a, std::string_view b) noexcept {
             return false;
     return true;
 }
+
+} // namespace ssebridge::http
+
+namespace ssebridge::http::detail {
 
 bool is_parse_error(const boost::system::error_code& ec) {
     static const auto& category = bhttp::make_error_code(bhttp::error::bad_chunk).category();

@@ -3,6 +3,8 @@
 // feeds the parser bytes directly).
 #pragma once
 
+#include <ssebridge/http/message.hpp>
+
 #include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/string_body.hpp>
 #include <boost/system/error_code.hpp>
@@ -28,10 +30,5 @@ bool expects_continue(const request_parser& parser);
 
 /// Beast's parse errors (malformed input) as opposed to the socket's.
 bool is_parse_error(const boost::system::error_code& ec);
-
-/// ASCII case-insensitive equality (header names, schemes, tokens). Not
-/// beast::iequals: Boost 1.81's reads one byte past its arguments when they
-/// differ in case only at the end (found by fuzz/http_request.cpp).
-bool same_ignoring_case(std::string_view a, std::string_view b) noexcept;
 
 } // namespace ssebridge::http::detail

@@ -13,7 +13,7 @@ namespace ssebridge::http {
 
 std::optional<std::string_view> request::find(std::string_view name) const {
     for (const auto& h : headers)
-        if (detail::same_ignoring_case(h.name, name))
+        if (same_ignoring_case(h.name, name))
             return std::string_view(h.value);
     return std::nullopt;
 }

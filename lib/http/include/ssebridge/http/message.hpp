@@ -53,6 +53,11 @@ std::string json_detail(std::string_view reason);
 response error_response(unsigned status, std::string_view reason);
 
 /// Limits applied to every connection.
+/// ASCII case-insensitive equality (header names, schemes, tokens). Not
+/// beast::iequals: Boost 1.81's reads one byte past its arguments when they
+/// differ in case only at the end (found by fuzz/http_request.cpp).
+bool same_ignoring_case(std::string_view a, std::string_view b) noexcept;
+
 struct limits {
     std::size_t max_header = 8 * 1024;  ///< request line and headers (431 beyond)
     std::size_t max_body = 1024 * 1024; ///< request body, chunked or not (413 beyond)
