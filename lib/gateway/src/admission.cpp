@@ -61,7 +61,7 @@ coro::awaitable<bool> admit(gateway::state& st, http::exchange& ex) {
         co_await refuse(st, ex, "server shutting down");
         co_return false;
     }
-    if (st.sessions.live.size() >= st.cfg.max_sessions) {
+    if (st.sessions.live_count >= st.cfg.max_sessions) {
         co_await refuse(st, ex, "too many sessions (" + std::to_string(st.cfg.max_sessions) + ")");
         co_return false;
     }

@@ -154,8 +154,8 @@ coro::awaitable<void> cancel_and_wait(gateway::state& st, http::exchange& ex, st
 /// One abandoned session whose time has come: cancelled unless someone
 /// (here or on another gateway) watches it again, or it has ended.
 coro::awaitable<void> reap(gateway::state& st, std::string id) {
-    for (session* s : st.sessions.live)
-        if (s->id() == id)
+    for (const session& s : st.sessions.live)
+        if (s.id() == id)
             co_return; // watched again here
     redis::reply watchers = co_await st.redis.commands.async_exec(numsub_command(st, id));
     if (watchers.elements.size() == 2 && watchers.elements[1].integer > 0)

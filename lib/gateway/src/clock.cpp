@@ -33,8 +33,8 @@ coro::awaitable<void> watch_sessions(gateway::state& st) {
         co_await tick.async_wait(asio::use_awaitable);
         auto now = coro::clock::now();
         for (auto it = st.sessions.live.begin(); it != st.sessions.live.end();) {
-            session* s = *it++; // a tick may end it, and so take it off the list
-            s->on_tick(now);
+            session& s = *it++; // (a tick ends a stream only later, in its operation)
+            s.on_tick(now);
         }
         reap_abandoned(st, now);
     }

@@ -214,12 +214,12 @@ void gateway::stop() {
         return;
     st.stopping = true;
     st.server.stop();
-    for (session* s : std::list<session*>(st.sessions.live))
-        s->shutdown();
+    for (session& s : st.sessions.live)
+        s.shutdown(); // (it ends later, in its operation: the list holds)
 }
 
 std::size_t gateway::live_sessions() const noexcept {
-    return state_->sessions.live.size();
+    return state_->sessions.live_count;
 }
 std::size_t session_subscriptions(const gateway::state& st) noexcept {
     std::size_t canaries = st.redis.subscriber.connected() ? st.readiness.canaries : 0;

@@ -91,7 +91,7 @@ std::vector<MetricFamily> collect_metrics(const gateway::state& st) {
     constexpr auto counter = MetricType::Counter;
     std::vector<MetricFamily> out;
     out.push_back(single("ssebridge_sessions_live", "Streams in progress.", gauge,
-                         double(st.sessions.live.size())));
+                         double(st.sessions.live_count)));
     out.push_back(single("ssebridge_subscriptions", "Redis channels subscribed for sessions.",
                          gauge, double(session_subscriptions(st))));
     out.push_back(single("ssebridge_redis_connected",

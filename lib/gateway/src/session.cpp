@@ -35,16 +35,17 @@ session::session(gateway::state& st, std::string id, detail::stream_kind kind,
     : st_(st)
     , id_(std::move(id))
     , stream_(st.sessions.streams, kind, coro::clock::now())
-    , listed_(st.sessions.live.insert(st.sessions.live.end(), this))
     , received_(received)
     , kind_(kind) {
+    st.sessions.live.push_back(*this);
+    ++st.sessions.live_count;
     ++st.sessions.objects;
 }
 
 session::~session() {
     if (phase_ != phase::ended)
-        st_.sessions.live.erase(listed_);
-    if (unflushed_) // (a read's batch ends before any session can go)
+        --st_.sessions.live_count; // (the hook unlinks it)
+    if (unflushed_)                // (a read's batch ends before any session can go)
         std::erase(st_.sessions.unflushed, this);
     if (--st_.sessions.objects == 0)
         st_.sessions.gone.notify();
@@ -150,7 +151,8 @@ void session::end(error_code ec) {
     if (phase_ == phase::ended)
         return;
     phase_ = phase::ended;
-    st_.sessions.live.erase(listed_);
+    unlink();
+    --st_.sessions.live_count;
     const detail::stream_state& m = stream_.state();
     bool client_left = ec && ec != asio::error::operation_aborted;
     histograms::observe(st_.timings.duration, coro::clock::now() - m.started_at());

@@ -21,7 +21,9 @@ namespace ssebridge::gateway {
 /// operation's one wait on the socket drive it, and no coroutine waits for
 /// it. Whoever holds it (the opening, the replay, the operation's handler)
 /// holds a `shared_ptr`.
-class session final : public redis::subscriber::sink, public std::enable_shared_from_this<session> {
+class session final : public redis::subscriber::sink,
+                      public live_hook,
+                      public std::enable_shared_from_this<session> {
 public:
     session(gateway::state& st, std::string id, detail::stream_kind kind,
             coro::clock::time_point received);
@@ -101,8 +103,7 @@ private:
     const std::string id_;
     ssebridge::gateway::stream stream_;
     redis::subscriber::subscription subscription_;
-    std::list<session*>::iterator listed_; ///< in `st_.sessions.live` until it ends
-    coro::clock::time_point received_;     ///< when its request arrived
+    coro::clock::time_point received_; ///< when its request arrived
     const detail::stream_kind kind_;
     phase phase_ = phase::opening;
     bool exists_ = false;    ///< its log exists

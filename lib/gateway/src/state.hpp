@@ -14,6 +14,8 @@
 #include <ssebridge/redis/client.hpp>
 #include <ssebridge/redis/subscriber.hpp>
 
+#include <boost/intrusive/list.hpp>
+
 #include <list>
 #include <memory>
 #include <optional>
@@ -23,15 +25,24 @@ namespace ssebridge::gateway {
 
 class session;
 
+/// What links a session into its table's list of live streams: it unlinks
+/// itself when it goes (no iterator kept, no node allocated).
+using live_hook =
+    boost::intrusive::list_base_hook<boost::intrusive::link_mode<boost::intrusive::auto_unlink>>;
+/// The live streams of a gateway.
+using live_list = boost::intrusive::list<session, boost::intrusive::base_hook<live_hook>,
+                                         boost::intrusive::constant_time_size<false>>;
+
 /// The session objects of one gateway, and what their clock and the Redis
 /// reader share (session.cpp, clock.cpp).
 struct session_table {
     session_table(coro::executor ex, const config& cfg);
 
-    stream_group streams;     ///< every stream's limits, from the config; events written
-    std::list<session*> live; ///< live streams (POST and GET), for the clock and shutdown
-    std::size_t objects = 0;  ///< sessions not yet destroyed (ended ones too)
-    coro::notifier gone;      ///< the last session object went
+    stream_group streams;       ///< every stream's limits, from the config; events written
+    live_list live;             ///< live streams (POST and GET), for the clock and shutdown
+    std::size_t live_count = 0; ///< how many are in `live` (its size is not kept)
+    std::size_t objects = 0;    ///< sessions not yet destroyed (ended ones too)
+    coro::notifier gone;        ///< the last session object went
     /// Streams that got events in the Redis read being handed out: each is
     /// written once, when the read's messages have all been noted.
     std::vector<session*> unflushed;
