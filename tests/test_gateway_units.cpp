@@ -16,7 +16,9 @@
 #include <cstdio>
 #include <map>
 #include <sys/resource.h>
+#include <tuple>
 #include <unistd.h>
+#include <vector>
 
 using namespace ssebridge;
 using namespace ssebridge::gateway;
@@ -102,6 +104,34 @@ BOOST_AUTO_TEST_CASE(bad_values_are_refused_with_a_reason) {
     auto env = parse({}, {{"SSEBRIDGE_ACK_TIMEOUT", "never"}});
     BOOST_TEST(!env.cfg.has_value());
     BOOST_TEST(env.message.find("SSEBRIDGE_ACK_TIMEOUT") != std::string::npos);
+}
+
+// --listen is read when the flags are, not when the gateway binds.
+BOOST_AUTO_TEST_CASE(listen_addresses_are_checked_with_the_flags) {
+    for (auto [bad, why] :
+         std::vector<std::pair<std::string, std::string>>{{"8080", "expects HOST:PORT"},
+                                                          {":8080", "no host"},
+                                                          {"[]:8080", "no host"},
+                                                          {"localhost:", "invalid port"},
+                                                          {"localhost:65536", "invalid port"},
+                                                          {"localhost:80x", "invalid port"},
+                                                          {"localhost:-1", "invalid port"}}) {
+        auto p = parse({"--listen", bad});
+        BOOST_TEST(!p.cfg.has_value(), bad);
+        BOOST_TEST(p.message.find("--listen") != std::string::npos, p.message);
+        BOOST_TEST(p.message.find(why) != std::string::npos, p.message);
+    }
+    for (auto [good, host, port] : std::vector<std::tuple<std::string, std::string, int>>{
+             {"127.0.0.1:0", "127.0.0.1", 0},
+             {"[::1]:8080", "::1", 8080},
+             {"localhost:65535", "localhost", 65535}}) {
+        auto p = parse({"--listen", good});
+        BOOST_TEST_REQUIRE(p.cfg.has_value(), good);
+        auto at = gateway::listen_settings(*p.cfg);
+        BOOST_TEST_REQUIRE(at.has_value());
+        BOOST_TEST(at->host == host);
+        BOOST_TEST(at->port == port);
+    }
 }
 
 namespace {

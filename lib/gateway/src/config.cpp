@@ -6,6 +6,8 @@
 
 #include <sys/resource.h>
 
+#include <charconv>
+
 namespace ssebridge::gateway {
 namespace {
 
@@ -108,9 +110,29 @@ cli::result<parsed_config> parse_config(const std::vector<std::string>& args,
         return read.error();
     if (read->help)
         return parsed_config{std::nullopt, usage()};
+    if (auto listen = listen_settings(cfg); !listen)
+        return listen.error();
     if (auto redis = redis_settings(cfg); !redis)
         return redis.error();
     return parsed_config{std::move(cfg), {}};
+}
+
+cli::result<listen_address> listen_settings(const config& cfg) {
+    std::string_view listen = cfg.listen;
+    std::size_t colon = listen.rfind(':');
+    if (colon == std::string_view::npos)
+        return cli::refusal{"--listen expects HOST:PORT, got '" + cfg.listen + "'"};
+    std::string_view host = listen.substr(0, colon);
+    std::string_view port = listen.substr(colon + 1);
+    if (host.size() >= 2 && host.front() == '[' && host.back() == ']')
+        host = host.substr(1, host.size() - 2);
+    listen_address out{std::string(host), 0};
+    auto [end, ec] = std::from_chars(port.data(), port.data() + port.size(), out.port);
+    if (ec != std::errc{} || end != port.data() + port.size())
+        return cli::refusal{"--listen has an invalid port: '" + std::string(port) + "'"};
+    if (out.host.empty())
+        return cli::refusal{"--listen expects HOST:PORT, got '" + cfg.listen + "' (no host)"};
+    return out;
 }
 
 cli::result<redis::config> redis_settings(const config& cfg) {

@@ -12,7 +12,6 @@
 #include <boost/asio/ip/address.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
-#include <charconv>
 #include <cmath>
 #include <stdexcept>
 
@@ -23,26 +22,16 @@ using tcp = asio::ip::tcp;
 
 namespace {
 
-tcp::endpoint parse_listen(coro::executor ex, const std::string& listen) {
-    std::size_t colon = listen.rfind(':');
-    if (colon == std::string::npos)
-        throw std::invalid_argument("--listen expects HOST:PORT, got '" + listen + "'");
-    std::string host = listen.substr(0, colon);
-    std::string port = listen.substr(colon + 1);
-    if (host.size() >= 2 && host.front() == '[' && host.back() == ']')
-        host = host.substr(1, host.size() - 2);
-    unsigned short port_number = 0;
-    auto [ptr, ec] = std::from_chars(port.data(), port.data() + port.size(), port_number);
-    if (ec != std::errc{} || ptr != port.data() + port.size())
-        throw std::invalid_argument("--listen has an invalid port: '" + port + "'");
+// A host name is resolved once, at start (I/O: a failure throws).
+tcp::endpoint resolve_listen(coro::executor ex, const listen_address& at) {
     boost::system::error_code bad;
-    auto address = asio::ip::make_address(host, bad);
+    auto address = asio::ip::make_address(at.host, bad);
     if (!bad)
-        return {address, port_number};
-    tcp::resolver resolver(ex); // a host name: resolved once, at start
-    auto results = resolver.resolve(host, port, bad);
+        return {address, at.port};
+    tcp::resolver resolver(ex);
+    auto results = resolver.resolve(at.host, std::to_string(at.port), bad);
     if (bad || results.empty())
-        throw std::invalid_argument("--listen host '" + host + "' does not resolve");
+        throw std::invalid_argument("--listen host '" + at.host + "' does not resolve");
     return *results.begin();
 }
 
@@ -145,7 +134,7 @@ gateway::state::state(coro::executor ex, const config& c)
     , cfg(c)
     , kafka(ex, c)
     , redis(ex, c)
-    , server(ex, parse_listen(ex, c.listen), http_limits(c))
+    , server(ex, resolve_listen(ex, listen_settings(c).value()), http_limits(c))
     , sessions(ex, c)
     , token_secret(c.token_secret.empty() ? wire::make_token_secret() : c.token_secret)
     , background(ex,

@@ -1,7 +1,8 @@
 #include <ssebridge/redis/client.hpp>
 
+#include "shards.hpp"
+
 #include <ssebridge/coro/event.hpp>
-#include <ssebridge/coro/task_group.hpp>
 #include <ssebridge/coro/timeout.hpp>
 #include <ssebridge/redis/detail/connection.hpp>
 
@@ -44,15 +45,13 @@ const std::string& ping_command() {
 }
 } // namespace
 
-struct client::shard {
-    shard(coro::executor ex, config cfg, cluster_node node)
-        : node(std::move(node))
-        , c(new client(ex, std::move(cfg), true))
-        , run(ex)
+struct client::node_client {
+    node_client(coro::executor ex, config cfg)
+        : c(ex, std::move(cfg), true)
         , settled(ex) {}
-    cluster_node node;
-    std::unique_ptr<client> c;
-    coro::task_group run;
+    [[nodiscard]] bool connected() const noexcept { return c.connected(); }
+    void close() { c.close(); }
+    client c;
     coro::event settled; ///< its connection attempt is over (made or failed)
 };
 
@@ -74,7 +73,7 @@ client::client(coro::executor ex, config cfg, bool shard)
     , cfg_(std::move(cfg))
     , cluster_(!shard && !cfg_.cluster.empty()) {
     if (cluster_)
-        stale_ = std::make_unique<coro::notifier>(ex);
+        shards_ = std::make_unique<detail::shards<node_client>>(ex);
 }
 
 client::~client() = default;
@@ -95,20 +94,12 @@ coro::awaitable<void> client::async_connect() {
 bool client::connected() const noexcept {
     if (!cluster_)
         return conn_ && conn_->is_open();
-    if (!slots_)
-        return false;
-    for (const cluster_node& master : slots_->masters()) {
-        auto s = std::find_if(shards_.begin(), shards_.end(),
-                              [&](const auto& x) { return x->node == master; });
-        if (s == shards_.end() || !(*s)->c->connected())
-            return false;
-    }
-    return true;
+    return shards_->connected();
 }
 
 coro::awaitable<boost::system::error_code> client::async_run() {
     if (cluster_) {
-        co_await run_cluster();
+        co_await async_keep_connected();
         co_return boost::system::error_code{};
     }
     if (!conn_)
@@ -141,7 +132,9 @@ coro::awaitable<boost::system::error_code> client::async_run() {
 
 coro::awaitable<void> client::async_keep_connected() {
     if (cluster_)
-        return run_cluster();
+        return shards_->follow(
+            cfg_, [this](slot_map map) { return apply(std::move(map)); },
+            [this] { return closing_; });
     return detail::keep_connected(cfg_, "client", conn_, [this] { return async_run(); });
 }
 
@@ -169,17 +162,13 @@ coro::awaitable<reply> client::exec_on(client& node, std::string command, bool a
 
 // Cluster mode ---------------------------------------------------------------
 
-client* client::route(std::optional<std::string_view> key) {
-    if (!slots_ || slots_->masters().empty())
-        return nullptr;
-    const cluster_node& master =
-        key ? slots_->masters()[slots_->master_of(key_slot(*key))] : slots_->masters().front();
-    return shard_of(master).c.get();
-}
-
 coro::awaitable<reply> client::exec_in_cluster(std::string command) {
     std::optional<std::string_view> key = routing_key(command);
-    client* node = route(key);
+    auto route = [&]() -> client* {
+        auto* s = shards_->route(key);
+        return s ? &s->member->c : nullptr;
+    };
+    client* node = route();
     bool asking = false;
     auto retry_until = coro::clock::now() + cfg_.reply_timeout;
     auto backoff = coro::clock::duration(std::chrono::milliseconds(20));
@@ -196,7 +185,7 @@ coro::awaitable<reply> client::exec_in_cluster(std::string command) {
             co_await pause.async_wait(asio::use_awaitable);
             backoff = std::min<coro::clock::duration>(backoff * 2, std::chrono::milliseconds(500));
             --hop; // (not a redirection)
-            node = route(key);
+            node = route();
             continue;
         }
         std::optional<redirection> to;
@@ -205,87 +194,56 @@ coro::awaitable<reply> client::exec_in_cluster(std::string command) {
         if (!to || hop == max_redirections)
             co_return r;
         asking = to->ask;
-        if (!to->ask) { // from now on: the map is stale
-            slots_->move(to->slot, to->node);
-            stale_->notify();
-        }
-        shard& next = shard_of(to->node);
-        if (!next.c->connected()) {
-            co_await connect_shard(next);
+        if (!to->ask) // from now on: the map is stale
+            shards_->move(to->slot, to->node);
+        node_client& next = member_of(to->node);
+        if (!next.connected()) {
+            co_await connect_shard(to->node);
             co_await coro::throw_if_cancelled();
         }
-        node = next.c.get();
+        node = &next.c;
     }
 }
 
-client::shard& client::shard_of(const cluster_node& node) {
-    for (auto& s : shards_)
-        if (s->node == node)
-            return *s;
-    return *shards_.emplace_back(
-        std::make_unique<shard>(ex_, detail::node_config(cfg_, node), node));
+client::node_client& client::member_of(const cluster_node& node) {
+    return *shards_
+                ->of(node,
+                     [this](const cluster_node& n) {
+                         return std::make_unique<node_client>(ex_, detail::node_config(cfg_, n));
+                     })
+                .member;
 }
 
-// Connects a master's client and serves it among the shards' runs (which
-// `run_cluster` awaits); a failure is left to the next map.
-coro::awaitable<void> client::connect_shard(shard& s) {
+// Connects a master's client and serves it in its shard's run (which
+// following awaits); a failure is left to the next map.
+coro::awaitable<void> client::connect_shard(const cluster_node& node) {
+    member_of(node);
+    auto& s = *shards_->find(node);
     if (s.run.size() > 0)
         co_return; // connected, or connecting
-    s.settled.reset();
-    s.run.spawn([](client& self, shard& s) -> coro::awaitable<void> {
+    node_client& m = *s.member;
+    m.settled.reset();
+    s.run.spawn([](detail::shards<node_client>& all, node_client& m) -> coro::awaitable<void> {
         bool up = true;
         try {
-            co_await s.c->async_connect();
+            co_await m.c.async_connect();
         } catch (const std::exception&) {
             up = false;
         }
-        s.settled.set();
+        m.settled.set();
         if (up)
-            co_await s.c->async_run();
-        self.stale_->notify(); // a master unreachable or gone: perhaps a failover
-    }(*this, s));
-    bool settled = co_await coro::with_timeout(s.settled.async_wait(), cfg_.connect_timeout);
+            co_await m.c.async_run();
+        all.doubt(); // a master unreachable or gone: perhaps a failover
+    }(*shards_, m));
+    bool settled = co_await coro::with_timeout(m.settled.async_wait(), cfg_.connect_timeout);
     (void)settled; // (the caller looks at whether it is connected)
-}
-
-coro::awaitable<void> client::run_cluster() {
-    detail::slot_map_follower follower;
-    follower.connected_masters = [this] {
-        std::vector<cluster_node> up;
-        for (auto& s : shards_)
-            if (s->c->connected())
-                up.push_back(s->node);
-        return up;
-    };
-    follower.apply = [this](slot_map map) {
-        return apply(std::move(map));
-    };
-    follower.healthy = [this] {
-        return connected();
-    };
-    follower.done = [this] {
-        return closing_;
-    };
-    follower.stop = [this] {
-        return stop_shards();
-    };
-    co_await detail::follow_slot_map(cfg_, *stale_, std::move(follower));
-}
-
-coro::awaitable<void> client::stop_shards() {
-    for (auto& s : shards_) {
-        s->c->close();
-        s->run.cancel();
-    }
-    for (auto& s : shards_)
-        co_await s->run.async_wait();
 }
 
 // Connects to the masters of `map` (those not connected yet), then routes by it.
 coro::awaitable<void> client::apply(slot_map map) {
     for (const cluster_node& master : map.masters())
-        co_await connect_shard(shard_of(master));
-    slots_ = std::make_unique<slot_map>(std::move(map));
+        co_await connect_shard(master);
+    shards_->set_map(std::move(map));
 }
 
 namespace {
@@ -322,9 +280,9 @@ void client::close() {
         conn_->close();
     if (cluster_) {
         closing_ = true;
-        for (auto& s : shards_)
-            s->c->close();
-        stale_->notify();
+        for (const auto& s : shards_->all())
+            s->member->close();
+        shards_->doubt();
     }
 }
 

@@ -59,6 +59,15 @@ std::string usage();
 /// `max_connections` resolved: 0 means the process's descriptor limit less 128.
 std::size_t connection_limit(const config& cfg);
 
+/// Where `--listen` asks to serve: a host (an address or a name, resolved
+/// when the gateway binds) and a port (0: any free one).
+struct listen_address {
+    std::string host;
+    std::uint16_t port = 0;
+};
+/// `cfg.listen` read as `HOST:PORT` (`[V6]:PORT` too), or a refusal.
+cli::result<listen_address> listen_settings(const config& cfg);
+
 /// The Redis settings of `cfg` (`--redis`, `--redis-cluster`,
 /// `--redis-timeout`), or a refusal naming the bad flag.
 cli::result<redis::config> redis_settings(const config& cfg);

@@ -14,12 +14,11 @@
 #include <string_view>
 #include <vector>
 
-namespace ssebridge::coro {
-class notifier;
-}
 namespace ssebridge::redis::detail {
 class connection;
-}
+template <class Member>
+class shards;
+} // namespace ssebridge::redis::detail
 
 namespace ssebridge::redis {
 
@@ -97,17 +96,14 @@ public:
 
 private:
     struct pending;
-    struct shard; ///< cluster mode: a master's client and its run
+    struct node_client; ///< cluster mode: a master's client
     client(coro::executor ex, config cfg, bool shard);
 
     coro::awaitable<reply> exec_on(client& node, std::string command, bool asking);
     coro::awaitable<reply> exec_in_cluster(std::string command);
-    coro::awaitable<void> run_cluster();
-    coro::awaitable<void> stop_shards(); ///< ends the shards' runs (structured)
     coro::awaitable<void> apply(slot_map map);
-    shard& shard_of(const cluster_node& node);
-    coro::awaitable<void> connect_shard(shard& s);
-    client* route(std::optional<std::string_view> key);
+    node_client& member_of(const cluster_node& node);
+    coro::awaitable<void> connect_shard(const cluster_node& node);
 
     coro::executor ex_;
     config cfg_;
@@ -115,9 +111,7 @@ private:
     std::deque<std::shared_ptr<pending>> pending_;
     bool cluster_ = false;
     bool closing_ = false;
-    std::vector<std::unique_ptr<shard>> shards_; ///< every master ever seen
-    std::unique_ptr<slot_map> slots_;
-    std::unique_ptr<coro::notifier> stale_; ///< wakes the cluster's loop: map doubted, or closing
+    std::unique_ptr<detail::shards<node_client>> shards_; ///< cluster mode: its masters and map
 };
 
 } // namespace ssebridge::redis

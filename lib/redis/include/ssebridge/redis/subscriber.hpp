@@ -2,26 +2,19 @@
 #pragma once
 
 #include <ssebridge/coro/core.hpp>
-#include <ssebridge/redis/cluster.hpp>
 #include <ssebridge/redis/config.hpp>
-#include <ssebridge/redis/resp.hpp>
 
 #include <cstdint>
 #include <functional>
 #include <memory>
-#include <span>
 #include <string>
 #include <string_view>
-#include <unordered_map>
 #include <vector>
 
-namespace ssebridge::coro {
-class event;
-class notifier;
-} // namespace ssebridge::coro
 namespace ssebridge::redis::detail {
-class connection;
-}
+class subscriber_backend;
+class channel_subscriber;
+} // namespace ssebridge::redis::detail
 
 namespace ssebridge::redis {
 
@@ -68,10 +61,10 @@ public:
         void reset();
 
     private:
-        friend class subscriber;
-        subscription(subscriber* owner, std::string channel, std::uint64_t id);
+        friend class detail::channel_subscriber;
+        subscription(detail::channel_subscriber* owner, std::string channel, std::uint64_t id);
 
-        subscriber* owner_ = nullptr;
+        detail::channel_subscriber* owner_ = nullptr;
         std::string channel_;
         std::uint64_t id_ = 0;
     };
@@ -122,77 +115,7 @@ public:
     void on_batch_end(std::function<void()> f);
 
 private:
-    enum class mode : std::uint8_t {
-        single,  ///< one server, SUBSCRIBE
-        shard,   ///< one master of a cluster, SSUBSCRIBE
-        cluster, ///< a shard per master, routed by slot
-    };
-    struct pending; ///< a subscribe awaiting its confirmation
-    struct shard;   ///< a master's subscriber and its run
-    subscriber(coro::executor ex, config cfg, mode m);
-
-    struct listener {
-        sink* target = nullptr;
-        pending* confirmed = nullptr; ///< set while SUBSCRIBE awaits its reply
-        std::uint64_t id = 0;
-    };
-    struct entry {
-        listener first;             ///< the common case, one listener: no allocation
-        std::vector<listener> more; ///< the others, in the order they came
-        bool subscribed = false;    ///< Redis confirmed the channel
-    };
-    struct string_hash {
-        using is_transparent = void;
-        std::size_t operator()(std::string_view s) const noexcept {
-            return std::hash<std::string_view>{}(s);
-        }
-    };
-    using channel_map = std::unordered_map<std::string, entry, string_hash, std::equal_to<>>;
-    /// Replies Redis still owes for a channel given up: they are not about
-    /// a new subscription of the same channel.
-    struct in_flight {
-        int subscribes = 0;
-        int unsubscribes = 0;
-    };
-
-    coro::awaitable<boost::system::error_code> serve(); // one connection's life
-    void on_reply(std::span<const node> nodes);
-    void on_error(std::string_view error);
-    void unsubscribe(const std::string& channel, std::uint64_t id);
-    bool stale_reply(std::string_view channel, bool subscribe);
-    void lose(channel_map& lost);
-    void lose_all();
-    static listener* find_listener(entry& e, std::uint64_t id) noexcept;
-
-    // Cluster mode.
-    coro::awaitable<void> run_cluster();
-    coro::awaitable<void> stop_shards(); ///< ends the shards' runs (structured)
-    void apply(slot_map map);
-    coro::awaitable<void> apply_async(slot_map map);
-    shard& shard_of(const cluster_node& node);
-    void start(shard& s);
-    void moved(const redirection& r);
-    subscriber* route(std::string_view channel) noexcept;
-
-    coro::executor ex_;
-    config cfg_;
-    std::unique_ptr<detail::connection> conn_;
-    std::unique_ptr<coro::event> connected_event_;
-    channel_map channels_;
-    std::unordered_map<std::string, in_flight, string_hash, std::equal_to<>> in_flight_;
-    counters stats_;
-    std::uint64_t next_id_ = 0;
-    bool connected_ = false;
-    mode mode_ = mode::single;
-    std::function<void()> batch_end_;
-    /// Shard mode: tells the cluster the slot map is stale (a MOVED reply,
-    /// a slot migrated away, the connection lost).
-    std::function<void(const redirection*)> on_stale_;
-    /// Cluster mode: every master ever seen (never removed: subscriptions
-    /// point into them), the current map, and a wake-up for a new map.
-    std::vector<std::unique_ptr<shard>> shards_;
-    std::unique_ptr<slot_map> slots_;
-    std::unique_ptr<coro::notifier> stale_;
+    std::unique_ptr<detail::subscriber_backend> impl_; ///< one server, or a cluster
 };
 
 } // namespace ssebridge::redis
