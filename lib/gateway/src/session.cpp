@@ -35,8 +35,7 @@ session::session(gateway::state& st, std::string id, detail::stream_kind kind,
     : st_(st)
     , id_(std::move(id))
     , stream_(st.sessions.streams, kind, coro::clock::now())
-    , received_(received)
-    , kind_(kind) {
+    , received_(received) {
     st.sessions.live.push_back(*this);
     ++st.sessions.live_count;
     ++st.sessions.objects;
@@ -107,7 +106,7 @@ step session::noted(const observed& before, step s) {
 
 void session::attach(http::response_stream out, std::string cursor) {
     stream_.attach(std::move(out));
-    if (kind_ == detail::stream_kind::creator || !stream_.out().writable()) {
+    if (kind() == detail::stream_kind::creator || !stream_.out().writable()) {
         start_streaming();
         return;
     }
@@ -177,7 +176,7 @@ void session::record_session_end(wire::end_code code) {
     bool session_level = code == wire::end_code::ack_timeout ||
                          code == wire::end_code::idle_timeout ||
                          code == wire::end_code::early_overflow;
-    if (kind_ != detail::stream_kind::creator || !session_level)
+    if (kind() != detail::stream_kind::creator || !session_level)
         return;
     spawn_record(st_, record_end(st_, id_, wire::error_message(code, stream_.state().end_text())),
                  "session " + id_ + ": its end was not recorded");

@@ -58,7 +58,7 @@ public:
     void left_before_streaming();
 
     [[nodiscard]] const std::string& id() const noexcept { return id_; }
-    [[nodiscard]] detail::stream_kind kind() const noexcept { return kind_; }
+    [[nodiscard]] detail::stream_kind kind() const noexcept { return stream_.state().kind(); }
     [[nodiscard]] gateway::state& gateway_state() const noexcept { return st_; }
     [[nodiscard]] const detail::stream_state& state() const noexcept { return stream_.state(); }
     /// The state machine, for the inputs that decide nothing `feed` notes
@@ -104,7 +104,6 @@ private:
     ssebridge::gateway::stream stream_;
     redis::subscriber::subscription subscription_;
     coro::clock::time_point received_; ///< when its request arrived
-    const detail::stream_kind kind_;
     phase phase_ = phase::opening;
     bool exists_ = false;    ///< its log exists
     bool unflushed_ = false; ///< in `st_.sessions.unflushed`

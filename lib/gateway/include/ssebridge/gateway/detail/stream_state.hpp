@@ -100,6 +100,8 @@ public:
     }
     /// True once the last chunk has been taken.
     [[nodiscard]] bool finished() const noexcept { return phase_ == phase::done; }
+    /// Whose stream it is: the creator's, a joiner's or a subscriber's.
+    [[nodiscard]] stream_kind kind() const noexcept { return kind_; }
     /// Why the stream ended with an error, when it did.
     [[nodiscard]] std::optional<wire::end_code> end_code() const noexcept { return end_code_; }
     /// The error event's text while it waits to be taken.
