@@ -1,7 +1,5 @@
 #include <ssebridge/coro/event.hpp>
 #include <ssebridge/coro/exact_allocator.hpp>
-#include <ssebridge/coro/idle_timer.hpp>
-#include <ssebridge/coro/mailbox.hpp>
 #include <ssebridge/coro/signals.hpp>
 #include <ssebridge/coro/task_group.hpp>
 #include <ssebridge/coro/timeout.hpp>
@@ -58,82 +56,7 @@ bool is_aborted(const std::exception_ptr& e) {
     }
 }
 
-coro::awaitable<void> push_later(coro::mailbox<int>& box, int value, clock_type::duration delay) {
-    co_await sleep_for(delay);
-    box.push(value);
-}
-
-coro::awaitable<std::vector<int>> receive_once(coro::mailbox<int>& box) {
-    bool ready = co_await box.async_wait();
-    BOOST_TEST(ready);
-    std::vector<int> out;
-    box.take_all(out);
-    co_return out;
-}
-
 } // namespace
-
-BOOST_AUTO_TEST_CASE(mailbox_keeps_order_and_capacity) {
-    asio::io_context ioc;
-    coro::mailbox<int> box(ioc.get_executor(), 3);
-    BOOST_TEST(box.empty());
-    BOOST_TEST((box.push(1) == coro::push_result::ok));
-    BOOST_TEST((box.push(2) == coro::push_result::ok));
-    BOOST_TEST((box.push(3) == coro::push_result::ok));
-    BOOST_TEST((box.push(4) == coro::push_result::full));
-    std::vector<int> out{99};
-    box.take_all(out);
-    BOOST_TEST(out == (std::vector<int>{1, 2, 3}), boost::test_tools::per_element());
-    BOOST_TEST((box.push(5) == coro::push_result::ok));
-}
-
-BOOST_AUTO_TEST_CASE(mailbox_wakes_a_waiting_consumer) {
-    asio::io_context ioc;
-    coro::mailbox<int> box(ioc.get_executor(), 8);
-    asio::co_spawn(ioc, push_later(box, 7, 20ms), asio::detached);
-    auto start = clock_type::now();
-    std::vector<int> got = run(ioc, receive_once(box), 5s);
-    BOOST_TEST(got == std::vector<int>{7}, boost::test_tools::per_element());
-    BOOST_TEST((clock_type::now() - start >= 20ms));
-}
-
-BOOST_AUTO_TEST_CASE(mailbox_wait_reports_the_deadline) {
-    asio::io_context ioc;
-    coro::mailbox<int> box(ioc.get_executor(), 8);
-    bool ready = run(ioc, box.async_wait(clock_type::now() + 30ms), 5s);
-    BOOST_TEST(!ready);
-}
-
-BOOST_AUTO_TEST_CASE(mailbox_close_drains_then_reports_closed) {
-    asio::io_context ioc;
-    coro::mailbox<int> box(ioc.get_executor(), 8);
-    box.push(1);
-    box.close();
-    BOOST_TEST((box.push(2) == coro::push_result::closed));
-    BOOST_TEST(run(ioc, box.async_wait(), 5s));
-    std::vector<int> out;
-    box.take_all(out);
-    BOOST_TEST(out.size() == 1u);
-    BOOST_TEST(run(ioc, box.async_wait(), 5s)); // closed: returns at once
-    BOOST_TEST(box.closed());
-}
-
-BOOST_AUTO_TEST_CASE(mailbox_wait_cancelled_loses_nothing) {
-    asio::io_context ioc;
-    coro::mailbox<int> box(ioc.get_executor(), 8);
-    // The wait loses a race against a timer: it is cancelled while waiting.
-    bool finished = run(ioc,
-                        coro::with_timeout(
-                            [](coro::mailbox<int>& b) -> coro::awaitable<void> {
-                                co_await b.async_wait();
-                            }(box),
-                            20ms),
-                        5s);
-    BOOST_TEST(!finished);
-    box.push(42); // a push after the cancelled wait is kept for the next one
-    std::vector<int> got = run(ioc, receive_once(box), 5s);
-    BOOST_TEST(got == std::vector<int>{42}, boost::test_tools::per_element());
-}
 
 BOOST_AUTO_TEST_CASE(notifier_keeps_a_notification_made_before_the_wait) {
     asio::io_context ioc;
@@ -165,32 +88,6 @@ BOOST_AUTO_TEST_CASE(event_wakes_every_waiter_and_cancels_one_alone) {
     BOOST_TEST(!errors[0]);
     BOOST_TEST(!errors[1]);
     run(ioc, ev.async_wait(), 1s); // stays set
-}
-
-BOOST_AUTO_TEST_CASE(idle_timer_ticks_after_a_quiet_period_and_touch_postpones) {
-    asio::io_context ioc;
-    // A period far above the 20 ms touches, so a loaded CI machine cannot
-    // make a touch late enough to let it fire.
-    coro::idle_timer idle(ioc.get_executor(), 200ms);
-    // Not started: no tick.
-    BOOST_TEST(!run(ioc, coro::with_timeout(idle.async_wait_idle(), 250ms), 5s));
-    idle.start();
-    auto start = clock_type::now();
-    run(ioc, idle.async_wait_idle(), 5s);
-    BOOST_TEST((clock_type::now() - start >= 200ms));
-
-    // Touching every 20 ms keeps it quiet for as long as it goes on.
-    bool ticked = false;
-    asio::co_spawn(ioc, idle.async_wait_idle(), [&](std::exception_ptr e) { ticked = !e; });
-    start = clock_type::now();
-    for (int i = 0; i < 10; ++i) {
-        run(ioc, sleep_for(20ms), 5s);
-        idle.touch();
-    }
-    BOOST_TEST(!ticked);
-    run_until(
-        ioc, [&] { return ticked; }, 5s);
-    BOOST_TEST((clock_type::now() - start >= 390ms)); // 10 touches, then a quiet period
 }
 
 BOOST_AUTO_TEST_CASE(with_timeout_returns_the_result_or_cancels_the_operation) {

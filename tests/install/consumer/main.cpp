@@ -1,5 +1,5 @@
-// Uses the installed primitives: a mailbox, an SSE frame, the RESP parser.
-#include <ssebridge/coro/mailbox.hpp>
+// Uses the installed primitives: an event, an SSE frame, the RESP parser.
+#include <ssebridge/coro/event.hpp>
 #include <ssebridge/redis/resp.hpp>
 #include <ssebridge/sse/encode.hpp>
 #include <ssebridge/wire/names.hpp>
@@ -12,17 +12,19 @@
 
 int main() {
     boost::asio::io_context ioc;
-    ssebridge::coro::mailbox<std::string> box(ioc.get_executor(), 4);
+    ssebridge::coro::event ready(ioc.get_executor());
+    std::string frame;
     std::vector<std::string> got;
     boost::asio::co_spawn(
         ioc,
-        [](ssebridge::coro::mailbox<std::string>& b,
+        [](ssebridge::coro::event& e, const std::string& f,
            std::vector<std::string>& out) -> ssebridge::coro::awaitable<void> {
-            co_await b.async_wait();
-            b.take_all(out);
-        }(box, got),
+            co_await e.async_wait();
+            out.push_back(f);
+        }(ready, frame, got),
         boost::asio::detached);
-    box.push(ssebridge::sse::data_frame("{}"));
+    frame = ssebridge::sse::data_frame("{}");
+    ready.set();
     ioc.run();
     std::vector<ssebridge::redis::node> nodes;
     boost::system::error_code ec;

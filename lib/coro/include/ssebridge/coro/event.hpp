@@ -30,7 +30,7 @@ private:
 
 /// Wakes one waiting coroutine, or the next one to wait if none waits now.
 ///
-/// The building block of mailboxes and queues: `notify()` is cheap and never
+/// A wake-up for one waiter (a queue or a loop): `notify()` is cheap and never
 /// suspends; `async_wait(deadline)` returns true when notified and false when
 /// the deadline passed first. One waiter at a time.
 /// Cancellation: terminal and partial; throws `operation_aborted`, and a
