@@ -1,3 +1,4 @@
+#include <ssebridge/coro/budget.hpp>
 #include <ssebridge/coro/event.hpp>
 #include <ssebridge/coro/exact_allocator.hpp>
 #include <ssebridge/coro/signals.hpp>
@@ -88,6 +89,89 @@ BOOST_AUTO_TEST_CASE(event_wakes_every_waiter_and_cancels_one_alone) {
     BOOST_TEST(!errors[0]);
     BOOST_TEST(!errors[1]);
     run(ioc, ev.async_wait(), 1s); // stays set
+}
+
+namespace {
+/// Takes `units` from `b`, notes its turn in `order`, holds them until `release`.
+coro::awaitable<void> hold(coro::budget& b, std::size_t units, int name, std::vector<int>& order,
+                           coro::event& release) {
+    coro::budget::lease lease = co_await b.async_acquire(units);
+    BOOST_TEST(lease.units() == units);
+    order.push_back(name);
+    co_await release.async_wait();
+}
+} // namespace
+
+BOOST_AUTO_TEST_CASE(budget_grants_in_order_and_a_big_request_is_not_passed) {
+    asio::io_context ioc;
+    coro::budget b(ioc.get_executor(), 100);
+    coro::event first_done(ioc.get_executor()), others_done(ioc.get_executor());
+    std::vector<int> order;
+    std::vector<std::exception_ptr> errors;
+    auto note = [&](std::exception_ptr e) {
+        errors.push_back(e);
+    };
+    asio::co_spawn(ioc, hold(b, 60, 1, order, first_done), note);
+    run_until(
+        ioc, [&] { return order.size() == 1; }, 5s);
+    // 80 does not fit beside 60; 10 would, but it came after 80: it waits its turn.
+    asio::co_spawn(ioc, hold(b, 80, 2, order, others_done), note);
+    asio::co_spawn(ioc, hold(b, 10, 3, order, others_done), note);
+    run(ioc, coro::with_timeout(first_done.async_wait(), 50ms), 5s); // (lets them queue)
+    BOOST_TEST(order == std::vector<int>{1}, boost::test_tools::per_element());
+    BOOST_TEST(b.waiting() == 2u);
+    BOOST_TEST(b.in_use() == 60u);
+    first_done.set();
+    run_until(
+        ioc, [&] { return order.size() == 3; }, 5s);
+    BOOST_TEST(order == (std::vector<int>{1, 2, 3}), boost::test_tools::per_element());
+    BOOST_TEST(b.in_use() == 90u);
+    // More than the whole capacity: granted once nothing else is held.
+    asio::co_spawn(ioc, hold(b, 500, 4, order, others_done), note);
+    run(ioc, coro::with_timeout(first_done.async_wait(), 0ms), 5s);
+    BOOST_TEST(order.size() == 3u);
+    others_done.set();
+    run_until(
+        ioc, [&] { return errors.size() == 4; }, 5s);
+    BOOST_TEST(order.back() == 4);
+    BOOST_TEST(b.in_use() == 0u);
+    for (auto& e : errors)
+        BOOST_TEST(!e);
+}
+
+BOOST_AUTO_TEST_CASE(budget_waiter_cancelled_leaves_the_queue_and_a_lease_resizes) {
+    asio::io_context ioc;
+    coro::budget b(ioc.get_executor(), 100);
+    coro::budget::lease held = run(ioc, b.async_acquire(70), 5s);
+    // A 50 waits behind the 70, loses a race and leaves: the 20 behind it is let in.
+    std::vector<int> order;
+    coro::event release(ioc.get_executor());
+    bool big_done = false;
+    std::exception_ptr big_error;
+    asio::co_spawn(ioc, coro::with_timeout(hold(b, 50, 1, order, release), 30ms),
+                   [&](std::exception_ptr e, bool) {
+                       big_error = e;
+                       big_done = true;
+                   });
+    asio::co_spawn(ioc, hold(b, 20, 2, order, release), asio::detached);
+    run_until(
+        ioc, [&] { return big_done; }, 5s);
+    BOOST_TEST(!big_error);
+    run_until(
+        ioc, [&] { return order.size() == 1; }, 5s);
+    BOOST_TEST(order.front() == 2);
+    BOOST_TEST(b.waiting() == 0u);
+    BOOST_TEST(b.in_use() == 90u);
+    // A page bigger than asked for: held at once, and the next wait is longer.
+    held.resize(200);
+    BOOST_TEST(b.in_use() == 220u);
+    held.resize(10);
+    BOOST_TEST(b.in_use() == 30u);
+    held.reset();
+    BOOST_TEST(b.in_use() == 20u);
+    release.set();
+    run_until(
+        ioc, [&] { return b.in_use() == 0; }, 5s);
 }
 
 BOOST_AUTO_TEST_CASE(with_timeout_returns_the_result_or_cancels_the_operation) {

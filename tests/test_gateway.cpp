@@ -237,17 +237,6 @@ BOOST_AUTO_TEST_CASE(too_many_sessions_is_503) {
     open_stream d = h.open_ok(); // room again
 }
 
-namespace {
-/// The value of the exposition line that starts with `series ` ("" when none).
-std::string metric_value(const std::string& text, const std::string& series) {
-    auto at = text.find("\n" + series + " ");
-    if (at == std::string::npos)
-        return "";
-    at += series.size() + 2;
-    return text.substr(at, text.find('\n', at) - at);
-}
-} // namespace
-
 // The histograms and the ends by code, in the exposition an operator scrapes.
 BOOST_AUTO_TEST_CASE(metrics_time_the_session_and_count_its_end_by_code) {
     gateway_harness h(shared_server(), [](gateway::config& c) { c.ack_timeout = 0.3; });

@@ -53,7 +53,13 @@ std::vector<sse::message> events_only(std::vector<sse::message> all) {
 }
 
 struct fixture {
-    gateway_harness h{shared_server(), tweak};
+    explicit fixture(const std::function<void(gateway::config&)>& more = {})
+        : h(shared_server(), [&](gateway::config& c) {
+            tweak(c);
+            if (more)
+                more(c);
+        }) {}
+    gateway_harness h;
 
     /// Records one event as a worker does; returns its id.
     std::string record(const std::string& id, std::string type, std::string payload = "{}") {
@@ -269,6 +275,83 @@ BOOST_FIXTURE_TEST_CASE(a_cursor_the_log_lost_gives_a_reset_then_what_it_kept, f
             BOOST_TEST(json_id(h.next_event(*c)) == ids[i]);
     }
     BOOST_TEST(h.gw->stats().resets == 4u);
+}
+
+namespace {
+constexpr std::size_t replay_memory = 1 << 20;
+struct small_replay_memory : fixture {
+    small_replay_memory()
+        : fixture([](gateway::config& c) {
+            c.replay_memory = replay_memory;
+            c.write_timeout = 1;
+            c.max_queue = 100000; // only the write timeout cuts a stalled reader
+        }) {}
+};
+} // namespace
+
+// A log of big events (tool results, documents): each reader that stops
+// reading holds one page (256 KiB), all of them no more than
+// --replay-memory; the readers beyond it wait their turn and get the whole
+// log; the stalled ones are cut at the write timeout.
+BOOST_FIXTURE_TEST_CASE(stalled_readers_of_big_events_hold_a_bounded_memory, small_replay_memory) {
+    open_stream s = h.open_ok();
+    const std::string payload = "{\"text\":\"" + std::string(50 * 1024, 'x') + "\"}";
+    std::vector<std::string> ids{record(s.id, "worker_ack")};
+    for (int i = 0; i < 200; ++i)
+        ids.push_back(record(s.id, "ToolResult", payload));
+    ids.push_back(record(s.id, "FinalAnswerStreamEnd"));
+    s.client->close();                // (its creator's stream is not what this is about)
+    constexpr int stalled_count = 12; // 12 pages: three times the budget
+    std::vector<std::unique_ptr<http_client>> stalled;
+    for (int i = 0; i < stalled_count; ++i) {
+        auto c = std::make_unique<http_client>(h.ioc.get_executor());
+        run(h.ioc, c->connect(h.gw->local_endpoint()));
+        c->socket().set_option(boost::asio::socket_base::receive_buffer_size(4096));
+        run(h.ioc, c->send("GET /v1/react/sessions/" + s.id + "/events?token=" + token_of(s) +
+                           " HTTP/1.1\r\nHost: t\r\n\r\n"));
+        stalled.push_back(std::move(c));
+    }
+    std::size_t most = 0, waiting = 0;
+    auto sample = [&] {
+        std::string text = h.gw->metrics_text();
+        most =
+            std::max<std::size_t>(most, std::stoull(metric_value(text, "ssebridge_replay_bytes")));
+        waiting = std::max<std::size_t>(
+            waiting, std::stoull(metric_value(text, "ssebridge_replays_waiting")));
+    };
+    BOOST_TEST(eventually(
+        h.ioc,
+        [&] {
+            sample();
+            return waiting > 0;
+        },
+        10s));
+    // A reader who reads, behind them: its turn comes, the whole log in order.
+    auto reader = events(s.id, token_of(s));
+    BOOST_TEST(ids_until_end(*reader) == ids, boost::test_tools::per_element());
+    BOOST_TEST(eventually(
+        h.ioc,
+        [&] {
+            sample();
+            return h.gw->stats().failed(wire::end_code::write_timeout) == stalled_count;
+        },
+        30s));
+    // What they held: within the budget (a page holds what fits in 256 KiB).
+    BOOST_TEST(most > 0u);
+    BOOST_TEST(most <= replay_memory);
+    // Their connections are closed: only the reader's (kept alive) is left.
+    // (Reading to the end through a 4 KiB window would take the test long.)
+    BOOST_TEST(eventually(
+        h.ioc,
+        [&] { return metric_value(h.gw->metrics_text(), "ssebridge_http_connections") == "1"; },
+        5s));
+    BOOST_TEST(eventually(
+        h.ioc,
+        [&] {
+            sample();
+            return metric_value(h.gw->metrics_text(), "ssebridge_replay_bytes") == "0";
+        },
+        5s));
 }
 
 BOOST_FIXTURE_TEST_CASE(a_whole_log_read_from_its_start_has_no_reset, fixture) {

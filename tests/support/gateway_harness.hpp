@@ -16,6 +16,15 @@
 namespace ssebridge::test {
 
 /// Settings for tests: short timeouts so every path runs in well under a second.
+/// The value of the exposition line that starts with `series ` ("" when none).
+inline std::string metric_value(const std::string& text, const std::string& series) {
+    auto at = text.find("\n" + series + " ");
+    if (at == std::string::npos)
+        return "";
+    at += series.size() + 2;
+    return text.substr(at, text.find('\n', at) - at);
+}
+
 inline gateway::config test_config(const redis_server& redis) {
     gateway::config cfg;
     cfg.listen = "127.0.0.1:0";

@@ -53,6 +53,12 @@ std::vector<cli::option> options(config& c) {
                cli::count("--max-queue", "SSEBRIDGE_MAX_QUEUE",
                           "events waiting for one client before it is cut off as too slow",
                           c.max_queue),
+               cli::count("--replay-memory", "SSEBRIDGE_REPLAY_MEMORY",
+                          "bytes of log entries all replays hold at once, read from Redis and "
+                          "not yet taken by their clients' sockets (divided among the shards); "
+                          "a replay reads pages of at most 256 KiB, readers beyond it wait their "
+                          "turn",
+                          c.replay_memory),
                cli::text("--token-secret", "SSEBRIDGE_TOKEN_SECRET",
                          "key of the session tokens, shared by every gateway of a deployment "
                          "(default: a random one per process)",

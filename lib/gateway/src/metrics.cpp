@@ -102,6 +102,12 @@ std::vector<MetricFamily> collect_metrics(const gateway::state& st) {
     out.push_back(single("ssebridge_http_connections_refused_total",
                          "Connections answered 503 at --max-connections.", counter,
                          double(st.server.refused_connections())));
+    out.push_back(single("ssebridge_replay_bytes",
+                         "Bytes of log pages the replays hold (read, not yet sent).", gauge,
+                         double(st.sessions.replay_memory.in_use())));
+    out.push_back(single("ssebridge_replays_waiting",
+                         "Replays waiting for --replay-memory to read their next page.", gauge,
+                         double(st.sessions.replay_memory.waiting())));
     out.push_back(single("ssebridge_kafka_in_flight", "Kafka records awaiting delivery.", gauge,
                          double(st.kafka.producer.in_flight())));
     out.push_back(single("ssebridge_sessions_started_total",

@@ -6,6 +6,8 @@
 #include <ssebridge/wire/names.hpp>
 #include <ssebridge/wire/record.hpp>
 
+#include <boost/system/system_error.hpp>
+
 #include <algorithm>
 
 namespace ssebridge::gateway {
@@ -13,12 +15,16 @@ namespace ssebridge::gateway {
 namespace {
 
 // Commands on a session's log, built outside the coroutines (braced lists).
-std::string log_range_command(const std::string& id, std::string_view from, std::string_view to,
-                              std::string_view count = {}) {
-    std::string key = wire::log_key(id);
-    if (count.empty())
-        return redis::make_command({"XRANGE", key, from, to});
-    return redis::make_command({"XRANGE", key, from, to, "COUNT", count});
+std::string log_range_command(const std::string& id, std::string_view from, std::string_view to) {
+    return redis::make_command({"XRANGE", wire::log_key(id), from, to});
+}
+
+coro::awaitable<redis::reply> read_page(gateway::state& st, const std::string& id,
+                                        const std::string& from, std::size_t bytes,
+                                        std::size_t most) {
+    return st.redis.commands.async_eval({wire::log_page_script(), wire::log_page_script_sha1()},
+                                        {wire::log_key(id)},
+                                        {from, std::to_string(bytes), std::to_string(most)});
 }
 
 /// Writes what the stream's state has ready into `buffer` and out. False
@@ -96,34 +102,61 @@ coro::awaitable<std::optional<std::string>> replay_start(session& s, const std::
 /// read (a replay never holds the whole log, and a slow client slows only
 /// its own replay), then releases the live events held meanwhile. False
 /// once the client is gone.
+///
+/// Pages are bounded in bytes, not entries: Redis reads and answers the
+/// entries that fit in 256 KiB (`wire::log_page_script`; an entry bigger
+/// than that is a page of its own). Each page is taken from the shard's
+/// --replay-memory before it is read and given back once the client's
+/// socket took it, so a client that stops reading holds one page (until
+/// the write timeout cuts it), and readers beyond the budget wait their
+/// turn, first come, first served. The same bound keeps a storm of replays
+/// from delaying the live streams: the work it queues on the loop, and on
+/// Redis, between two turns is bounded.
 coro::awaitable<bool> replay(session& s, std::string cursor) {
     std::optional<std::string> start = co_await replay_start(s, cursor);
-    const std::size_t page = std::min<std::size_t>(256, s.gateway_state().cfg.max_queue);
-    const std::string count = std::to_string(page);
+    gateway::state& st = s.gateway_state();
+    coro::budget& memory = st.sessions.replay_memory;
+    constexpr std::size_t page_bytes_at_most = 256 * 1024;
+    const std::size_t page_bytes = std::min(page_bytes_at_most, memory.capacity());
+    const std::size_t max_count = std::min<std::size_t>(256, st.cfg.max_queue);
     std::string buffer;
     while (start && s.state().open()) {
-        std::optional<redis::reply> r =
-            co_await command(s.gateway_state(), log_range_command(s.id(), *start, "+", count));
-        if (!r || r->is_error()) {
-            start.reset();
-            break;
-        }
-        for (const redis::reply& entry : r->elements) {
-            if (entry.elements.size() != 2 || entry.elements[1].elements.size() < 2 ||
-                entry.elements[1].elements[0].value != wire::log_message_field)
-                continue; // not an entry a recorder wrote
-            const std::string& entry_id = entry.elements[0].value;
-            std::string message =
-                wire::recorded_message(entry_id, entry.elements[1].elements[1].value);
-            s.feed([&](detail::stream_state& m) {
-                return m.on_replayed(message, coro::clock::now());
-            });
-            start = "(" + entry_id;
-        }
+        coro::budget::lease held = co_await memory.async_acquire(page_bytes);
+        bool ended = false;
+        std::size_t bytes = 0;
+        {
+            std::optional<redis::reply> r;
+            try {
+                r = co_await read_page(st, s.id(), *start, page_bytes, max_count);
+            } catch (const boost::system::system_error&) {
+                // Redis unreachable: the stream ends as lost, below.
+            }
+            if (!r || r->is_error() || r->elements.size() != 2) {
+                start.reset();
+                break;
+            }
+            ended = r->elements[1].integer == 1;
+            for (const redis::reply& entry : r->elements[0].elements) {
+                if (entry.elements.size() != 2)
+                    continue;
+                const std::string& entry_id = entry.elements[0].value;
+                start = "(" + entry_id;
+                const redis::reply& fields = entry.elements[1];
+                if (fields.elements.size() < 2 ||
+                    fields.elements[0].value != wire::log_message_field)
+                    continue; // not an entry a recorder wrote
+                std::string message = wire::recorded_message(entry_id, fields.elements[1].value);
+                bytes += message.size();
+                s.feed([&](detail::stream_state& m) {
+                    return m.on_replayed(message, coro::clock::now());
+                });
+            }
+        } // the reply goes before the page is written: its frames are what is held
+        held.resize(bytes);
         bool more = co_await write_ready(s, buffer);
         if (!more)
             co_return false;
-        if (r->elements.size() < page && !s.machine().take_replay_overflow())
+        if (ended && !s.machine().take_replay_overflow())
             break; // the log is read; what came meanwhile is held
     }
     if (!start)

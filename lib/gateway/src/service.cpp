@@ -58,6 +58,7 @@ service::service(config cfg)
         cfg.token_secret = wire::make_token_secret(); // one for all: a token opens every shard
     if (n > 1) {
         cfg.max_sessions = share(cfg.max_sessions, n);
+        cfg.replay_memory = share(cfg.replay_memory, n);
         // The descriptors are the process's: the automatic limit is divided too.
         cfg.max_connections = share(connection_limit(cfg), n);
     }

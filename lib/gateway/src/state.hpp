@@ -3,6 +3,7 @@
 
 #include "metrics.hpp"
 
+#include <ssebridge/coro/budget.hpp>
 #include <ssebridge/coro/event.hpp>
 #include <ssebridge/coro/task_group.hpp>
 #include <ssebridge/gateway/detail/stream_state.hpp>
@@ -48,6 +49,9 @@ struct session_table {
     std::vector<session*> unflushed;
     /// Unfinished sessions nobody watches: id → when to cancel (cancel.cpp).
     std::unordered_map<std::string, coro::clock::time_point> abandoned;
+    /// Bytes of log pages the replays hold (--replay-memory): a page is
+    /// taken before it is read and given back once its client took it.
+    coro::budget replay_memory;
 };
 
 /// The gateway's Redis connections.

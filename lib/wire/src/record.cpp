@@ -31,6 +31,24 @@ redis.call('EXPIRE', KEYS[1], ARGV[1])
 return 1
 )";
 
+// Reads XRANGE in small batches so that no more is read than the page takes.
+constexpr std::string_view page =
+    R"(local from, limit, most = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3])
+local page, bytes = {}, 0
+while true do
+  local batch = redis.call('XRANGE', KEYS[1], from, '+', 'COUNT', 8)
+  for _, entry in ipairs(batch) do
+    local size = #entry[1] + #(entry[2][2] or '')
+    if #page > 0 and bytes + size > limit then return {page, 0} end
+    page[#page + 1] = entry
+    bytes = bytes + size
+    from = '(' .. entry[1]
+    if #page >= most then return {page, 0} end
+  end
+  if #batch < 8 then return {page, 1} end
+end
+)";
+
 std::string sha1_hex(std::string_view text) {
     std::array<unsigned char, SHA_DIGEST_LENGTH> digest{};
     SHA1(reinterpret_cast<const unsigned char*>(text.data()), text.size(), digest.data());
@@ -62,6 +80,15 @@ std::string_view cancel_script() noexcept {
 
 std::string_view cancel_script_sha1() noexcept {
     static const std::string sha = sha1_hex(cancel);
+    return sha;
+}
+
+std::string_view log_page_script() noexcept {
+    return page;
+}
+
+std::string_view log_page_script_sha1() noexcept {
+    static const std::string sha = sha1_hex(page);
     return sha;
 }
 

@@ -29,8 +29,9 @@ struct config {
     double write_timeout = 10; ///< seconds for one write to a client
     std::size_t max_sessions = 10000;
     std::size_t max_connections = 0; ///< open client connections; 0: the descriptor limit less 128
-    std::size_t max_body = 1024 * 1024; ///< the producer's message.max.bytes follows it
-    std::size_t max_queue = 1024;       ///< events waiting per session before "client too slow"
+    std::size_t max_body = 1024 * 1024;    ///< the producer's message.max.bytes follows it
+    std::size_t max_queue = 1024;          ///< events waiting per session before "client too slow"
+    std::size_t replay_memory = 16u << 20; ///< bytes of log pages all replays hold at once
     std::string token_secret; ///< HMAC key of session tokens; empty: a random one per process
     double token_ttl = 86400; ///< seconds a session token stays valid
     double log_ttl = 3600;    ///< seconds a new session's (empty) log lives before its first event

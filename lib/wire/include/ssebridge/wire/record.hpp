@@ -38,6 +38,15 @@ std::string_view open_script_sha1() noexcept;
 std::string_view cancel_script() noexcept;
 std::string_view cancel_script_sha1() noexcept;
 
+/// The Lua script of a replay's page: the entries of the log `KEYS[1]`
+/// after `ARGV[1]` (`-`, or `(<id>`), as `XRANGE` gives them, as many as
+/// fit in `ARGV[2]` bytes (ids and messages; one entry at least, however
+/// big) and at most `ARGV[3]`. Returns `{entries, ended}`: `ended` is
+/// 1 when the log has no entry after them. Redis reads no more than that,
+/// so neither it nor the reader holds more than one page.
+std::string_view log_page_script() noexcept;
+std::string_view log_page_script_sha1() noexcept;
+
 /// Name of the log entry's field that holds the event message.
 inline constexpr std::string_view log_message_field = "m";
 
