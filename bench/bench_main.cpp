@@ -48,6 +48,7 @@ const std::map<std::string, scenario_fn, std::less<>> scenarios{
     {"limit", scenario_limit},  {"throughput", scenario_streams}, {"latency", scenario_streams},
     {"slow", scenario_streams}, {"idle", scenario_streams},       {"resume", scenario_streams},
     {"setup", scenario_setup},  {"cancel", scenario_cancel},      {"soak", scenario_soak},
+    {"storm", scenario_storm},
 };
 
 } // namespace
@@ -61,9 +62,10 @@ int main(int argc, char** argv) {
         cli::kafka_options(s.kafka_brokers, s.kafka_topic,
                            "setup: the gateway's Kafka (kafka.bootstrap=…)", false) +
         std::vector<cli::option>{
-            cli::text("--scenario", "",
-                      "limit, throughput, latency, slow, idle, setup, resume, cancel or soak",
-                      s.scenario),
+            cli::text(
+                "--scenario", "",
+                "limit, throughput, latency, slow, idle, setup, resume, cancel, soak or storm",
+                s.scenario),
             cli::text("--target", "",
                       "ssebridge (POST sessions, publish to Redis) or sse (any server: "
                       "--subscribe-url and --publish-url)",
@@ -104,6 +106,12 @@ int main(int argc, char** argv) {
                          s.cut_share),
             cli::text("--expect", "",
                       "soak: the answer the worker streams, checked in every session", s.expect),
+            cli::count("--storm-readers", "",
+                       "storm: clients replaying one session's log from its start, again and "
+                       "again, beside the latency scenario's live sessions",
+                       s.storm_readers),
+            cli::count("--storm-events", "", "storm: events in the log they replay",
+                       s.storm_events),
             cli::text("--json", "",
                       "file to write the results to as JSON (else printed after the table)",
                       s.json_out),
@@ -115,7 +123,7 @@ int main(int argc, char** argv) {
         (help ? std::cout : std::cerr)
             << (help ? "" : parsed.error().message + "\n\n")
             << "Usage: ssebridge-bench --scenario "
-               "limit|throughput|latency|slow|idle|setup|resume|cancel|soak [OPTIONS]\n\n"
+               "limit|throughput|latency|slow|idle|setup|resume|cancel|soak|storm [OPTIONS]\n\n"
             << cli::describe(opts);
         return help ? 0 : 2;
     }
@@ -140,11 +148,13 @@ int main(int argc, char** argv) {
             throw std::invalid_argument("no scenario " + s.scenario + " (see --help)");
         if (s.publish != "plain" && s.publish != "record")
             throw std::invalid_argument("--publish is plain or record");
-        if ((s.scenario == "resume" || s.scenario == "cancel") && s.target != "ssebridge")
+        if ((s.scenario == "resume" || s.scenario == "cancel" || s.scenario == "storm") &&
+            s.target != "ssebridge")
             throw std::invalid_argument("--scenario " + s.scenario + " needs --target ssebridge");
-        if (s.scenario == "resume")
-            st.s.publish = "record"; // only recorded events can be resumed
-        if ((s.scenario == "latency" || s.scenario == "slow") && s.rate <= 0)
+        if (s.scenario == "resume" || s.scenario == "storm")
+            st.s.publish = "record"; // only recorded events can be resumed (or replayed)
+        if ((s.scenario == "latency" || s.scenario == "slow" || s.scenario == "storm") &&
+            s.rate <= 0)
             throw std::invalid_argument("--scenario " + s.scenario + " needs --rate");
         for (std::string_view list = s.gateway; !list.empty();) {
             std::string one(list.substr(0, list.find(',')));
@@ -174,7 +184,7 @@ int main(int argc, char** argv) {
         return 1;
     }
     bool timed = s.scenario == "throughput" || s.scenario == "latency" || s.scenario == "slow" ||
-                 s.scenario == "limit" || s.scenario == "resume";
+                 s.scenario == "limit" || s.scenario == "resume" || s.scenario == "storm";
     if (timed && st.got.delivered > 0 && st.got.latency_us.empty()) {
         std::cerr << "ssebridge-bench: " << st.got.delivered
                   << " events arrived but none carried its send time (\"t\"): no latency to "

@@ -256,6 +256,8 @@ std::string script_load_command() {
 } // namespace
 
 coro::awaitable<void> connect_publishers(run_state& st) {
+    if (!st.publishers.empty())
+        co_return; // connected by an earlier phase of the run
     auto ex = co_await asio::this_coro::executor;
     for (std::size_t i = 0; i < st.s.publishers; ++i) {
         if (st.publish_url) {

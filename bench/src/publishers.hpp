@@ -35,7 +35,8 @@ public:
 /// An event message carrying its send time (`"t"`) and `pad` bytes.
 std::string event_json(std::string_view type, const std::string& pad);
 
-/// Opens `s.publishers` publishers of the run's kind into `st.publishers`.
+/// Opens `s.publishers` publishers of the run's kind into `st.publishers`
+/// (once: a later call finds them there).
 coro::awaitable<void> connect_publishers(run_state& st);
 
 // Publishes `per_channel` events to every channel; paced to `rate` if > 0.

@@ -48,7 +48,7 @@ void print_table(std::ostream& out, const boost::json::object& r) {
           "gateway_rss_kib_peak", "gateway_rss_kib_end", "bench_cpu_seconds"})
         if (const auto* v = r.if_contains(key))
             line(key, number(*v));
-    for (std::string_view key : {"resume", "cancel", "soak"})
+    for (std::string_view key : {"resume", "cancel", "soak", "storm"})
         if (const auto* v = r.if_contains(key))
             for (const auto& [name, value] : v->as_object())
                 line(std::string(key) + "." + std::string(name), number(value));

@@ -102,7 +102,7 @@ coro::awaitable<void> scenario_streams(run_state& st) {
     } else {
         std::size_t per_channel = st.s.events;
         double rate = st.s.rate;
-        if (st.s.scenario == "latency" || st.s.scenario == "slow") {
+        if (st.s.scenario == "latency" || st.s.scenario == "slow" || st.s.scenario == "storm") {
             per_channel = static_cast<std::size_t>(st.s.rate * st.s.duration /
                                                    static_cast<double>(streams.size()));
         }

@@ -17,5 +17,8 @@ coro::awaitable<void> scenario_setup(run_state& st);
 coro::awaitable<void> scenario_cancel(run_state& st);
 /// Long churn against a gateway and the reference worker.
 coro::awaitable<void> scenario_soak(run_state& st);
+/// The latency scenario twice: alone, then beside a storm of readers
+/// replaying one long log again and again; the live p99s compared.
+coro::awaitable<void> scenario_storm(run_state& st);
 
 } // namespace ssebridge::bench

@@ -119,7 +119,8 @@ session_table::session_table(coro::executor ex, const config& c)
     : streams{{c.max_queue, coro::seconds(c.ack_timeout), coro::seconds(c.idle_timeout),
                coro::seconds(c.keepalive), coro::seconds(c.write_timeout)}}
     , gone(ex)
-    , replay_memory(ex, std::max<std::size_t>(c.replay_memory, 1)) {}
+    , replay_memory(ex, std::max<std::size_t>(c.replay_memory, 1))
+    , replay_reads(ex, replay_reads_at_once) {}
 
 redis_part::redis_part(coro::executor ex, const config& c)
     : subscriber(ex, redis_settings(c).value()) // (throws std::invalid_argument when bad)

@@ -52,6 +52,11 @@ struct session_table {
     /// Bytes of log pages the replays hold (--replay-memory): a page is
     /// taken before it is read and given back once its client took it.
     coro::budget replay_memory;
+    /// Log pages being read from Redis at once (`replay_reads_at_once`): a
+    /// storm of replays queues one page's work on Redis and on the loop,
+    /// not more, so live events are not stuck behind it (replay.cpp).
+    coro::budget replay_reads;
+    static constexpr std::size_t replay_reads_at_once = 1;
 };
 
 /// The gateway's Redis connections.

@@ -31,21 +31,24 @@ redis.call('EXPIRE', KEYS[1], ARGV[1])
 return 1
 )";
 
-// Reads XRANGE in small batches so that no more is read than the page takes.
+// Reads XRANGE in batches sized by the largest entry seen (8 first), so
+// that Redis reads little more than the page takes.
 constexpr std::string_view page =
     R"(local from, limit, most = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3])
-local page, bytes = {}, 0
+local page, bytes, largest, n = {}, 0, 1, 8
 while true do
-  local batch = redis.call('XRANGE', KEYS[1], from, '+', 'COUNT', 8)
+  local batch = redis.call('XRANGE', KEYS[1], from, '+', 'COUNT', n)
   for _, entry in ipairs(batch) do
     local size = #entry[1] + #(entry[2][2] or '')
     if #page > 0 and bytes + size > limit then return {page, 0} end
     page[#page + 1] = entry
     bytes = bytes + size
+    if size > largest then largest = size end
     from = '(' .. entry[1]
     if #page >= most then return {page, 0} end
   end
-  if #batch < 8 then return {page, 1} end
+  if #batch < n then return {page, 1} end
+  n = math.max(1, math.min(most - #page, math.floor((limit - bytes) / largest)))
 end
 )";
 
