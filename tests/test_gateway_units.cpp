@@ -134,6 +134,19 @@ BOOST_AUTO_TEST_CASE(listen_addresses_are_checked_with_the_flags) {
     }
 }
 
+BOOST_AUTO_TEST_CASE(the_idempotency_scope_is_a_header_name) {
+    for (std::string bad : {"X User", "X-User:", "X-User\x7f", "(id)"}) {
+        auto p = parse({"--idempotency-scope", bad});
+        BOOST_TEST(!p.cfg.has_value(), bad);
+        BOOST_TEST(p.message.find("--idempotency-scope expects a header name") != std::string::npos,
+                   p.message);
+    }
+    auto p = parse({"--idempotency-scope", "X-Forwarded-User"});
+    BOOST_TEST_REQUIRE(p.cfg.has_value());
+    BOOST_TEST(p.cfg->idempotency_scope == "X-Forwarded-User");
+    BOOST_TEST(parse({}).cfg->idempotency_scope.empty()); // keys are global by default
+}
+
 namespace {
 /// A config file in a fresh temporary path, removed with the object.
 struct config_file {

@@ -689,6 +689,44 @@ BOOST_FIXTURE_TEST_CASE(an_idempotency_key_creates_one_session_and_joins_it_on_r
     consumer.close();
 }
 
+BOOST_AUTO_TEST_CASE(idempotency_keys_are_bound_to_the_scope_header) {
+    gateway_harness h(shared_server(), [](gateway::config& c) {
+        tweak(c);
+        c.idempotency_scope = "X-User-Id";
+    });
+    auto post = [&](const std::string& extra) {
+        open_stream s;
+        s.client = std::make_unique<http_client>(h.ioc.get_executor());
+        run(h.ioc, s.client->connect(h.gw->local_endpoint()));
+        run(h.ioc, s.client->send(post_request(R"({"user_query":"mine"})", "application/json",
+                                               "/v1/react/sessions",
+                                               "Idempotency-Key: order-7\r\n" + extra)));
+        s.head = run(h.ioc, s.client->read_head());
+        s.id = s.head.header("X-Session-Id").value_or("");
+        return s;
+    };
+    open_stream alice = post("X-User-Id: alice\r\n");
+    BOOST_TEST_REQUIRE(alice.head.status == 200u);
+    open_stream alice_again = post("x-user-id: alice\r\n"); // header names: any case
+    BOOST_TEST_REQUIRE(alice_again.head.status == 200u);
+    BOOST_TEST(alice_again.id == alice.id);
+    // Another caller with the same key and body: a session of its own.
+    open_stream bob = post("X-User-Id: bob\r\n");
+    BOOST_TEST_REQUIRE(bob.head.status == 200u);
+    BOOST_TEST(bob.id != alice.id);
+    BOOST_TEST(h.gw->stats().idempotent_joins == 1u);
+    // A keyed POST the front proxy did not name: refused, nothing created.
+    for (std::string unnamed : {"", "X-User-Id: \r\n"}) {
+        open_stream anonymous = post(unnamed);
+        BOOST_TEST(anonymous.head.status == 400u);
+        std::string body = run(h.ioc, anonymous.client->read_body());
+        BOOST_TEST(body.find("X-User-Id") != std::string::npos, body);
+    }
+    BOOST_TEST(h.gw->stats().sessions_started == 2u); // alice's and bob's: a join starts none
+    // Without a key the scope is not needed.
+    BOOST_TEST(h.open_ok().head.status == 200u);
+}
+
 BOOST_AUTO_TEST_CASE(cors_origins_are_read_from_the_flag) {
     gateway_harness h(shared_server(), [](gateway::config& c) {
         tweak(c);

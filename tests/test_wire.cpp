@@ -238,6 +238,12 @@ BOOST_AUTO_TEST_CASE(idempotency_keys_are_hashed_and_checked) {
                "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
     BOOST_TEST(wire::idempotency_key("abc") ==
                "sse_idem:{ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad}");
+    // Scoped: the hash covers the scope, so two callers' keys never meet.
+    BOOST_TEST(wire::idempotency_key("abc", "") == wire::idempotency_key("abc"));
+    BOOST_TEST(wire::idempotency_key("abc", "alice") ==
+               "sse_idem:{" + wire::sha256_hex("alice\nabc") + "}");
+    BOOST_TEST(wire::idempotency_key("abc", "alice") != wire::idempotency_key("abc", "bob"));
+    BOOST_TEST(wire::idempotency_key("abc", "alice") != wire::idempotency_key("abc"));
     BOOST_TEST(wire::is_idempotency_key("order-42_retry.1"));
     BOOST_TEST(wire::is_idempotency_key(std::string(255, 'k')));
     for (std::string bad : {std::string(), std::string(256, 'k'), std::string("with space"),

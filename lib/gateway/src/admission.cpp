@@ -20,18 +20,19 @@ struct claim {
     std::string id; ///< the session to create, or to join
 };
 
-std::string claim_command(const std::string& key, const std::string& value,
+std::string claim_command(const std::string& redis_key, const std::string& value,
                           const std::string& ttl) {
-    return redis::make_command({"SET", wire::idempotency_key(key), value, "NX", "GET", "EX", ttl});
+    return redis::make_command({"SET", redis_key, value, "NX", "GET", "EX", ttl});
 }
 std::string drop_log_command(const std::string& id) {
     return redis::make_command({"DEL", wire::log_key(id)});
 }
 
-/// Claims `key` for a new session whose log exists before the claim does
-/// (so whoever reads the claim finds the session), or names the session
-/// that holds it already. A lost race drops the log it made for nothing.
-coro::awaitable<claim> claim_idempotency(gateway::state& st, std::string key,
+/// Claims `redis_key` (`wire::idempotency_key`) for a new session whose log
+/// exists before the claim does (so whoever reads the claim finds the
+/// session), or names the session that holds it already. A lost race drops
+/// the log it made for nothing.
+coro::awaitable<claim> claim_idempotency(gateway::state& st, std::string redis_key,
                                          std::string body_hash) {
     std::string id = wire::make_session_id();
     std::string ttl = log_ttl(st);
@@ -39,8 +40,8 @@ coro::awaitable<claim> claim_idempotency(gateway::state& st, std::string key,
         redis::reply opened = co_await open_log(st, id, ttl);
         if (opened.is_error())
             co_return claim{};
-        redis::reply r =
-            co_await st.redis.commands.async_exec(claim_command(key, id + ":" + body_hash, ttl));
+        redis::reply r = co_await st.redis.commands.async_exec(
+            claim_command(redis_key, id + ":" + body_hash, ttl));
         if (r.type == redis::resp_type::nil)
             co_return claim{claim::outcome::create, id};
         if (r.is_error())
@@ -111,7 +112,21 @@ coro::awaitable<std::optional<stream_start>> admit_create(gateway::state& st, ht
         co_await ex.respond_error(400, "Idempotency-Key must be 1 to 255 visible ASCII characters");
         co_return std::nullopt;
     }
-    claim c = co_await claim_idempotency(st, std::string(*key), wire::sha256_hex(ex.req().body));
+    // Bound to the caller when the front proxy names it (--idempotency-scope):
+    // a key guessed by another caller then names another session.
+    std::string_view scope;
+    if (!st.cfg.idempotency_scope.empty()) {
+        auto named = ex.req().find(st.cfg.idempotency_scope);
+        if (!named || named->empty()) {
+            std::string reason = "Idempotency-Key needs the " + st.cfg.idempotency_scope +
+                                 " header here (the front proxy sets it)";
+            co_await ex.respond_error(400, reason);
+            co_return std::nullopt;
+        }
+        scope = *named;
+    }
+    claim c = co_await claim_idempotency(st, wire::idempotency_key(*key, scope),
+                                         wire::sha256_hex(ex.req().body));
     if (c.what == claim::outcome::failed) {
         co_await refuse(st, ex, "Redis unavailable");
         co_return std::nullopt;

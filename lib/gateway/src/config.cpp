@@ -6,6 +6,8 @@
 
 #include <sys/resource.h>
 
+#include <algorithm>
+#include <cctype>
 #include <charconv>
 
 namespace ssebridge::gateway {
@@ -63,6 +65,11 @@ std::vector<cli::option> options(config& c) {
                          "key of the session tokens, shared by every gateway of a deployment "
                          "(default: a random one per process)",
                          c.token_secret),
+               cli::text("--idempotency-scope", "SSEBRIDGE_IDEMPOTENCY_SCOPE",
+                         "request header Idempotency-Keys are bound to, e.g. X-User-Id set by "
+                         "the front proxy: the same key from two callers names two sessions, a "
+                         "keyed POST without it is refused (default: keys are global)",
+                         c.idempotency_scope),
                cli::seconds("--token-ttl", "SSEBRIDGE_TOKEN_TTL",
                             "seconds a session token (X-Session-Token) stays valid", c.token_ttl),
                cli::seconds("--log-ttl", "SSEBRIDGE_LOG_TTL",
@@ -85,6 +92,15 @@ std::vector<cli::option> options(config& c) {
                          "directory served under / (the demo page is web/); empty: none",
                          c.static_dir),
            };
+}
+
+/// An HTTP field name: one or more tchar (RFC 9110 §5.6.2).
+bool is_header_name(std::string_view name) {
+    constexpr std::string_view punctuation = "!#$%&'*+-.^_`|~";
+    return !name.empty() && std::all_of(name.begin(), name.end(), [&](char c) {
+        return std::isalnum(static_cast<unsigned char>(c)) ||
+               punctuation.find(c) != std::string_view::npos;
+    });
 }
 
 } // namespace
@@ -120,6 +136,9 @@ cli::result<parsed_config> parse_config(const std::vector<std::string>& args,
         return listen.error();
     if (auto redis = redis_settings(cfg); !redis)
         return redis.error();
+    if (!cfg.idempotency_scope.empty() && !is_header_name(cfg.idempotency_scope))
+        return cli::refusal{"--idempotency-scope expects a header name, got '" +
+                            cfg.idempotency_scope + "'"};
     return parsed_config{std::move(cfg), {}};
 }
 

@@ -75,9 +75,11 @@ std::string control_channel(std::string_view session_id) {
     return tagged("sse_control:", session_id);
 }
 
-std::string idempotency_key(std::string_view client_key) {
+std::string idempotency_key(std::string_view client_key, std::string_view scope) {
     std::string out = "sse_idem:{";
-    out += sha256_hex(client_key);
+    // A header value holds no line feed: "scope\nkey" reads one way only.
+    out += scope.empty() ? sha256_hex(client_key)
+                         : sha256_hex(std::string(scope) + '\n' + std::string(client_key));
     out += '}';
     return out;
 }

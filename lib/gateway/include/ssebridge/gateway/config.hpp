@@ -33,6 +33,9 @@ struct config {
     std::size_t max_queue = 1024;          ///< events waiting per session before "client too slow"
     std::size_t replay_memory = 16u << 20; ///< bytes of log pages all replays hold at once
     std::string token_secret; ///< HMAC key of session tokens; empty: a random one per process
+    /// A request header (the caller's identity, set by the front proxy) that
+    /// Idempotency-Keys are bound to; empty: keys are global.
+    std::string idempotency_scope;
     double token_ttl = 86400; ///< seconds a session token stays valid
     double log_ttl = 3600;    ///< seconds a new session's (empty) log lives before its first event
     double cancel_after_disconnect = 30; ///< seconds a session nobody watches lives on; 0: forever

@@ -29,8 +29,10 @@ std::string control_channel(std::string_view session_id);
 
 /// `sse_idem:{<SHA-256 of the key, hex>}`: which session an
 /// `Idempotency-Key` created. Hashed: a client's key is any text, and the
-/// Redis key stays short and cluster-safe.
-std::string idempotency_key(std::string_view client_key);
+/// Redis key stays short and cluster-safe. With a `scope` (the caller's
+/// identity, say), the hash covers it too: the same key in two scopes
+/// names two sessions.
+std::string idempotency_key(std::string_view client_key, std::string_view scope = {});
 
 /// True for a usable `Idempotency-Key`: 1 to 255 visible ASCII characters.
 bool is_idempotency_key(std::string_view client_key) noexcept;
