@@ -6,8 +6,16 @@
 
 namespace ssebridge::bench {
 
+boost::json::object latency_percentiles(results& got) {
+    std::sort(got.latency_us.begin(), got.latency_us.end());
+    boost::json::object lat;
+    for (auto [name, p] :
+         {std::pair{"p50", 50.0}, {"p90", 90.0}, {"p99", 99.0}, {"p99_9", 99.9}, {"max", 100.0}})
+        lat[name] = percentile(got.latency_us, p);
+    return lat;
+}
+
 void summarise(run_state& st, double bench_cpu_seconds) {
-    std::sort(st.got.latency_us.begin(), st.got.latency_us.end());
     auto& r = st.report;
     const settings& s = st.s;
     r["scenario"] = s.scenario;
@@ -15,11 +23,7 @@ void summarise(run_state& st, double bench_cpu_seconds) {
     r["sessions"] = s.sessions;
     r["delivered"] = st.got.delivered;
     r["bench_cpu_seconds"] = bench_cpu_seconds;
-    boost::json::object lat;
-    for (auto [name, p] :
-         {std::pair{"p50", 50.0}, {"p90", 90.0}, {"p99", 99.0}, {"p99_9", 99.9}, {"max", 100.0}})
-        lat[name] = percentile(st.got.latency_us, p);
-    r["latency_us"] = lat;
+    r["latency_us"] = latency_percentiles(st.got); // sorts them, for the CDF below
     // The latency distribution for a CDF plot: 0..99 % by 1, then the tail.
     boost::json::array cdf;
     for (double p = 0; p < 99.5; p += 1)

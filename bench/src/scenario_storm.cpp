@@ -3,12 +3,9 @@
 #include "report.hpp"
 #include "streams.hpp"
 
-#include <ssebridge/coro/task_group.hpp>
-
 #include "support/run.hpp"
 
 #include <boost/asio/co_spawn.hpp>
-#include <boost/asio/connect.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/write.hpp>
@@ -40,10 +37,9 @@ coro::awaitable<void> replay_again_and_again(tcp::endpoint gateway, std::string 
         auto [connected] = co_await socket.async_connect(gateway, coro::use_tuple);
         auto [sent, sent_bytes] =
             co_await asio::async_write(socket, asio::buffer(request), coro::use_tuple);
+        const bool refused = connected || sent;
         std::string tail;
-        for (;;) {
-            if (connected || sent)
-                break;
+        while (!refused) {
             auto [ec, n] = co_await socket.async_read_some(asio::buffer(buffer), coro::use_tuple);
             if (ec)
                 break;
@@ -56,7 +52,7 @@ coro::awaitable<void> replay_again_and_again(tcp::endpoint gateway, std::string 
             ++counts->replays;
         else
             ++counts->incomplete;
-        if (connected || sent)
+        if (refused)
             co_await test::sleep_for(100ms); // refused: try again, not in a tight loop
     }
 }
@@ -93,15 +89,6 @@ private:
     std::thread thread_;
 };
 
-// The latency percentiles of what `got` holds, for the report.
-boost::json::object latency_of(results& got) {
-    std::sort(got.latency_us.begin(), got.latency_us.end());
-    boost::json::object lat;
-    for (auto [name, p] : {std::pair{"p50", 50.0}, {"p99", 99.0}, {"max", 100.0}})
-        lat[name] = percentile(got.latency_us, p);
-    return lat;
-}
-
 // Reads the recorded log's stream to its end, so that the log is whole.
 coro::awaitable<void> read_to_end(stream& s) {
     results ignored(co_await asio::this_coro::executor);
@@ -125,7 +112,7 @@ coro::awaitable<void> scenario_storm(run_state& st) {
 
     // The live sessions alone, then again with the storm under way.
     co_await scenario_streams(st);
-    boost::json::object alone = latency_of(st.got);
+    boost::json::object alone = latency_percentiles(st.got);
     st.got.reset();
     auto storm_start = steady::now();
     storm replaying(logged, st.s.storm_readers);
@@ -135,7 +122,7 @@ coro::awaitable<void> scenario_storm(run_state& st) {
     double storm_seconds = std::chrono::duration<double>(steady::now() - storm_start).count();
 
     const auto& counts = replaying.counts();
-    double during_p99 = latency_of(st.got).at("p99").to_number<double>();
+    double during_p99 = latency_percentiles(st.got).at("p99").to_number<double>();
     double alone_p99 = alone.at("p99").to_number<double>();
     st.report["storm"] = {{"readers", st.s.storm_readers},
                           {"log_events", st.s.storm_events},
