@@ -155,18 +155,13 @@ BOOST_FIXTURE_TEST_CASE(a_finished_session_resumes_from_any_event_exactly, fixtu
     for (int i = 0; i < 18; ++i)
         ids.push_back(record(s.id, "FinalAnswerStream", R"({"char":"x"})"));
     ids.push_back(record(s.id, "FinalAnswerStreamEnd"));
-    for (std::size_t k = 0; k <= ids.size(); ++k) {
+    for (std::size_t k = 0; k < ids.size(); ++k) {
         // A reader cut after k events comes back with the last id it saw.
         std::string cursor = k == 0 ? "" : ids[k - 1];
         auto c = events(s.id, token_of(s), cursor);
         std::vector<std::string> got = ids_until_end(*c);
         std::vector<std::string> expected(ids.begin() + static_cast<long>(k), ids.end());
-        if (k == ids.size()) {
-            // After the end nothing is left: the stream ends at once.
-            BOOST_TEST(got.empty(), "k=" << k);
-        } else {
-            BOOST_TEST(got == expected, "k=" << k);
-        }
+        BOOST_TEST(got == expected, "k=" << k);
     }
     // The cursor may also come as ?last_event_id= with ?token= (EventSource).
     http_head head;
@@ -176,6 +171,46 @@ BOOST_FIXTURE_TEST_CASE(a_finished_session_resumes_from_any_event_exactly, fixtu
     BOOST_TEST(head.status == 200u);
     BOOST_TEST(ids_until_end(*c) == std::vector<std::string>(ids.begin() + 16, ids.end()),
                boost::test_tools::per_element());
+}
+
+BOOST_FIXTURE_TEST_CASE(a_cursor_at_or_after_the_end_gets_no_content, fixture) {
+    open_stream s = h.open_ok();
+    record(s.id, "worker_ack");
+    std::string one = record(s.id, "FinalAnswerStream", R"({"char":"x"})");
+    std::string end = record(s.id, "FinalAnswerStreamEnd");
+    run(h.ioc, s.client->read_body());
+    auto answer = [&](const std::string& cursor) {
+        http_head head;
+        auto c = get_events(
+            "/v1/react/sessions/" + s.id + "/events",
+            "Authorization: Bearer " + token_of(s) + "\r\nLast-Event-ID: " + cursor + "\r\n", head);
+        return head;
+    };
+    // The end is the end: 204 makes an EventSource stop reconnecting.
+    http_head at_end = answer(end);
+    BOOST_TEST(at_end.status == 204u);
+    BOOST_TEST(!at_end.header("Content-Type").has_value());
+    wire::entry_id after = *wire::entry_id::parse(end);
+    ++after.seq;
+    BOOST_TEST(answer(after.to_string()).status == 204u);
+    BOOST_TEST(h.gw->stats().ended_cursors == 2u);
+    // A cursor before the end still gets what follows it.
+    auto c = events(s.id, token_of(s), one);
+    BOOST_TEST(ids_until_end(*c) == std::vector<std::string>{end},
+               boost::test_tools::per_element());
+    BOOST_TEST(h.gw->stats().event_streams_started == 1u);
+}
+
+BOOST_FIXTURE_TEST_CASE(a_cursor_in_a_session_still_running_is_not_its_end, fixture) {
+    open_stream s = h.open_ok();
+    record(s.id, "worker_ack");
+    std::string one = record(s.id, "FinalAnswerStream", R"({"char":"x"})");
+    // The newest event, but not a terminal one: the stream waits for more.
+    auto c = events(s.id, token_of(s), one);
+    std::string end = record(s.id, "FinalAnswerStreamEnd");
+    BOOST_TEST(ids_until_end(*c) == std::vector<std::string>{end},
+               boost::test_tools::per_element());
+    BOOST_TEST(h.gw->stats().ended_cursors == 0u);
 }
 
 namespace {

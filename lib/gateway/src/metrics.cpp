@@ -131,6 +131,9 @@ std::vector<MetricFamily> collect_metrics(const gateway::state& st) {
 
     out.push_back(single("ssebridge_resets_total", "Resumes from a cursor the log no longer held.",
                          counter, double(c.resets)));
+    out.push_back(single("ssebridge_ended_cursors_total",
+                         "Resumes at or after the session's terminal event, answered 204.", counter,
+                         double(c.ended_cursors)));
     out.push_back(single("ssebridge_cancels_total", "Sessions cancelled on request.", counter,
                          double(c.cancels)));
     out.push_back(single("ssebridge_cancels_confirmed_total",

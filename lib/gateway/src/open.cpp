@@ -45,6 +45,38 @@ std::string log_exists_command(const std::string& id) {
 
 namespace {
 
+std::string last_entry_command(const std::string& id) {
+    return redis::make_command({"XREVRANGE", wire::log_key(id), "+", "-", "COUNT", "1"});
+}
+
+/// True when `last` (an `XREVRANGE … COUNT 1` reply) is the session's
+/// terminal event and `cursor` is at or after it: nothing is left to send.
+bool cursor_is_past_the_end(const redis::reply& last, const std::string& cursor) {
+    std::optional<wire::entry_id> at = wire::entry_id::parse(cursor);
+    if (!at || last.elements.size() != 1 || last.elements[0].elements.size() != 2)
+        return false;
+    const redis::reply& entry = last.elements[0];
+    std::optional<wire::entry_id> end = wire::entry_id::parse(entry.elements[0].value);
+    const redis::reply& fields = entry.elements[1];
+    if (!end || *at < *end || fields.elements.size() < 2 ||
+        fields.elements[0].value != wire::log_message_field)
+        return false;
+    auto info = wire::inspect_event(fields.elements[1].value);
+    if (!info)
+        return false;
+    info->id = end;
+    return wire::ends_session(*info);
+}
+
+// Not a coroutine: no braced lists in a coroutine frame (g++ 12).
+http::response no_content() {
+    return http::response{204, "", "", {}};
+}
+
+} // namespace
+
+namespace {
+
 /// The headers of a stream: a POST's (creator or joiner) carry the token.
 std::vector<http::header> stream_headers(const session& s) {
     std::vector<http::header> headers{{"Cache-Control", "no-cache"},
@@ -149,15 +181,22 @@ coro::awaitable<bool> open_stream(session& s, http::exchange& ex) {
     co_return true;
 }
 
-/// GET …/events after the checks: subscribe, make sure the session exists,
-/// send the headers; true once the stream is open.
-coro::awaitable<bool> open_events(session& s, http::exchange& ex) {
+/// GET …/events after the checks: subscribe, make sure the session exists
+/// and that something is left after `cursor`, send the headers; true once
+/// the stream is open.
+coro::awaitable<bool> open_events(session& s, http::exchange& ex, std::string cursor) {
     gateway::state& st = s.gateway_state();
     s.machine().begin_replay(); // live events wait for the replay: no gap, no duplicate
     std::string failure = co_await subscribe(s);
     co_await coro::throw_if_cancelled();
+    std::optional<redis::reply> last;
+    if (failure.empty() && !cursor.empty()) {
+        last = co_await command(st, last_entry_command(s.id()));
+        if (!last || last->is_error())
+            failure = "Redis unavailable";
+    }
     std::optional<redis::reply> exists;
-    if (failure.empty()) {
+    if (failure.empty() && (!last || last->elements.empty())) {
         exists = co_await command(st, log_exists_command(s.id()));
         if (!exists || exists->is_error())
             failure = "Redis unavailable";
@@ -166,7 +205,14 @@ coro::awaitable<bool> open_events(session& s, http::exchange& ex) {
         co_await refuse(st, ex, failure);
         co_return false;
     }
-    if (exists->integer == 0) {
+    if (last && cursor_is_past_the_end(*last, cursor)) {
+        // The end is the end: 204 is what makes an EventSource stop
+        // reconnecting (an empty 200 it would poll every few seconds).
+        ++st.stats.ended_cursors;
+        co_await ex.respond(no_content());
+        co_return false;
+    }
+    if (exists && exists->integer == 0) {
         co_await ex.respond_error(404, "no such session, or its log has expired");
         co_return false;
     }
@@ -183,10 +229,10 @@ coro::awaitable<bool> open_events(session& s, http::exchange& ex) {
 /// coroutine: no `?:` between awaitables).
 } // namespace
 
-coro::awaitable<bool> open(session& s, http::exchange& ex) {
+coro::awaitable<bool> open(session& s, http::exchange& ex, std::string cursor) {
     if (s.kind() == detail::stream_kind::creator)
         return open_stream(s, ex);
-    return open_events(s, ex);
+    return open_events(s, ex, std::move(cursor));
 }
 
 } // namespace ssebridge::gateway

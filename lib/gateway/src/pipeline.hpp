@@ -31,8 +31,9 @@ coro::awaitable<std::optional<stream_start>> admit_events(gateway::state& st, ht
 
 /// Opens a stream of its kind (subscribe; for a creator, open the log and
 /// produce; then the headers); true once its headers are out, false once
-/// the request has been answered.
-coro::awaitable<bool> open(session& s, http::exchange& ex);
+/// the request has been answered (a reader whose `cursor` is at or after
+/// the session's terminal event gets 204).
+coro::awaitable<bool> open(session& s, http::exchange& ex, std::string cursor);
 
 /// Streams the log after `cursor` (subscribers and joiners) and releases
 /// the live events held meanwhile. False once the stream is over.

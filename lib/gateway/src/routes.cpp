@@ -39,7 +39,7 @@ coro::awaitable<void> run_stream(gateway::state& st, http::exchange& ex, stream_
         s->exists();
     auto [order, open_error, streaming, watch_error] =
         co_await asio::experimental::make_parallel_group(
-            asio::co_spawn(st.ex, open(*s, ex), asio::deferred),
+            asio::co_spawn(st.ex, open(*s, ex, start->cursor), asio::deferred),
             ex.async_wait_readable(asio::deferred))
             .async_wait(asio::experimental::wait_for_one(), asio::use_awaitable);
     if (order[0] == 1) { // the client left first

@@ -21,6 +21,7 @@ struct counters {
     std::uint64_t sessions_started = 0;      ///< streams whose headers were sent
     std::uint64_t event_streams_started = 0; ///< GET …/events streams whose headers were sent
     std::uint64_t resets = 0;                ///< resumes from a cursor the log no longer held
+    std::uint64_t ended_cursors = 0;         ///< resumes at or after the terminal event (204)
     std::uint64_t cancels = 0;               ///< sessions cancelled on request (tombstone set)
     std::uint64_t cancels_confirmed = 0;     ///< of those, confirmed by the worker within the wait
     std::uint64_t abandoned_cancels = 0;     ///< sessions cancelled because nobody watched any more
