@@ -134,6 +134,21 @@ BOOST_AUTO_TEST_CASE(listen_addresses_are_checked_with_the_flags) {
     }
 }
 
+BOOST_AUTO_TEST_CASE(post_stream_ids_are_never_negotiated_or_always) {
+    BOOST_TEST((parse({}).cfg->post_stream_ids == gateway::post_stream_ids::negotiated));
+    BOOST_TEST((parse({"--post-stream-ids", "never"}).cfg->post_stream_ids ==
+                gateway::post_stream_ids::never));
+    BOOST_TEST((parse({"--post-stream-ids=always"}).cfg->post_stream_ids ==
+                gateway::post_stream_ids::always));
+    for (std::string bad : {"", "yes", "Always"}) {
+        auto p = parse({"--post-stream-ids", bad});
+        BOOST_TEST(!p.cfg.has_value(), bad);
+        BOOST_TEST(p.message.find("--post-stream-ids must be never, negotiated or always") !=
+                       std::string::npos,
+                   p.message);
+    }
+}
+
 BOOST_AUTO_TEST_CASE(the_idempotency_scope_is_a_header_name) {
     for (std::string bad : {"X User", "X-User:", "X-User\x7f", "(id)"}) {
         auto p = parse({"--idempotency-scope", bad});

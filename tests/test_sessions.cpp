@@ -132,6 +132,66 @@ BOOST_FIXTURE_TEST_CASE(the_post_stream_carries_a_token_and_recorded_ids_in_the_
                            R"(","event_type":"FinalAnswerStreamEnd","payload":{}})" + "\n\n");
 }
 
+namespace {
+/// The whole body of a POST with `extra` header lines, its worker
+/// recording an ack, one event and the end; the ids those got.
+std::pair<std::string, std::vector<std::string>> answer_of_post(fixture& f,
+                                                                const std::string& extra) {
+    open_stream s;
+    s.client = std::make_unique<http_client>(f.h.ioc.get_executor());
+    run(f.h.ioc, s.client->connect(f.h.gw->local_endpoint()));
+    run(f.h.ioc, s.client->send(post_request(R"({"user_query":"hello"})", "application/json",
+                                             "/v1/react/sessions", extra)));
+    s.head = run(f.h.ioc, s.client->read_head());
+    BOOST_TEST_REQUIRE(s.head.status == 200u);
+    std::string id = s.head.header("X-Session-Id").value_or("");
+    std::vector<std::string> ids{f.record(id, "worker_ack"),
+                                 f.record(id, "FinalAnswerStream", R"({"char":"P"})"),
+                                 f.record(id, "FinalAnswerStreamEnd")};
+    return {run(f.h.ioc, s.client->read_body()), ids};
+}
+
+/// The frames of `answer_of_post`'s three events, with `id:` lines or without.
+std::string expected_frames(const std::vector<std::string>& ids, bool with_ids) {
+    std::vector<std::string> types{"worker_ack", "FinalAnswerStream", "FinalAnswerStreamEnd"};
+    std::vector<std::string> payloads{"{}", R"({"char":"P"})", "{}"};
+    std::string out;
+    for (std::size_t i = 0; i < ids.size(); ++i) {
+        if (with_ids)
+            out += "id: " + ids[i] + "\n";
+        out += "data: {\"id\":\"" + ids[i] + "\",\"event_type\":\"" + types[i] +
+               "\",\"payload\":" + payloads[i] + "}\n\n";
+    }
+    return out;
+}
+} // namespace
+
+BOOST_FIXTURE_TEST_CASE(a_post_stream_carries_ids_when_its_client_asks_for_sse, fixture) {
+    // fetch-event-source and seed 002's reader send this: they read id: lines.
+    for (std::string accept : {"Accept: text/event-stream\r\n",
+                               "Accept: application/json, Text/Event-Stream;q=0.5\r\n"}) {
+        auto [body, ids] = answer_of_post(*this, accept);
+        BOOST_TEST(body == expected_frames(ids, true), accept);
+    }
+    // No Accept, a wildcard, or SSE refused by weight: the seed's frames, byte for byte.
+    for (std::string accept : {"", "Accept: */*\r\n", "Accept: text/event-stream;q=0\r\n",
+                               "Accept: text/event-streams\r\n"}) {
+        auto [body, ids] = answer_of_post(*this, accept);
+        BOOST_TEST(body == expected_frames(ids, false), accept);
+    }
+}
+
+BOOST_AUTO_TEST_CASE(post_stream_ids_can_be_never_or_always) {
+    for (auto when : {gateway::post_stream_ids::never, gateway::post_stream_ids::always}) {
+        fixture f([when](gateway::config& c) { c.post_stream_ids = when; });
+        bool always = when == gateway::post_stream_ids::always;
+        auto [sse_body, sse_ids] = answer_of_post(f, "Accept: text/event-stream\r\n");
+        BOOST_TEST(sse_body == expected_frames(sse_ids, always));
+        auto [plain_body, plain_ids] = answer_of_post(f, "");
+        BOOST_TEST(plain_body == expected_frames(plain_ids, always));
+    }
+}
+
 BOOST_FIXTURE_TEST_CASE(events_replays_the_log_then_goes_live_until_the_end, fixture) {
     open_stream s = h.open_ok();
     std::vector<std::string> ids{record(s.id, "worker_ack"), record(s.id, "A"), record(s.id, "B")};

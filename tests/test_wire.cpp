@@ -171,6 +171,17 @@ BOOST_AUTO_TEST_CASE(session_requests_are_checked_as_the_contract_says) {
     BOOST_TEST(!wire::is_json_media_type("application/jsonx"));
 }
 
+BOOST_AUTO_TEST_CASE(an_sse_client_is_one_whose_accept_names_text_event_stream) {
+    for (std::string_view yes : {"text/event-stream", "Text/Event-Stream", " text/event-stream ",
+                                 "application/json, text/event-stream", "text/event-stream; q=0.5",
+                                 "text/html;q=0.9, text/event-stream;charset=utf-8;q=0.1"})
+        BOOST_TEST(wire::accepts_event_stream(yes), yes);
+    for (std::string_view no :
+         {"", "*/*", "text/*", "application/json", "text/event-streams", "text/event-stream;q=0",
+          "text/event-stream; q=0.000", "xtext/event-stream", ",,"})
+        BOOST_TEST(!wire::accepts_event_stream(no), no);
+}
+
 BOOST_AUTO_TEST_CASE(kafka_records_carry_the_request_verbatim_and_read_back) {
     std::string body = "{\"user_query\": \"q\",\n \"n\": 1.50}";
     std::string record = wire::kafka_record("abc", body);

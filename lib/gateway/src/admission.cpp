@@ -77,6 +77,15 @@ std::string cursor_of(const http::request& req) {
     return req.query(wire::http::cursor_parameter).value_or("");
 }
 
+/// Whether a POST's stream carries `id:` lines: as --post-stream-ids says,
+/// by default when the client asked for SSE.
+bool carries_ids(post_stream_ids when, const http::request& req) {
+    if (when != post_stream_ids::negotiated)
+        return when == post_stream_ids::always;
+    auto accept = req.find("Accept");
+    return accept && wire::accepts_event_stream(*accept);
+}
+
 } // namespace
 
 coro::awaitable<void> refuse(gateway::state& st, http::exchange& ex, std::string_view reason,
@@ -103,6 +112,7 @@ coro::awaitable<std::optional<stream_start>> admit_create(gateway::state& st, ht
     if (!admitted)
         co_return std::nullopt;
     stream_start start;
+    start.ids = carries_ids(st.cfg.post_stream_ids, ex.req());
     auto key = ex.req().find(wire::http::idempotency_key_header);
     if (!key) {
         start.id = wire::make_session_id();

@@ -7,11 +7,34 @@
 #include <sys/resource.h>
 
 #include <algorithm>
+#include <array>
 #include <cctype>
 #include <charconv>
 
 namespace ssebridge::gateway {
 namespace {
+
+/// `--post-stream-ids never|negotiated|always`.
+cli::option post_stream_ids_option(post_stream_ids& target) {
+    static constexpr std::array<std::string_view, 3> names{"never", "negotiated", "always"};
+    cli::option o{"--post-stream-ids",
+                  "SSEBRIDGE_POST_STREAM_IDS",
+                  "WHEN",
+                  "when a POST's stream carries SSE id: lines: never (the seed's data: frames "
+                  "for every client), negotiated (when its Accept lists text/event-stream: an "
+                  "SSE client, which resumes by Last-Event-ID) or always",
+                  std::string(names[static_cast<std::size_t>(target)]),
+                  {}};
+    o.assign = [&target](const std::string& v) -> cli::result<void> {
+        auto found = std::find(names.begin(), names.end(), v);
+        if (found == names.end())
+            return cli::refusal{"--post-stream-ids must be never, negotiated or always, got '" + v +
+                                "'"};
+        target = static_cast<post_stream_ids>(found - names.begin());
+        return {};
+    };
+    return o;
+}
 
 std::vector<cli::option> options(config& c) {
     return std::vector<cli::option>{
@@ -61,6 +84,7 @@ std::vector<cli::option> options(config& c) {
                           "a replay reads pages of at most 256 KiB, readers beyond it wait their "
                           "turn",
                           c.replay_memory),
+               post_stream_ids_option(c.post_stream_ids),
                cli::text("--token-secret", "SSEBRIDGE_TOKEN_SECRET",
                          "key of the session tokens, shared by every gateway of a deployment "
                          "(default: a random one per process)",

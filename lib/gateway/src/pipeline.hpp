@@ -19,6 +19,7 @@ struct stream_start {
     detail::stream_kind kind = detail::stream_kind::creator;
     std::string cursor;      ///< subscribers: where the replay starts
     bool log_opened = false; ///< the idempotency claim opened the session's log already
+    bool ids = false;        ///< a POST whose frames carry `id:` lines (--post-stream-ids)
 };
 
 /// POST /v1/react/sessions before it streams: the checks of §1, room for

@@ -37,6 +37,8 @@ coro::awaitable<void> run_stream(gateway::state& st, http::exchange& ex, stream_
     auto s = std::make_shared<session>(st, std::move(start->id), start->kind, received);
     if (start->log_opened)
         s->exists();
+    if (start->ids)
+        s->machine().carry_ids();
     auto [order, open_error, streaming, watch_error] =
         co_await asio::experimental::make_parallel_group(
             asio::co_spawn(st.ex, open(*s, ex, start->cursor), asio::deferred),

@@ -22,6 +22,7 @@ stream_state::stream_state(const stream_limits& limits, coro::clock::time_point 
                            stream_kind kind)
     : limits_(&limits)
     , kind_(kind)
+    , ids_(kind == stream_kind::subscriber)
     , phase_(kind == stream_kind::creator ? phase::awaiting_ack : phase::relaying)
     , last_event_(now) {}
 
@@ -92,7 +93,7 @@ step stream_state::relay(std::string_view message, const wire::event_info& info,
         return end(wire::end_code::early_overflow, "more than " +
                                                        std::to_string(limits_->max_queue) +
                                                        " events arrived before worker_ack");
-    append_event_frame(h.frames, message);
+    append_frame(h.frames, message, info.id);
     ++h.events;
     held_terminal_ = terminal;
     return step::none;
@@ -257,20 +258,25 @@ step stream_state::queue(std::string_view message, const std::optional<wire::ent
                                                     std::to_string(limits_->max_queue) +
                                                     " events waiting");
     }
-    if (kind_ == stream_kind::subscriber && id) {
-        // `<ms>-<seq>`, two 64-bit numbers: at most 41 characters.
-        std::array<char, 48> text{};
-        std::size_t n = static_cast<std::size_t>(
-            std::to_chars(text.data(), text.data() + 20, id->ms).ptr - text.data());
-        text[n++] = '-';
-        n = static_cast<std::size_t>(
-            std::to_chars(text.data() + n, text.data() + text.size(), id->seq).ptr - text.data());
-        append_event_frame(pending_, message, std::string_view(text.data(), n));
-    } else {
-        append_event_frame(pending_, message);
-    }
+    append_frame(pending_, message, id);
     ++pending_events_;
     return step::wake;
+}
+
+void stream_state::append_frame(std::string& out, std::string_view message,
+                                const std::optional<wire::entry_id>& id) const {
+    if (!ids_ || !id) {
+        append_event_frame(out, message);
+        return;
+    }
+    // `<ms>-<seq>`, two 64-bit numbers: at most 41 characters.
+    std::array<char, 48> text{};
+    std::size_t n = static_cast<std::size_t>(
+        std::to_chars(text.data(), text.data() + 20, id->ms).ptr - text.data());
+    text[n++] = '-';
+    n = static_cast<std::size_t>(
+        std::to_chars(text.data() + n, text.data() + text.size(), id->seq).ptr - text.data());
+    append_event_frame(out, message, std::string_view(text.data(), n));
 }
 
 } // namespace ssebridge::gateway::detail

@@ -53,17 +53,62 @@ result<void> check_session_request(std::string_view body) {
     return {};
 }
 
-bool is_json_media_type(std::string_view content_type) noexcept {
-    std::string_view media = content_type.substr(0, content_type.find(';'));
-    while (!media.empty() && std::isspace(static_cast<unsigned char>(media.back())))
-        media.remove_suffix(1);
-    while (!media.empty() && std::isspace(static_cast<unsigned char>(media.front())))
-        media.remove_prefix(1);
-    constexpr std::string_view expected = "application/json";
-    return media.size() == expected.size() &&
-           std::equal(media.begin(), media.end(), expected.begin(), [](char a, char b) {
+namespace {
+
+std::string_view trimmed(std::string_view text) noexcept {
+    while (!text.empty() && std::isspace(static_cast<unsigned char>(text.back())))
+        text.remove_suffix(1);
+    while (!text.empty() && std::isspace(static_cast<unsigned char>(text.front())))
+        text.remove_prefix(1);
+    return text;
+}
+
+/// `text` is `lower` (given in lower case), ASCII case-insensitively.
+bool is_named(std::string_view text, std::string_view lower) noexcept {
+    return text.size() == lower.size() &&
+           std::equal(text.begin(), text.end(), lower.begin(), [](char a, char b) {
                return std::tolower(static_cast<unsigned char>(a)) == b;
            });
+}
+
+/// The media type of a `Content-Type` or of one `Accept` element, without
+/// its parameters.
+std::string_view media_type(std::string_view element) noexcept {
+    return trimmed(element.substr(0, element.find(';')));
+}
+
+/// True when the parameters of an `Accept` element say `q=0` (not acceptable).
+bool refused_by_weight(std::string_view element) noexcept {
+    for (std::size_t at = element.find(';'); at != std::string_view::npos;) {
+        std::size_t next = element.find(';', at + 1);
+        std::string_view parameter = trimmed(element.substr(at + 1, next - at - 1));
+        if (parameter.size() >= 2 && (parameter[0] == 'q' || parameter[0] == 'Q') &&
+            parameter[1] == '=') {
+            std::string_view weight = trimmed(parameter.substr(2));
+            return !weight.empty() && weight.find_first_not_of("0.") == std::string_view::npos;
+        }
+        at = next;
+    }
+    return false;
+}
+
+} // namespace
+
+bool is_json_media_type(std::string_view content_type) noexcept {
+    return is_named(media_type(content_type), "application/json");
+}
+
+bool accepts_event_stream(std::string_view accept) noexcept {
+    while (!accept.empty()) {
+        std::size_t comma = accept.find(',');
+        std::string_view element = accept.substr(0, comma);
+        if (is_named(media_type(element), "text/event-stream") && !refused_by_weight(element))
+            return true;
+        if (comma == std::string_view::npos)
+            break;
+        accept.remove_prefix(comma + 1);
+    }
+    return false;
 }
 
 std::string kafka_record(std::string_view session_id, std::string_view body) {

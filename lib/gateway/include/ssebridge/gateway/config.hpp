@@ -13,6 +13,11 @@
 
 namespace ssebridge::gateway {
 
+/// When a POST's stream carries `id:` lines (DESIGN.md §1): never (the seed's
+/// frames for every client), when its `Accept` lists `text/event-stream`
+/// (an SSE client, which then resumes by `Last-Event-ID`), or always.
+enum class post_stream_ids : std::uint8_t { never, negotiated, always };
+
 struct config {
     std::string listen = "127.0.0.1:8080";
     std::size_t threads = 0; ///< shards, each a thread (service); 0: one a core
@@ -32,6 +37,7 @@ struct config {
     std::size_t max_body = 1024 * 1024;    ///< the producer's message.max.bytes follows it
     std::size_t max_queue = 1024;          ///< events waiting per session before "client too slow"
     std::size_t replay_memory = 16u << 20; ///< bytes of log pages all replays hold at once
+    gateway::post_stream_ids post_stream_ids = gateway::post_stream_ids::negotiated;
     std::string token_secret; ///< HMAC key of session tokens; empty: a random one per process
     /// A request header (the caller's identity, set by the front proxy) that
     /// Idempotency-Keys are bound to; empty: keys are global.

@@ -15,6 +15,11 @@ result<void> check_session_request(std::string_view body);
 
 /// True for `application/json`, with any parameters and in any case.
 bool is_json_media_type(std::string_view content_type) noexcept;
+/// True when an `Accept` header names `text/event-stream` (with any
+/// parameters, but not `q=0`): the client is an SSE client and reads `id:`
+/// lines. Wildcards (`*/*`, fetch's default) do not count: such a client
+/// gets the seed's frames.
+bool accepts_event_stream(std::string_view accept) noexcept;
 
 /// The Kafka record value for a session:
 /// `{"session_id":"<id>","request":<body verbatim>}`. `session_id` must be

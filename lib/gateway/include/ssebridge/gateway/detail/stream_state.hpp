@@ -24,11 +24,12 @@ struct stream_limits {
     coro::clock::duration write_timeout = std::chrono::seconds(10);
 };
 
-/// Which stream of a session this is.
+/// Which stream of a session this is. A POST's (creator, joiner) has `id:`
+/// lines only after `carry_ids`.
 enum class stream_kind : std::uint8_t {
-    creator,    ///< the POST that created the session: waits for worker_ack, `data:` frames only
+    creator,    ///< the POST that created the session: waits for worker_ack
     subscriber, ///< a GET of its events: replay then live, frames with `id:` lines
-    joiner,     ///< a repeated POST (same Idempotency-Key): replay then live, `data:` frames only
+    joiner,     ///< a repeated POST (same Idempotency-Key): replay then live
 };
 
 /// What the caller does after feeding the machine.
@@ -100,6 +101,10 @@ public:
     }
     /// True once the last chunk has been taken.
     [[nodiscard]] bool finished() const noexcept { return phase_ == phase::done; }
+    /// Recorded events go out with `id:` lines from now on (a POST whose
+    /// client asked for SSE); a subscriber's always have them.
+    void carry_ids() noexcept { ids_ = true; }
+    [[nodiscard]] bool carries_ids() const noexcept { return ids_; }
     /// Whose stream it is: the creator's, a joiner's or a subscriber's.
     [[nodiscard]] stream_kind kind() const noexcept { return kind_; }
     /// Why the stream ended with an error, when it did.
@@ -147,9 +152,12 @@ private:
     step relay(std::string_view message, const wire::event_info& info, coro::clock::time_point now);
     step end(wire::end_code code, std::string text);
     step queue(std::string_view message, const std::optional<wire::entry_id>& id);
+    void append_frame(std::string& out, std::string_view message,
+                      const std::optional<wire::entry_id>& id) const;
 
     const stream_limits* limits_;
     stream_kind kind_;
+    bool ids_; ///< `id:` lines on recorded events
     phase phase_;
     std::string pending_; ///< frames not yet taken, in order
     std::unique_ptr<held_back> held_;
