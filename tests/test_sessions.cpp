@@ -133,33 +133,52 @@ BOOST_FIXTURE_TEST_CASE(the_post_stream_carries_a_token_and_recorded_ids_in_the_
 }
 
 namespace {
-/// The whole body of a POST with `extra` header lines, its worker
-/// recording an ack, one event and the end; the ids those got.
-std::pair<std::string, std::vector<std::string>> answer_of_post(fixture& f,
-                                                                const std::string& extra) {
+const std::string question = R"({"user_query":"hello"})";
+
+/// A POST of `body` with `extra` header lines, up to its headers.
+open_stream post(fixture& f, const std::string& extra, const std::string& body = question) {
     open_stream s;
     s.client = std::make_unique<http_client>(f.h.ioc.get_executor());
     run(f.h.ioc, s.client->connect(f.h.gw->local_endpoint()));
-    run(f.h.ioc, s.client->send(post_request(R"({"user_query":"hello"})", "application/json",
-                                             "/v1/react/sessions", extra)));
+    run(f.h.ioc,
+        s.client->send(post_request(body, "application/json", "/v1/react/sessions", extra)));
     s.head = run(f.h.ioc, s.client->read_head());
-    BOOST_TEST_REQUIRE(s.head.status == 200u);
-    std::string id = s.head.header("X-Session-Id").value_or("");
-    std::vector<std::string> ids{f.record(id, "worker_ack"),
-                                 f.record(id, "FinalAnswerStream", R"({"char":"P"})"),
-                                 f.record(id, "FinalAnswerStreamEnd")};
-    return {run(f.h.ioc, s.client->read_body()), ids};
+    s.id = s.head.header("X-Session-Id").value_or("");
+    return s;
 }
 
-/// The frames of `answer_of_post`'s three events, with `id:` lines or without.
-std::string expected_frames(const std::vector<std::string>& ids, bool with_ids) {
+/// What follows the event id in the cursors of a POST of `body` in session `id`.
+std::string suffix_of(const std::string& id, const std::string& body = question) {
+    return wire::cursor_suffix(secret, id, wire::sha256_hex(body));
+}
+
+struct post_answer {
+    std::string body;
+    std::vector<std::string> ids;
+    std::string session;
+};
+
+/// The whole body of a POST with `extra` header lines, its worker
+/// recording an ack, one event and the end; the ids those got.
+post_answer answer_of_post(fixture& f, const std::string& extra) {
+    open_stream s = post(f, extra);
+    BOOST_TEST_REQUIRE(s.head.status == 200u);
+    std::vector<std::string> ids{f.record(s.id, "worker_ack"),
+                                 f.record(s.id, "FinalAnswerStream", R"({"char":"P"})"),
+                                 f.record(s.id, "FinalAnswerStreamEnd")};
+    return {run(f.h.ioc, s.client->read_body()), ids, s.id};
+}
+
+/// The frames of `answer_of_post`'s three events, with `id:` lines (each
+/// the event id and `suffix`) or without.
+std::string expected_frames(const post_answer& a, bool with_ids) {
     std::vector<std::string> types{"worker_ack", "FinalAnswerStream", "FinalAnswerStreamEnd"};
     std::vector<std::string> payloads{"{}", R"({"char":"P"})", "{}"};
     std::string out;
-    for (std::size_t i = 0; i < ids.size(); ++i) {
+    for (std::size_t i = 0; i < a.ids.size(); ++i) {
         if (with_ids)
-            out += "id: " + ids[i] + "\n";
-        out += "data: {\"id\":\"" + ids[i] + "\",\"event_type\":\"" + types[i] +
+            out += "id: " + a.ids[i] + suffix_of(a.session) + "\n";
+        out += "data: {\"id\":\"" + a.ids[i] + "\",\"event_type\":\"" + types[i] +
                "\",\"payload\":" + payloads[i] + "}\n\n";
     }
     return out;
@@ -170,14 +189,14 @@ BOOST_FIXTURE_TEST_CASE(a_post_stream_carries_ids_when_its_client_asks_for_sse, 
     // fetch-event-source and seed 002's reader send this: they read id: lines.
     for (std::string accept : {"Accept: text/event-stream\r\n",
                                "Accept: application/json, Text/Event-Stream;q=0.5\r\n"}) {
-        auto [body, ids] = answer_of_post(*this, accept);
-        BOOST_TEST(body == expected_frames(ids, true), accept);
+        post_answer a = answer_of_post(*this, accept);
+        BOOST_TEST(a.body == expected_frames(a, true), accept);
     }
     // No Accept, a wildcard, or SSE refused by weight: the seed's frames, byte for byte.
     for (std::string accept : {"", "Accept: */*\r\n", "Accept: text/event-stream;q=0\r\n",
                                "Accept: text/event-streams\r\n"}) {
-        auto [body, ids] = answer_of_post(*this, accept);
-        BOOST_TEST(body == expected_frames(ids, false), accept);
+        post_answer a = answer_of_post(*this, accept);
+        BOOST_TEST(a.body == expected_frames(a, false), accept);
     }
 }
 
@@ -185,11 +204,71 @@ BOOST_AUTO_TEST_CASE(post_stream_ids_can_be_never_or_always) {
     for (auto when : {gateway::post_stream_ids::never, gateway::post_stream_ids::always}) {
         fixture f([when](gateway::config& c) { c.post_stream_ids = when; });
         bool always = when == gateway::post_stream_ids::always;
-        auto [sse_body, sse_ids] = answer_of_post(f, "Accept: text/event-stream\r\n");
-        BOOST_TEST(sse_body == expected_frames(sse_ids, always));
-        auto [plain_body, plain_ids] = answer_of_post(f, "");
-        BOOST_TEST(plain_body == expected_frames(plain_ids, always));
+        post_answer sse = answer_of_post(f, "Accept: text/event-stream\r\n");
+        BOOST_TEST(sse.body == expected_frames(sse, always));
+        post_answer plain = answer_of_post(f, "");
+        BOOST_TEST(plain.body == expected_frames(plain, always));
     }
+}
+
+BOOST_FIXTURE_TEST_CASE(a_post_retried_with_its_last_event_id_resumes_its_session, fixture) {
+    const std::string sse = "Accept: text/event-stream\r\n";
+    open_stream first = post(*this, sse);
+    BOOST_TEST_REQUIRE(first.head.status == 200u);
+    std::vector<std::string> ids{record(first.id, "worker_ack"), record(first.id, "A")};
+    BOOST_TEST(h.next_event(*first.client).id == ids[0] + suffix_of(first.id));
+    std::string cursor = h.next_event(*first.client).id;
+    BOOST_TEST(cursor == ids[1] + suffix_of(first.id));
+    first.client.reset(); // the network drops
+    ids.push_back(record(first.id, "B"));
+    // The retry (fetch-event-source's): the same body, its last id, no key.
+    open_stream again = post(*this, sse + "Last-Event-ID: " + cursor + "\r\n");
+    BOOST_TEST_REQUIRE(again.head.status == 200u);
+    BOOST_TEST(again.id == first.id);
+    BOOST_TEST(again.head.header("X-Session-Token").has_value());
+    sse::message b = h.next_event(*again.client);
+    BOOST_TEST(b.id == ids[2] + suffix_of(first.id)); // after A: nothing twice, nothing lost
+    ids.push_back(record(first.id, "FinalAnswerStreamEnd"));
+    std::vector<sse::message> rest = events_only(h.read_all(*again.client));
+    BOOST_TEST_REQUIRE(rest.size() == 1u);
+    BOOST_TEST(json_id(rest[0]) == ids[3]);
+    BOOST_TEST(h.gw->stats().sessions_started == 1u); // one Kafka record
+    BOOST_TEST(h.gw->stats().post_resumes == 1u);
+    // Once the session has ended, its last cursor is the end: 204.
+    open_stream done = post(*this, sse + "Last-Event-ID: " + rest[0].id + "\r\n");
+    BOOST_TEST(done.head.status == 204u);
+    BOOST_TEST(h.gw->stats().sessions_started == 1u);
+}
+
+BOOST_FIXTURE_TEST_CASE(a_cursor_it_did_not_issue_opens_no_session, fixture) {
+    open_stream first = post(*this, "Accept: text/event-stream\r\n");
+    BOOST_TEST_REQUIRE(first.head.status == 200u);
+    std::string ack = record(first.id, "worker_ack");
+    std::string cursor = h.next_event(*first.client).id;
+    auto refusal = [&](const std::string& last, const std::string& body) {
+        open_stream s = post(*this, "Last-Event-ID: " + last + "\r\n", body);
+        std::string detail = run(h.ioc, s.client->read_body());
+        return std::pair{s.head.status, detail};
+    };
+    // Another body with this stream's cursor: not this request's session.
+    auto [other_body, why] = refusal(cursor, R"({"user_query":"something else"})");
+    BOOST_TEST(other_body == 409u);
+    BOOST_TEST(why.find("another request") != std::string::npos, why);
+    // Another deployment's (another secret), or a forged MAC.
+    std::string foreign =
+        ack + wire::cursor_suffix("another secret", first.id, wire::sha256_hex(question));
+    BOOST_TEST(refusal(foreign, question).first == 409u);
+    std::string forged = cursor;
+    forged.back() = forged.back() == 'A' ? 'B' : 'A';
+    BOOST_TEST(refusal(forged, question).first == 409u);
+    // Not a cursor of this gateway at all: a bare event id, garbage.
+    for (std::string bad : {ack, std::string("nonsense"), ack + "." + first.id + ".short"}) {
+        auto [status, detail] = refusal(bad, question);
+        BOOST_TEST(status == 400u, bad);
+        BOOST_TEST(detail.find("not a cursor") != std::string::npos, detail);
+    }
+    BOOST_TEST(h.gw->stats().sessions_started == 1u);
+    BOOST_TEST(h.gw->stats().post_resumes == 0u);
 }
 
 BOOST_FIXTURE_TEST_CASE(events_replays_the_log_then_goes_live_until_the_end, fixture) {

@@ -211,6 +211,39 @@ BOOST_AUTO_TEST_CASE(kafka_records_carry_the_request_verbatim_and_read_back) {
                    bad);
 }
 
+BOOST_AUTO_TEST_CASE(cursors_name_their_session_and_are_bound_to_the_body) {
+    const std::string id(32, 'a');
+    const std::string body = wire::sha256_hex("{\"user_query\":\"q\"}");
+    std::string cursor = "1764500000000-3" + wire::cursor_suffix("secret", id, body);
+    BOOST_TEST(cursor.size() == 15 + 1 + 32 + 1 + 22); // 128-bit MAC, base64url
+    auto read = wire::check_cursor("secret", cursor, body);
+    BOOST_TEST_REQUIRE(read.has_value());
+    BOOST_TEST(read->session_id == id);
+    BOOST_TEST(read->at.to_string() == "1764500000000-3");
+    BOOST_TEST(wire::cursor_position(cursor) == "1764500000000-3");
+    BOOST_TEST(wire::cursor_position("17-0") == "17-0");
+    // Any event of the stream: the suffix is the stream's.
+    BOOST_TEST(wire::check_cursor("secret", "1-0" + wire::cursor_suffix("secret", id, body), body)
+                   .has_value());
+    // The error's value: what Boost.Test can print.
+    auto code = [](const wire::result<wire::stream_cursor>& r) {
+        return r.error().value();
+    };
+    const int invalid = static_cast<int>(wire::error::cursor_invalid);
+    const int malformed = static_cast<int>(wire::error::cursor_malformed);
+    BOOST_TEST(code(wire::check_cursor("secret", cursor, wire::sha256_hex("other"))) == invalid);
+    BOOST_TEST(code(wire::check_cursor("other secret", cursor, body)) == invalid);
+    std::string other_session =
+        "1764500000000-3." + std::string(32, 'b') + cursor.substr(cursor.rfind('.'));
+    BOOST_TEST(code(wire::check_cursor("secret", other_session, body)) == invalid);
+    for (std::string bad :
+         {std::string(), std::string("1764500000000-3"), "x." + id + ".AAAAAAAAAAAAAAAAAAAAAA",
+          "1-0.." + std::string(22, 'A'), "1-0." + id + ".short"})
+        BOOST_TEST(code(wire::check_cursor("secret", bad, body)) == malformed, bad);
+    BOOST_TEST(wire::http_status(wire::error::cursor_malformed) == 400u);
+    BOOST_TEST(wire::http_status(wire::error::cursor_invalid) == 409u);
+}
+
 BOOST_AUTO_TEST_CASE(tokens_open_one_session_until_they_expire) {
     const std::string secret = "s3cret";
     const std::string id = wire::make_session_id();

@@ -70,11 +70,12 @@ coro::awaitable<bool> admit(gateway::state& st, http::exchange& ex) {
 }
 
 /// The resume cursor: `Last-Event-ID` (EventSource sends it when it
-/// reconnects), else `?last_event_id=` (a page's first connection).
+/// reconnects), else `?last_event_id=` (a page's first connection); the
+/// event id of a POST stream's cursor (the token has shown the session).
 std::string cursor_of(const http::request& req) {
     if (auto header = req.find(wire::http::cursor_header))
-        return std::string(*header);
-    return req.query(wire::http::cursor_parameter).value_or("");
+        return std::string(wire::cursor_position(*header));
+    return std::string(wire::cursor_position(req.query(wire::http::cursor_parameter).value_or("")));
 }
 
 /// Whether a POST's stream carries `id:` lines: as --post-stream-ids says,
@@ -113,6 +114,22 @@ coro::awaitable<std::optional<stream_start>> admit_create(gateway::state& st, ht
         co_return std::nullopt;
     stream_start start;
     start.ids = carries_ids(st.cfg.post_stream_ids, ex.req());
+    start.body_sha256 = wire::sha256_hex(ex.req().body);
+    if (auto cursor = ex.req().find(wire::http::cursor_header)) {
+        // An SSE client's retry: it follows the session its stream was of,
+        // after the event it has, and never starts another.
+        auto resumed = wire::check_cursor(st.token_secret, *cursor, start.body_sha256);
+        if (!resumed) {
+            co_await ex.respond_error(wire::http_status(resumed.error()),
+                                      resumed.error().message());
+            co_return std::nullopt;
+        }
+        ++st.stats.post_resumes;
+        start.id = std::move(resumed->session_id);
+        start.kind = detail::stream_kind::joiner;
+        start.cursor = resumed->at.to_string();
+        co_return start;
+    }
     auto key = ex.req().find(wire::http::idempotency_key_header);
     if (!key) {
         start.id = wire::make_session_id();
@@ -135,8 +152,7 @@ coro::awaitable<std::optional<stream_start>> admit_create(gateway::state& st, ht
         }
         scope = *named;
     }
-    claim c = co_await claim_idempotency(st, wire::idempotency_key(*key, scope),
-                                         wire::sha256_hex(ex.req().body));
+    claim c = co_await claim_idempotency(st, wire::idempotency_key(*key, scope), start.body_sha256);
     if (c.what == claim::outcome::failed) {
         co_await refuse(st, ex, "Redis unavailable");
         co_return std::nullopt;
@@ -163,7 +179,11 @@ coro::awaitable<std::optional<stream_start>> admit_events(gateway::state& st, ht
     bool admitted = co_await admit(st, ex);
     if (!admitted)
         co_return std::nullopt;
-    co_return stream_start{std::move(*id), detail::stream_kind::subscriber, cursor_of(ex.req())};
+    stream_start start;
+    start.id = std::move(*id);
+    start.kind = detail::stream_kind::subscriber;
+    start.cursor = cursor_of(ex.req());
+    co_return start;
 }
 
 } // namespace ssebridge::gateway

@@ -146,6 +146,10 @@ std::vector<MetricFamily> collect_metrics(const gateway::state& st) {
                          "Repeated POSTs (same Idempotency-Key and body) that joined their "
                          "session.",
                          counter, double(c.idempotent_joins)));
+    out.push_back(single("ssebridge_post_resumes_total",
+                         "POSTs whose Last-Event-ID (a cursor of their stream) resumed their "
+                         "session after it.",
+                         counter, double(c.post_resumes)));
     out.push_back(single("ssebridge_idempotency_conflicts_total",
                          "Idempotency-Keys reused with another body (409).", counter,
                          double(c.idempotency_conflicts)));

@@ -20,6 +20,7 @@ struct stream_start {
     std::string cursor;      ///< subscribers: where the replay starts
     bool log_opened = false; ///< the idempotency claim opened the session's log already
     bool ids = false;        ///< a POST whose frames carry `id:` lines (--post-stream-ids)
+    std::string body_sha256; ///< a POST's: what its cursors are bound to
 };
 
 /// POST /v1/react/sessions before it streams: the checks of §1, room for

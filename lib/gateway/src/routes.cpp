@@ -3,6 +3,8 @@
 #include "pipeline.hpp"
 #include "session.hpp"
 
+#include <ssebridge/wire/token.hpp>
+
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/deferred.hpp>
 #include <boost/asio/experimental/parallel_group.hpp>
@@ -38,7 +40,7 @@ coro::awaitable<void> run_stream(gateway::state& st, http::exchange& ex, stream_
     if (start->log_opened)
         s->exists();
     if (start->ids)
-        s->machine().carry_ids();
+        s->machine().carry_ids(wire::cursor_suffix(st.token_secret, s->id(), start->body_sha256));
     auto [order, open_error, streaming, watch_error] =
         co_await asio::experimental::make_parallel_group(
             asio::co_spawn(st.ex, open(*s, ex, start->cursor), asio::deferred),

@@ -276,7 +276,8 @@ void stream_state::append_frame(std::string& out, std::string_view message,
     text[n++] = '-';
     n = static_cast<std::size_t>(
         std::to_chars(text.data() + n, text.data() + text.size(), id->seq).ptr - text.data());
-    append_event_frame(out, message, std::string_view(text.data(), n));
+    out.append("id: ").append(text.data(), n).append(id_suffix_).push_back('\n');
+    append_event_frame(out, message);
 }
 
 } // namespace ssebridge::gateway::detail

@@ -42,6 +42,13 @@ public:
             return "the session token is not valid for this session";
         case error::token_expired:
             return "the session token has expired";
+        case error::cursor_malformed:
+            return "Last-Event-ID is not a cursor this gateway issues "
+                   "(<event id>.<session id>.<MAC>, the id: lines of a POST stream)";
+        case error::cursor_invalid:
+            return "Last-Event-ID is a cursor of another request (another body, or another "
+                   "deployment's): it resumes only the POST whose stream issued it; send this "
+                   "POST without it to start a session";
         case error::session_cancelled:
             return "the session was cancelled";
         case error::number_out_of_range:
@@ -63,7 +70,10 @@ unsigned http_status(boost::system::error_code ec) noexcept {
     switch (static_cast<error>(ec.value())) {
     case error::empty_body:
     case error::body_not_json:
+    case error::cursor_malformed:
         return 400;
+    case error::cursor_invalid:
+        return 409;
     case error::body_not_object:
     case error::user_query_missing:
     case error::user_query_not_string:

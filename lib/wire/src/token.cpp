@@ -6,6 +6,7 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
+#include <algorithm>
 #include <array>
 #include <charconv>
 #include <stdexcept>
@@ -17,25 +18,10 @@ namespace {
 
 using mac = std::array<unsigned char, 32>;
 
-mac compute(std::string_view secret, std::string_view session_id, std::string_view scope,
-            std::string_view expiry) {
-    // Domain-separated and length-unambiguous: ids and scopes hold no newline.
-    std::string input = "ssebridge-token-v1\n";
-    input += session_id;
-    input += '\n';
-    input += scope;
-    input += '\n';
-    input += expiry;
-    mac out{};
-    unsigned int size = 0;
-    HMAC(EVP_sha256(), secret.data(), static_cast<int>(secret.size()),
-         reinterpret_cast<const unsigned char*>(input.data()), input.size(), out.data(), &size);
-    return out;
-}
-
 constexpr char alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 
-std::string base64url(const mac& bytes) {
+template <std::size_t N>
+std::string base64url(const std::array<unsigned char, N>& bytes) {
     std::string out;
     std::uint32_t bits = 0;
     int count = 0;
@@ -50,6 +36,42 @@ std::string base64url(const mac& bytes) {
     if (count > 0)
         out += alphabet[(bits << (6 - count)) & 0x3f];
     return out;
+}
+
+mac hmac(std::string_view secret, const std::string& input) {
+    mac out{};
+    unsigned int size = 0;
+    HMAC(EVP_sha256(), secret.data(), static_cast<int>(secret.size()),
+         reinterpret_cast<const unsigned char*>(input.data()), input.size(), out.data(), &size);
+    return out;
+}
+
+mac compute(std::string_view secret, std::string_view session_id, std::string_view scope,
+            std::string_view expiry) {
+    // Domain-separated and length-unambiguous: ids and scopes hold no newline.
+    std::string input = "ssebridge-token-v1\n";
+    input += session_id;
+    input += '\n';
+    input += scope;
+    input += '\n';
+    input += expiry;
+    return hmac(secret, input);
+}
+
+// A cursor's MAC: 128 bits (22 characters) are plenty against online
+// guessing, and every event of a POST stream carries one.
+constexpr std::size_t cursor_mac_bytes = 16;
+
+std::string cursor_mac(std::string_view secret, std::string_view session_id,
+                       std::string_view body_sha256) {
+    std::string input = "ssebridge-cursor-v1\n";
+    input += session_id;
+    input += '\n';
+    input += body_sha256;
+    mac full = hmac(secret, input);
+    std::array<unsigned char, cursor_mac_bytes> part{};
+    std::copy_n(full.begin(), part.size(), part.begin());
+    return base64url(part);
 }
 
 } // namespace
@@ -86,6 +108,38 @@ result<void> check_token(std::string_view secret, std::string_view token,
     if (now_unix >= expires)
         return error::token_expired;
     return {};
+}
+
+std::string cursor_suffix(std::string_view secret, std::string_view session_id,
+                          std::string_view body_sha256) {
+    std::string out = ".";
+    out += session_id;
+    out += '.';
+    out += cursor_mac(secret, session_id, body_sha256);
+    return out;
+}
+
+result<stream_cursor> check_cursor(std::string_view secret, std::string_view cursor,
+                                   std::string_view body_sha256) {
+    std::size_t first = cursor.find('.');
+    std::size_t second = first == std::string_view::npos ? first : cursor.find('.', first + 1);
+    if (second == std::string_view::npos)
+        return error::cursor_malformed;
+    std::optional<entry_id> at = entry_id::parse(cursor.substr(0, first));
+    std::string_view session_id = cursor.substr(first + 1, second - first - 1);
+    std::string_view given = cursor.substr(second + 1);
+    constexpr std::size_t mac_chars = (cursor_mac_bytes * 8 + 5) / 6;
+    if (!at || session_id.empty() || session_id.find('\n') != std::string_view::npos ||
+        given.size() != mac_chars)
+        return error::cursor_malformed;
+    std::string expected = cursor_mac(secret, session_id, body_sha256);
+    if (CRYPTO_memcmp(expected.data(), given.data(), expected.size()) != 0)
+        return error::cursor_invalid;
+    return stream_cursor{*at, std::string(session_id)};
+}
+
+std::string_view cursor_position(std::string_view cursor) noexcept {
+    return cursor.substr(0, cursor.find('.'));
 }
 
 std::string make_token_secret() {

@@ -26,6 +26,7 @@ struct counters {
     std::uint64_t cancels_confirmed = 0;     ///< of those, confirmed by the worker within the wait
     std::uint64_t abandoned_cancels = 0;     ///< sessions cancelled because nobody watched any more
     std::uint64_t idempotent_joins = 0;      ///< repeated POSTs that joined their session
+    std::uint64_t post_resumes = 0;          ///< POSTs whose Last-Event-ID resumed their session
     std::uint64_t idempotency_conflicts = 0; ///< Idempotency-Keys reused with another body (409)
     /// How the streams (POSTs and GETs of events) that started ended:
     std::uint64_t streams_completed = 0;  ///< with the terminal event (end of answer, cancelled)

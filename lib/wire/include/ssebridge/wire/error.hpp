@@ -31,6 +31,9 @@ enum class error {
     token_malformed,
     token_invalid,
     token_expired,
+    // resume cursors (Last-Event-ID on a POST)
+    cursor_malformed,
+    cursor_invalid,
     // sessions
     session_cancelled,
     // bodies and records: valid JSON, but a number no double holds (1e400)
@@ -43,8 +46,8 @@ inline boost::system::error_code make_error_code(error e) noexcept {
     return {static_cast<int>(e), category()};
 }
 
-/// The HTTP status of a request error (400, 422) or a token error (401);
-/// 500 for other codes.
+/// The HTTP status of a request error (400, 422), a token error (401) or a
+/// cursor error (400 malformed, 409 not this request's); 500 for other codes.
 unsigned http_status(boost::system::error_code ec) noexcept;
 
 } // namespace ssebridge::wire

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <ssebridge/wire/error.hpp>
+#include <ssebridge/wire/event.hpp>
 
 #include <cstdint>
 #include <string>
@@ -25,6 +26,32 @@ std::string make_token(std::string_view secret, std::string_view session_id, std
 result<void> check_token(std::string_view secret, std::string_view token,
                          std::string_view session_id, std::string_view scope,
                          std::int64_t now_unix);
+
+/// What follows the event id in the cursors a POST stream issues (its `id:`
+/// lines are `<event id>.<session id>.<MAC>`): the session and a MAC, under
+/// the token secret, over it and the sha256 (hex) of the request body. A
+/// re-POST of that body with such a `Last-Event-ID` (an SSE client's retry)
+/// resumes that session on any gateway of the deployment: possession proves
+/// the client read that stream, and a cursor opens nothing for another body.
+/// One per stream: every event's cursor is its id and this.
+std::string cursor_suffix(std::string_view secret, std::string_view session_id,
+                          std::string_view body_sha256);
+
+/// A POST stream's cursor, read back.
+struct stream_cursor {
+    entry_id at;            ///< the last event the client has
+    std::string session_id; ///< the session it resumes
+};
+
+/// Reads and checks a cursor for a request whose body has `body_sha256`,
+/// comparing the MAC in constant time. Errors: `cursor_malformed` (not a
+/// cursor of this form), `cursor_invalid` (another secret or body).
+result<stream_cursor> check_cursor(std::string_view secret, std::string_view cursor,
+                                   std::string_view body_sha256);
+
+/// The event id of a cursor: the whole of a bare `<ms>-<seq>` (a GET's
+/// `id:` lines), the part before the first `.` of a POST stream's.
+std::string_view cursor_position(std::string_view cursor) noexcept;
 
 /// A fresh random secret (256 bits, hex), for a gateway given none.
 std::string make_token_secret();

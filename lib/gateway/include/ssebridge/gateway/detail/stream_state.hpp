@@ -102,8 +102,13 @@ public:
     /// True once the last chunk has been taken.
     [[nodiscard]] bool finished() const noexcept { return phase_ == phase::done; }
     /// Recorded events go out with `id:` lines from now on (a POST whose
-    /// client asked for SSE); a subscriber's always have them.
-    void carry_ids() noexcept { ids_ = true; }
+    /// client asked for SSE), each its event id followed by `suffix` (the
+    /// POST's cursor: `wire::cursor_suffix`); a subscriber's always have
+    /// them, bare.
+    void carry_ids(std::string suffix = {}) {
+        ids_ = true;
+        id_suffix_ = std::move(suffix);
+    }
     [[nodiscard]] bool carries_ids() const noexcept { return ids_; }
     /// Whose stream it is: the creator's, a joiner's or a subscriber's.
     [[nodiscard]] stream_kind kind() const noexcept { return kind_; }
@@ -157,7 +162,8 @@ private:
 
     const stream_limits* limits_;
     stream_kind kind_;
-    bool ids_; ///< `id:` lines on recorded events
+    bool ids_;              ///< `id:` lines on recorded events
+    std::string id_suffix_; ///< what follows the event id in them
     phase phase_;
     std::string pending_; ///< frames not yet taken, in order
     std::unique_ptr<held_back> held_;
