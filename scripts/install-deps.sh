@@ -41,7 +41,10 @@ if [ ${#missing[@]} -gt 0 ]; then
   fi
 fi
 
-# playwright-core for the browser tests (it drives Debian's chromium; it never
-# downloads a browser), pinned by tests/browser/package-lock.json.
+# The browser tests' npm packages, pinned by tests/browser/package-lock.json:
+# playwright-core (it drives Debian's chromium; it never downloads a browser),
+# the SSE clients they test and esbuild to bundle them for a page. Installed
+# again whenever the lock file is newer than what npm last installed.
 cd "$(dirname "$0")/../tests/browser"
-[ -d node_modules/playwright-core ] || npm ci --no-audit --no-fund --loglevel=error
+[ node_modules/.package-lock.json -nt package-lock.json ] ||
+  npm ci --no-audit --no-fund --loglevel=error

@@ -4,39 +4,15 @@
 // ARTIFACTS = folder for screenshots)
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync, mkdirSync } from 'node:fs';
-import { createServer, connect } from 'node:net';
+import { mkdtempSync, readFileSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { binDir, launchChromium, startGateway, startRedis, startWorker, stopAll } from './harness.mjs';
+import { binDir, launchChromium, startGateway, startProxy, startRedis, startWorker, tearDown } from './harness.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const artifacts = process.env.ARTIFACTS || tmpdir();
 let browser, baseUrl, lonelyUrl, slowUrl, proxy, workDir;
-
-// A TCP proxy in front of a gateway that can cut every connection through
-// it at once, as a network drop would.
-function startProxy(target) {
-  const sockets = new Set();
-  const server = createServer((client) => {
-    const upstream = connect(target.port, target.host);
-    for (const s of [client, upstream]) {
-      sockets.add(s);
-      s.on('close', () => sockets.delete(s));
-      s.on('error', () => {});
-    }
-    client.pipe(upstream);
-    upstream.pipe(client);
-    client.on('close', () => upstream.destroy());
-    upstream.on('close', () => client.destroy());
-  });
-  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve({
-    url: `http://127.0.0.1:${server.address().port}`,
-    cutAll: () => { for (const s of sockets) s.destroy(); return sockets.size; },
-    close: () => { for (const s of sockets) s.destroy(); server.close(); },
-  })));
-}
 
 before(async () => {
   assert.ok(binDir, 'BIN_DIR must name the folder of the ssebridge binaries');
@@ -58,13 +34,7 @@ before(async () => {
   browser = await launchChromium();
 });
 
-after(async () => {
-  if (browser) await browser.close();
-  if (proxy) proxy.close();
-  const failures = await stopAll();
-  if (workDir) rmSync(workDir, { recursive: true, force: true });
-  assert.deepEqual(failures, []);
-});
+after(() => tearDown({ browser, proxy, workDir }));
 
 test('a person asks on the demo page and watches the answer stream in', async () => {
   const page = await browser.newPage();

@@ -7,11 +7,11 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
-  binDir, freePort, launchChromium, repo, start, startGateway, startRedis, startWorker, stop, stopAll,
+  binDir, freePort, launchChromium, repo, start, startGateway, startRedis, startWorker, stop, tearDown,
   waitListening,
 } from './harness.mjs';
 
@@ -69,12 +69,7 @@ before(async () => {
   context = await browser.newContext({ ignoreHTTPSErrors: true });
 });
 
-after(async () => {
-  if (browser) await browser.close();
-  const failures = await stopAll();
-  if (workDir) rmSync(workDir, { recursive: true, force: true });
-  assert.deepEqual(failures, []);
-});
+after(() => tearDown({ browser, workDir }));
 
 // Opens `streams` demo pages as iframes of one tab at `origin` and asks each
 // its own question; resolves with the page.

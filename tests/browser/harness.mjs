@@ -1,6 +1,8 @@
 // What the browser tests share: free ports, child processes that are stopped
 // with SIGTERM at the end, gateways started on free ports, headless Chromium.
+import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import { rmSync } from 'node:fs';
 import { connect, createServer } from 'node:net';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -117,4 +119,37 @@ export function launchChromium() {
     args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
       '--disable-background-networking', '--disable-component-update', '--disable-sync'],
   });
+}
+
+// A TCP proxy in front of a gateway that can cut every connection through
+// it at once, as a network drop would.
+export function startProxy(target) {
+  const sockets = new Set();
+  const server = createServer((client) => {
+    const upstream = connect(target.port, target.host);
+    for (const s of [client, upstream]) {
+      sockets.add(s);
+      s.on('close', () => sockets.delete(s));
+      s.on('error', () => {});
+    }
+    client.pipe(upstream);
+    upstream.pipe(client);
+    client.on('close', () => upstream.destroy());
+    upstream.on('close', () => client.destroy());
+  });
+  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve({
+    url: `http://127.0.0.1:${server.address().port}`,
+    cutAll: () => { for (const s of sockets) s.destroy(); return sockets.size; },
+    close: () => { for (const s of sockets) s.destroy(); server.close(); },
+  })));
+}
+
+// The end of a test file: the browser, the proxy, every child process and
+// the work folder go; a child that did not stop cleanly fails the file.
+export async function tearDown({ browser, proxy, workDir }) {
+  if (browser) await browser.close();
+  if (proxy) proxy.close();
+  const failures = await stopAll();
+  if (workDir) rmSync(workDir, { recursive: true, force: true });
+  assert.deepEqual(failures, []);
 }
