@@ -387,6 +387,17 @@ BOOST_FIXTURE_TEST_CASE(events_before_the_ack_are_held_and_follow_it_in_order, s
     BOOST_TEST(!s.finished());
 }
 
+BOOST_FIXTURE_TEST_CASE(a_post_that_carries_ids_has_them_on_held_events_too, stream_fixture) {
+    s.carry_ids(".session.mac");
+    BOOST_TEST((s.on_message(ev("a", "5-0"), t0) == step::none)); // held until the ack
+    BOOST_TEST((s.on_message(ev("worker_ack", "6-0"), t0) == step::wake));
+    BOOST_TEST((s.on_message(ev("plain"), t0) == step::wake)); // unrecorded: no id
+    take();
+    BOOST_TEST(buffer == "id: 6-0.session.mac\ndata: " + ev("worker_ack", "6-0") +
+                             "\n\nid: 5-0.session.mac\ndata: " + ev("a", "5-0") +
+                             "\n\ndata: " + ev("plain") + "\n\n");
+}
+
 BOOST_FIXTURE_TEST_CASE(the_terminal_event_is_the_last_frame, stream_fixture) {
     s.on_message(ev("worker_ack"), t0);
     s.on_message(ev("FinalAnswerStreamEnd"), t0);

@@ -114,8 +114,11 @@ coro::awaitable<std::optional<stream_start>> admit_create(gateway::state& st, ht
         co_return std::nullopt;
     stream_start start;
     start.ids = carries_ids(st.cfg.post_stream_ids, ex.req());
-    start.body_sha256 = wire::sha256_hex(ex.req().body);
-    if (auto cursor = ex.req().find(wire::http::cursor_header)) {
+    auto cursor = ex.req().find(wire::http::cursor_header);
+    auto key = ex.req().find(wire::http::idempotency_key_header);
+    if (start.ids || cursor || key) // what cursors and keys are bound to
+        start.body_sha256 = wire::sha256_hex(ex.req().body);
+    if (cursor) {
         // An SSE client's retry: it follows the session its stream was of,
         // after the event it has, and never starts another.
         auto resumed = wire::check_cursor(st.token_secret, *cursor, start.body_sha256);
@@ -130,7 +133,6 @@ coro::awaitable<std::optional<stream_start>> admit_create(gateway::state& st, ht
         start.cursor = resumed->at.to_string();
         co_return start;
     }
-    auto key = ex.req().find(wire::http::idempotency_key_header);
     if (!key) {
         start.id = wire::make_session_id();
         co_return start;

@@ -73,10 +73,6 @@ http::response no_content() {
     return http::response{204, "", "", {}};
 }
 
-} // namespace
-
-namespace {
-
 /// The headers of a stream: a POST's (creator or joiner) carry the token.
 std::vector<http::header> stream_headers(const session& s) {
     std::vector<http::header> headers{{"Cache-Control", "no-cache"},
@@ -190,7 +186,7 @@ coro::awaitable<bool> open_events(session& s, http::exchange& ex, std::string cu
     std::string failure = co_await subscribe(s);
     co_await coro::throw_if_cancelled();
     std::optional<redis::reply> last;
-    if (failure.empty() && !cursor.empty()) {
+    if (failure.empty() && wire::entry_id::parse(cursor)) {
         last = co_await command(st, last_entry_command(s.id()));
         if (!last || last->is_error())
             failure = "Redis unavailable";

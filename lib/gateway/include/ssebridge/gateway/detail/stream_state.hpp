@@ -109,7 +109,6 @@ public:
         ids_ = true;
         id_suffix_ = std::move(suffix);
     }
-    [[nodiscard]] bool carries_ids() const noexcept { return ids_; }
     /// Whose stream it is: the creator's, a joiner's or a subscriber's.
     [[nodiscard]] stream_kind kind() const noexcept { return kind_; }
     /// Why the stream ended with an error, when it did.
