@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian 12 packages ssebridge needs to build, test and run.
 # Idempotent: packages already present are not fetched again.
-# Also installs the npm packages of the browser tests.
+# Also installs the npm packages of the JavaScript tests.
 #   scripts/install-deps.sh          # build, test and run
 #   scripts/install-deps.sh --bench  # and the peers and tools of bench/run.sh
 set -euo pipefail
@@ -41,10 +41,10 @@ if [ ${#missing[@]} -gt 0 ]; then
   fi
 fi
 
-# The browser tests' npm packages, pinned by tests/browser/package-lock.json:
+# The JavaScript tests' npm packages, pinned by tests/package-lock.json:
 # playwright-core (it drives Debian's chromium; it never downloads a browser),
 # the SSE clients they test and esbuild to bundle them for a page. Installed
 # again whenever the lock file is newer than what npm last installed.
-cd "$(dirname "$0")/../tests/browser"
+cd "$(dirname "$0")/../tests"
 [ node_modules/.package-lock.json -nt package-lock.json ] ||
   npm ci --no-audit --no-fund --loglevel=error

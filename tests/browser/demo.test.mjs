@@ -4,13 +4,11 @@
 // ARTIFACTS = folder for screenshots)
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, mkdirSync } from 'node:fs';
+import { mkdtempSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, dirname } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { binDir, launchChromium, startGateway, startProxy, startRedis, startWorker, tearDown } from './harness.mjs';
+import { join } from 'node:path';
+import { binDir, launchChromium, startGateway, startProxy, startRedis, startWorker, tearDown } from '../support/harness.mjs';
 
-const here = dirname(fileURLToPath(import.meta.url));
 const artifacts = process.env.ARTIFACTS || tmpdir();
 let browser, baseUrl, lonelyUrl, slowUrl, proxy, workDir;
 
@@ -49,48 +47,6 @@ test('a person asks on the demo page and watches the answer stream in', async ()
   assert.equal(await page.isHidden('#error'), true);
   mkdirSync(artifacts, { recursive: true });
   await page.screenshot({ path: join(artifacts, 'demo-page.png'), fullPage: true });
-  await page.close();
-});
-
-test("the seed's own client (seeds/000) runs unchanged against the gateway", async () => {
-  const page = await browser.newPage();
-  const logs = [];
-  page.on('console', (m) => logs.push(`${m.type()}: ${m.text()}`));
-  await page.goto(baseUrl + '/');
-  await page.evaluate(() => {
-    document.getElementById('thought-display').textContent = '';
-    document.getElementById('answer-display').textContent = '';
-  });
-  const seed = readFileSync(join(here, 'seed_000_client.js'), 'utf8');
-  await page.addScriptTag({ content: seed }); // defines the functions and makes the example call
-  for (let i = 0; i < 600 && !logs.includes('log: Stream finished.'); i++) await page.waitForTimeout(100);
-  assert.ok(logs.includes('log: Backend worker has acknowledged the session.'), logs.join('\n'));
-  assert.ok(logs.includes('log: Agent is calling tool: web_search'), logs.join('\n'));
-  assert.ok(logs.includes('log: Final answer received. Closing connection.'), logs.join('\n'));
-  assert.ok(logs.includes('log: Stream finished.'), logs.join('\n'));
-  assert.ok(!logs.some((l) => l.startsWith('error:')), logs.join('\n'));
-  assert.equal(await page.textContent('#answer-display'),
-    'You asked: What is the capital of France and what is the weather there right now?');
-  await page.close();
-});
-
-test("the seed's streamSSE reader (seeds/002) completes once without parse errors", async () => {
-  const page = await browser.newPage();
-  const logs = [];
-  page.on('console', (m) => logs.push(`${m.type()}: ${m.text()}`));
-  await page.goto(baseUrl + '/');
-  await page.addScriptTag({ content: readFileSync(join(here, 'seed_002_client.js'), 'utf8') });
-  const outcome = await page.evaluate(async () => {
-    const seen = { complete: 0, errors: [] };
-    await streamSSE('/v1/react/sessions', { user_query: 'Stream me' }, {
-      onComplete: () => { seen.complete += 1; },
-      onError: (e) => { seen.errors.push(String(e)); },
-    });
-    return seen;
-  });
-  assert.equal(outcome.complete, 1);
-  assert.deepEqual(outcome.errors, []);
-  assert.ok(!logs.some((l) => l.startsWith('error:')), logs.join('\n'));
   await page.close();
 });
 

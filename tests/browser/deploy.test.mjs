@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import {
   binDir, freePort, launchChromium, repo, start, startGateway, startRedis, startWorker, stop, tearDown,
   waitListening,
-} from './harness.mjs';
+} from '../support/harness.mjs';
 
 const streams = 12;
 let browser, context, front, a, b, workDir;

@@ -1,5 +1,6 @@
-// What the browser tests share: free ports, child processes that are stopped
-// with SIGTERM at the end, gateways started on free ports, headless Chromium.
+// What the JavaScript tests share: free ports, child processes that are
+// stopped with SIGTERM at the end, gateways started on free ports, headless
+// Chromium, a cutting proxy, and what the gateway says it did.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { rmSync } from 'node:fs';
@@ -152,4 +153,29 @@ export async function tearDown({ browser, proxy, workDir }) {
   const failures = await stopAll();
   if (workDir) rmSync(workDir, { recursive: true, force: true });
   assert.deepEqual(failures, []);
+}
+
+// The gateway's counters of sessions and streams, from /metrics.
+export async function counters(gatewayUrl) {
+  const text = await (await fetch(gatewayUrl + '/metrics')).text();
+  const value = (name) => Number(text.match(new RegExp(`^${name} (\\S+)$`, 'm'))?.[1] ?? NaN);
+  return {
+    sessions: value('ssebridge_sessions_started_total'),
+    eventStreams: value('ssebridge_event_streams_started_total'),
+    resumes: value('ssebridge_post_resumes_total'),
+    ended: value('ssebridge_ended_cursors_total'),
+  };
+}
+
+// The event ids (the `id` of each `data:` JSON) of an SSE body's complete
+// frames, in order: a frame a cut left without its blank line is no event.
+export function eventIds(body) {
+  return body.split('\n\n').slice(0, -1).filter((f) => /^(id: .*\n)?data: /.test(f))
+    .map((f) => JSON.parse(f.slice(f.indexOf('data: ') + 6)).id);
+}
+
+// The session's log, as a fresh GET …/events from its start reads it.
+export async function logOf(gatewayUrl, session, token) {
+  const r = await fetch(`${gatewayUrl}/v1/react/sessions/${session}/events?token=${token}`);
+  return eventIds(await r.text());
 }
