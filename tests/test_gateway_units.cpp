@@ -15,6 +15,7 @@
 
 #include <cstdio>
 #include <map>
+#include <set>
 #include <sys/resource.h>
 #include <tuple>
 #include <unistd.h>
@@ -568,6 +569,53 @@ BOOST_FIXTURE_TEST_CASE(a_lost_backend_ends_after_what_is_queued, stream_fixture
     s.on_written(t0);
     BOOST_TEST(!s.completed());
     BOOST_TEST((s.end_code() == wire::end_code::backend_lost));
+}
+
+// A drain ends thousands of streams in the same instant: a client that can
+// resume is told to come back after a spread-out delay, not EventSource's 3 s.
+BOOST_AUTO_TEST_CASE(a_drain_or_a_lost_redis_tells_a_resumable_client_when_to_come_back) {
+    detail::stream_limits limits{4, 10s, 300s, 15s, 10s};
+    auto t0 = coro::clock::time_point{} + 1000s;
+    std::set<unsigned> hints;
+    for (int i = 0; i < 40; ++i) {
+        for (bool lost : {false, true}) {
+            stream_state s{limits, t0, detail::stream_kind::subscriber};
+            s.on_message(ev("a", "1-1"), t0);
+            std::string out;
+            s.take(out, t0);
+            s.on_written(t0);
+            BOOST_TEST(((lost ? s.on_lost() : s.on_shutdown()) == step::wake));
+            s.take(out, t0);
+            BOOST_TEST_REQUIRE(out.starts_with("retry: "), out);
+            unsigned ms = static_cast<unsigned>(std::stoul(out.substr(7)));
+            BOOST_TEST(ms >= 250u);
+            BOOST_TEST(ms < 1250u);
+            hints.insert(ms);
+            auto frames = sse::decoder{}.feed(out);
+            BOOST_TEST_REQUIRE(frames.size() == 1u); // the retry line is part of the error's frame
+            BOOST_TEST(boost::json::parse(frames[0].data).at("payload").at("code").as_string() ==
+                       (lost ? "backend_lost" : "shutting_down"));
+        }
+    }
+    BOOST_TEST(hints.size() > 20u); // spread over the second, not one value
+
+    // A client cut off for itself (too slow) gets no hint: its own default.
+    stream_state slow{limits, t0, detail::stream_kind::subscriber};
+    for (int i = 1; i <= 5; ++i)
+        slow.on_message(ev("a", "1-" + std::to_string(i)), t0);
+    std::string out;
+    slow.take(out, t0);
+    BOOST_TEST((slow.end_code() == wire::end_code::slow_client));
+    BOOST_TEST(out.find("retry:") == std::string::npos, out);
+
+    // A POST stream without ids cannot resume: the seed's frame, byte for byte.
+    stream_state post{limits, t0};
+    post.on_message(ev("worker_ack"), t0);
+    post.take(out, t0);
+    post.on_written(t0);
+    post.on_shutdown();
+    post.take(out, t0);
+    BOOST_TEST(out.starts_with("data: {\"event_type\":\"error\""), out);
 }
 
 namespace {

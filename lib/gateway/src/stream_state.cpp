@@ -205,7 +205,9 @@ std::optional<chunk> stream_state::take(std::string& out, coro::clock::time_poin
     } else if (phase_ == phase::terminal) {
         c.last = true; // the end the client has seen already: only close the response
     } else if (phase_ == phase::ending) {
-        append_error_frame(out, *end_code_, end_text());
+        // Only a stream with ids can be resumed: only it gets a retry hint.
+        append_error_frame(out, *end_code_, end_text(),
+                           ids_ ? retry_hint(*end_code_) : std::nullopt);
         held_.reset();
         c.last = true;
     } else {
