@@ -12,7 +12,8 @@
 //   idle        S sessions held open; the gateway's RSS per session
 //   setup       sessions per second from POST to worker_ack (ssebridge only),
 //               with a built-in worker that acknowledges every Kafka request
-//   resume      throughput with a share of the streams cut and resumed
+//   resume      throughput with a share of the streams cut and resumed (by GET
+//               …/events or by the POST again)
 //   cancel      sessions stopped mid-answer: cancel → the worker's last event
 //   soak        long churn against a gateway and the reference worker
 //
@@ -104,6 +105,10 @@ int main(int argc, char** argv) {
                          "resume: share of streams cut once and resumed; soak: share hung up "
                          "mid-answer",
                          s.cut_share),
+            cli::text("--resume-with", "",
+                      "resume: get (GET …/events with Last-Event-ID) or post (the same POST "
+                      "again, with the last cursor of its stream as Last-Event-ID)",
+                      s.resume_with),
             cli::text("--expect", "",
                       "soak: the answer the worker streams, checked in every session", s.expect),
             cli::count("--storm-readers", "",
@@ -148,6 +153,8 @@ int main(int argc, char** argv) {
             throw std::invalid_argument("no scenario " + s.scenario + " (see --help)");
         if (s.publish != "plain" && s.publish != "record")
             throw std::invalid_argument("--publish is plain or record");
+        if (s.resume_with != "get" && s.resume_with != "post")
+            throw std::invalid_argument("--resume-with is get or post");
         if ((s.scenario == "resume" || s.scenario == "cancel" || s.scenario == "storm") &&
             s.target != "ssebridge")
             throw std::invalid_argument("--scenario " + s.scenario + " needs --target ssebridge");

@@ -149,8 +149,11 @@ for mode in plain record; do
     --events $((events_total / 1000 / 2)) --publish "$mode"
 done
 echo "== durable sessions: resume (1000 sessions at 20000 events/s, 10% cut once at a random event and resumed)"
-measured "$gateway_pid" "$out/resume.json" ssebridge --scenario resume --sessions 1000 \
-  --rate 20000 --events $((20000 * seconds / 1000)) --cut-share 0.1
+# By GET …/events (an EventSource), then by the same POST again (fetch-event-source).
+for with in get post; do
+  measured "$gateway_pid" "$out/resume-$with.json" ssebridge --scenario resume --sessions 1000 \
+    --rate 20000 --events $((20000 * seconds / 1000)) --cut-share 0.1 --resume-with $with
+done
 echo "== durable sessions: cancel (sessions stopped mid-answer, a worker through the worker library)"
 measured "$gateway_pid" "$out/cancel.json" ssebridge --scenario cancel --sessions $((1000 / scale)) \
   --concurrency 100 --kafka-brokers "$kafka"

@@ -41,7 +41,8 @@ struct settings {
     std::size_t concurrency = 200; ///< setup: clients opening sessions at once
     std::string publish = "plain"; ///< plain PUBLISH, or record (the workers' script: ids, log)
     double cut_share = 0.1;        ///< resume: share of streams cut once and resumed; soak: hung up
-    std::string expect;            ///< soak: the answer the worker streams (FinalAnswerStream)
+    std::string resume_with = "get";  ///< resume: GET …/events, or "post": the POST again
+    std::string expect;               ///< soak: the answer the worker streams (FinalAnswerStream)
     std::size_t storm_readers = 500;  ///< storm: clients replaying a log at once
     std::size_t storm_events = 10000; ///< storm: events in that log
     std::string json_out;

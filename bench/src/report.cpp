@@ -55,7 +55,8 @@ void print_table(std::ostream& out, const boost::json::object& r) {
     for (std::string_view key : {"resume", "cancel", "soak", "storm"})
         if (const auto* v = r.if_contains(key))
             for (const auto& [name, value] : v->as_object())
-                line(std::string(key) + "." + std::string(name), number(value));
+                line(std::string(key) + "." + std::string(name),
+                     value.is_string() ? std::string(value.as_string()) : number(value));
     if (r.at("delivered").to_number<std::int64_t>() == 0)
         return; // no event timed: no latency to report
     const auto& lat = r.at("latency_us").as_object();

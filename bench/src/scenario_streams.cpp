@@ -29,6 +29,10 @@ coro::awaitable<void> sample_rss(run_state& st) {
 
 coro::awaitable<void> scenario_streams(run_state& st) {
     auto ex = co_await asio::this_coro::executor;
+    const bool resume = st.s.scenario == "resume";
+    std::size_t started_before = 0; // Kafka records, to count the ones this run makes
+    if (resume)
+        started_before = co_await sessions_started(st);
     // Open the sessions, a few hundred at a time.
     std::vector<stream> streams(st.s.sessions);
     std::exception_ptr failure;
@@ -56,7 +60,7 @@ coro::awaitable<void> scenario_streams(run_state& st) {
     // The resume scenario: every k-th stream is cut once, at a random event.
     std::vector<std::size_t> cut_points(streams.size(), 0);
     st.resume.unique.assign(streams.size(), 0);
-    if (st.s.scenario == "resume" && st.s.cut_share > 0) {
+    if (resume && st.s.cut_share > 0) {
         std::mt19937 random(42);
         std::uniform_int_distribution<std::size_t> at(1, std::max<std::size_t>(1, st.s.events));
         auto every = static_cast<std::size_t>(std::max(1.0, 1.0 / st.s.cut_share));
@@ -77,7 +81,7 @@ coro::awaitable<void> scenario_streams(run_state& st) {
             st.got.record_ack();
             continue;
         }
-        if (st.s.scenario == "resume")
+        if (resume)
             readers.spawn(read_resumable(&st, &streams[i], i, cut_points[i]));
         else
             readers.spawn(read_stream(streams[i].client.get(), &st.got));
@@ -119,14 +123,18 @@ coro::awaitable<void> scenario_streams(run_state& st) {
         st.report["events_per_second"] = static_cast<double>(st.got.delivered) / secs;
         st.report["expected"] = expected;
         st.report["slow_clients"] = slow_count;
-        if (st.s.scenario == "resume") {
+        if (resume) {
+            std::size_t records = co_await sessions_started(st);
+            records -= started_before;
             std::size_t lost = 0;
             for (std::size_t i = 0; i < streams.size(); ++i)
                 lost += per_channel > st.resume.unique[i] ? per_channel - st.resume.unique[i] : 0;
             auto& r = st.resume;
             std::sort(r.resume_us.begin(), r.resume_us.end());
-            st.report["resume"] = {{"cut", r.cut},
+            st.report["resume"] = {{"with", st.s.resume_with},
+                                   {"cut", r.cut},
                                    {"lost", lost},
+                                   {"kafka_records", records},
                                    {"duplicated", r.duplicated},
                                    {"resume_p50_us", percentile(r.resume_us, 50)},
                                    {"resume_p99_us", percentile(r.resume_us, 99)}};

@@ -15,13 +15,29 @@ wire::event_kind kind_of(std::string_view data) {
     return info ? info->kind : wire::event_kind::other;
 }
 
+namespace {
+// What every bench session asks. A stream that may resume by POST asks for
+// SSE ids (the cursors it comes back with).
+std::string ask(bool with_cursors, const std::string& last_event_id = "") {
+    std::string extra = with_cursors ? "Accept: text/event-stream\r\n" : "";
+    if (!last_event_id.empty())
+        extra += "Last-Event-ID: " + last_event_id + "\r\n";
+    return test::post_request(R"({"user_query":"bench"})", "application/json", "/v1/react/sessions",
+                              extra);
+}
+
+bool resumes_by_post(const settings& s) {
+    return s.scenario == "resume" && s.resume_with == "post";
+}
+} // namespace
+
 coro::awaitable<void> open_stream(run_state& st, std::size_t index, stream* out) {
     auto ex = co_await asio::this_coro::executor;
     out->client = std::make_unique<test::http_client>(ex);
     if (st.s.target == "ssebridge") {
         out->gateway = st.gateways[index % st.gateways.size()];
         co_await out->client->connect(out->gateway);
-        co_await out->client->send(test::post_request(R"({"user_query":"bench"})"));
+        co_await out->client->send(ask(resumes_by_post(st.s)));
         test::http_head head = co_await out->client->read_head();
         if (head.status != 200)
             throw std::runtime_error("POST answered " + std::to_string(head.status));
@@ -65,24 +81,46 @@ coro::awaitable<void> discard(coro::awaitable<boost::system::error_code> op) {
     co_await std::move(op);
 }
 
-// Opens GET …/events for `s` after `cursor` on a new connection.
-coro::awaitable<void> reopen(stream& s, const std::string& cursor) {
+coro::awaitable<void> reopen(stream& s, const std::string& cursor, bool by_post) {
     s.client->close();
     s.client = std::make_unique<test::http_client>(co_await asio::this_coro::executor);
     co_await s.client->connect(s.gateway);
-    co_await s.client->send("GET /v1/react/sessions/" + s.id +
-                            "/events HTTP/1.1\r\nHost: b\r\n"
-                            "Authorization: Bearer " +
-                            s.token + "\r\nLast-Event-ID: " + cursor + "\r\n\r\n");
+    if (by_post)
+        co_await s.client->send(ask(true, cursor));
+    else
+        co_await s.client->send("GET /v1/react/sessions/" + s.id +
+                                "/events HTTP/1.1\r\nHost: b\r\n"
+                                "Authorization: Bearer " +
+                                s.token + "\r\nLast-Event-ID: " + cursor + "\r\n\r\n");
     test::http_head head = co_await s.client->read_head();
     if (head.status != 200)
-        throw std::runtime_error("GET events answered " + std::to_string(head.status));
+        throw std::runtime_error(std::string(by_post ? "the POST again" : "GET events") +
+                                 " answered " + std::to_string(head.status));
+    if (by_post && head.header("X-Session-Id") != s.id)
+        throw std::runtime_error("the POST again opened another session");
+}
+
+coro::awaitable<std::size_t> sessions_started(const run_state& st) {
+    auto ex = co_await asio::this_coro::executor;
+    std::size_t sum = 0;
+    for (const tcp::endpoint& gateway : st.gateways) {
+        test::http_client c(ex);
+        co_await c.connect(gateway);
+        auto [head, body] = co_await c.exchange("GET /metrics HTTP/1.1\r\nHost: b\r\n\r\n");
+        constexpr std::string_view name = "\nssebridge_sessions_started_total ";
+        auto at = body.find(name);
+        if (head.status != 200 || at == std::string::npos)
+            throw std::runtime_error("no ssebridge_sessions_started_total in /metrics");
+        sum += std::stoull(body.substr(at + name.size()));
+    }
+    co_return sum;
 }
 
 coro::awaitable<void> read_resumable(run_state* st, stream* s, std::size_t index,
                                      std::size_t cut_after) {
+    const bool by_post = resumes_by_post(st->s);
     std::optional<wire::entry_id> last;
-    std::string last_text;
+    std::string last_text; // the cursor to come back with
     std::size_t seen = 0;
     std::optional<steady::time_point> resumed_at;
     for (;;) {
@@ -100,7 +138,7 @@ coro::awaitable<void> read_resumable(run_state* st, stream* s, std::size_t index
                 continue;
             }
             last = info->id;
-            last_text = info->id->to_string();
+            last_text = by_post ? m->id : info->id->to_string();
         }
         if (resumed_at) {
             st->resume.resume_us.push_back(static_cast<std::uint32_t>(
@@ -122,7 +160,7 @@ coro::awaitable<void> read_resumable(run_state* st, stream* s, std::size_t index
             s->client->close();
             co_await test::sleep_for(away);
             resumed_at = steady::now();
-            co_await reopen(*s, last_text);
+            co_await reopen(*s, last_text, by_post);
         }
     }
     st->got.progress.notify();

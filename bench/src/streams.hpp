@@ -41,15 +41,21 @@ coro::awaitable<void> read_stream(test::http_client* c, results* r);
 /// Awaits `op` and drops its result (a reader's end reason).
 coro::awaitable<void> discard(coro::awaitable<boost::system::error_code> op);
 
-// Opens GET …/events for `s` after `cursor` on a new connection.
-coro::awaitable<void> reopen(stream& s, const std::string& cursor);
+// Comes back for `s` after `cursor` on a new connection: GET …/events, or
+// (`by_post`) the stream's POST again with the cursor as Last-Event-ID.
+coro::awaitable<void> reopen(stream& s, const std::string& cursor, bool by_post);
+
+/// The Kafka records the target gateways made: ssebridge_sessions_started_total
+/// summed over their /metrics.
+coro::awaitable<std::size_t> sessions_started(const run_state& st);
 
 // How long a cut reader stays away before it resumes.
 constexpr auto away = 200ms;
 
 // The resume scenario's reader: like read_stream, but it checks every id
 // (a duplicate is counted, not recorded) and, after `cut_after` events,
-// hangs up, stays away for a while and resumes from the last id it has.
+// hangs up, stays away for a while and resumes from the last id it has
+// (--resume-with: by GET …/events, or by the POST with the last cursor).
 coro::awaitable<void> read_resumable(run_state* st, stream* s, std::size_t index,
                                      std::size_t cut_after);
 
