@@ -304,16 +304,21 @@ BOOST_AUTO_TEST_CASE(the_bench_counts_every_event_and_every_session) {
     BOOST_TEST(r.at("delivered").to_number<std::int64_t>() == 40);
     BOOST_TEST(r.at("sessions_per_second").to_number<double>() > 0);
 
-    // Resume: every event once, though a quarter of the streams were cut.
-    child_process resume({SSEBRIDGE_BENCH_BINARY, "--redis", redis.url(), "--gateway", gateway,
-                          "--scenario", "resume", "--sessions", "20", "--events", "50",
-                          "--cut-share", "0.25", "--json", out});
-    BOOST_TEST_REQUIRE(resume.wait(60s) == 0);
-    r = read_json(out);
-    BOOST_TEST(r.at("delivered").to_number<std::int64_t>() == 1000);
-    BOOST_TEST(r.at("resume").at("cut").to_number<std::int64_t>() == 5);
-    BOOST_TEST(r.at("resume").at("lost").to_number<std::int64_t>() == 0);
-    BOOST_TEST(r.at("resume").at("duplicated").to_number<std::int64_t>() == 0);
+    // Resume: every event once, though a quarter of the streams were cut, and
+    // one Kafka record a session, by GET …/events and by the POST again.
+    for (std::string with : {"get", "post"}) {
+        child_process resume({SSEBRIDGE_BENCH_BINARY, "--redis", redis.url(), "--gateway", gateway,
+                              "--scenario", "resume", "--sessions", "20", "--events", "50",
+                              "--cut-share", "0.25", "--resume-with", with, "--json", out});
+        BOOST_TEST_REQUIRE(resume.wait(60s) == 0, with);
+        r = read_json(out);
+        BOOST_TEST(r.at("delivered").to_number<std::int64_t>() == 1000, with);
+        BOOST_TEST(r.at("resume").at("with").as_string() == with);
+        BOOST_TEST(r.at("resume").at("cut").to_number<std::int64_t>() == 5, with);
+        BOOST_TEST(r.at("resume").at("lost").to_number<std::int64_t>() == 0, with);
+        BOOST_TEST(r.at("resume").at("duplicated").to_number<std::int64_t>() == 0, with);
+        BOOST_TEST(r.at("resume").at("kafka_records").to_number<std::int64_t>() == 20, with);
+    }
 
     // Cancel: sessions stopped mid-answer by a worker of the worker library.
     child_process cancel({SSEBRIDGE_BENCH_BINARY, "--redis", redis.url(), "--gateway", gateway,
@@ -334,6 +339,8 @@ BOOST_AUTO_TEST_CASE(the_bench_counts_every_event_and_every_session) {
     BOOST_TEST(no_urls.wait(10s) == 2);
     child_process no_such({SSEBRIDGE_BENCH_BINARY, "--scenario", "sprint"});
     BOOST_TEST(no_such.wait(10s) == 2);
+    child_process no_way_back({SSEBRIDGE_BENCH_BINARY, "--resume-with", "pigeon"});
+    BOOST_TEST(no_way_back.wait(10s) == 2);
     child_process help({SSEBRIDGE_BENCH_BINARY, "--help"});
     BOOST_TEST(help.wait(10s) == 0);
     BOOST_TEST(!help.wait_for_line("Usage: ssebridge-bench", 1s).empty());
