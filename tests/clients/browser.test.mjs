@@ -1,5 +1,5 @@
-// The SSE clients of web pages, unchanged, in Debian's Chromium (npm's
-// fetch-event-source, the seeds' own), against a real gateway, worker and
+// The SSE clients of web pages, unchanged, in Debian's Chromium (its
+// EventSource, npm's fetch-event-source, the seeds' own), against a real gateway, worker and
 // redis-server, through a TCP proxy that cuts connections mid-answer. Each:
 // what it shows is the session's log, once (or, for a client that does not
 // retry, a part of it, once); one Kafka record per question; it ends;
@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
-import { binDir, counters as countersOf, launchChromium, logOf, startGateway, startProxy, startRedis, startWorker,
+import { binDir, counters as countersOf, eventIds, launchChromium, logOf, startGateway, startProxy, startRedis, startWorker,
   tearDown } from '../support/harness.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -136,6 +136,48 @@ test('fetch-event-source in a tab hidden then shown (openWhenHidden: false): eve
   assert.ok((await counters()).resumes - before.resumes >= 1, 'the shown tab resumed its session');
   await page.close();
 });
+
+test("the browser's EventSource on GET …/events, cut twice mid-answer and left open: every event once, then CLOSED",
+  async () => {
+    const page = await browser.newPage();
+    await page.goto(proxy.url + '/');
+    const before = await counters();
+    // The session is asked for on the gateway itself; the page follows it
+    // through the proxy and never closes its EventSource, not even at the end.
+    const asked = await fetch(gatewayUrl + '/v1/react/sessions', {
+      method: 'POST', headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ user_query: 'Who follows this?', model_alias: 'smart_agent' }),
+    });
+    const session = asked.headers.get('X-Session-Id');
+    const token = asked.headers.get('X-Session-Token');
+    const posted = asked.text();
+    await page.evaluate(({ session, token }) => {
+      const es = new EventSource(`/v1/react/sessions/${session}/events?token=${token}`);
+      window.run = { es, events: [], errors: 0 };
+      es.onmessage = (e) => window.run.events.push(JSON.parse(e.data));
+      es.onerror = () => { window.run.errors += 1; };
+    }, { session, token });
+    for (let cut = 0; cut < 2; cut++) {
+      const shown = await page.evaluate(() => window.run.events.length);
+      await shownMoreThan(page, shown + 3);
+      assert.ok(proxy.cutAll() > 0, 'nothing to cut');
+    }
+    // After the terminal event the browser comes back once with its id, gets
+    // 204 and stops for good.
+    await page.waitForFunction(() => window.run.es.readyState === EventSource.CLOSED, null, { timeout: 20000 });
+    const run = await page.evaluate(() => ({ events: window.run.events, errors: window.run.errors }));
+    const ids = run.events.map((e) => e.id);
+    assert.deepEqual(ids, await logOf(gatewayUrl, session, token), 'the events shown are the log, once');
+    assert.deepEqual(eventIds(await posted), ids, 'the POST stream had the same events');
+    assert.equal(run.events.at(-1).event_type, 'FinalAnswerStreamEnd');
+    const after = await counters();
+    assert.equal(after.sessions - before.sessions, 1, 'one Kafka record for the question');
+    assert.ok(after.ended - before.ended >= 1, 'its last reconnect was told the end');
+    await page.waitForTimeout(1500);
+    assert.deepEqual(await counters(), after, 'nothing polls after the end');
+    assert.equal(await page.evaluate(() => window.run.es.readyState), 2);
+    await page.close();
+  });
 
 // The seeds' clients, unchanged (seed_*.js), through the same proxy.
 const seedClient = (name) => readFileSync(join(here, name), 'utf8');
