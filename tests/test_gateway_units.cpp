@@ -571,6 +571,51 @@ BOOST_FIXTURE_TEST_CASE(a_lost_backend_ends_after_what_is_queued, stream_fixture
     BOOST_TEST((s.end_code() == wire::end_code::backend_lost));
 }
 
+// The AI SDK profile: the same decisions, the frames translated.
+BOOST_FIXTURE_TEST_CASE(a_stream_that_speaks_ui_starts_its_message_and_translates_every_event,
+                        stream_fixture) {
+    s.speak_ui("abc");
+    bool last = true;
+    auto frames = take(&last);
+    BOOST_TEST_REQUIRE(frames.size() == 1u); // `start` at once, before the ack
+    BOOST_TEST(frames[0] == R"({"type":"start","messageId":"abc"})");
+    BOOST_TEST(!last);
+    s.on_written(t0);
+    BOOST_TEST((s.on_message(R"({"event_type":"FinalAnswerStream","payload":{"char":"a"}})", t0) ==
+                step::none)); // held until the ack, as ever
+    BOOST_TEST((s.on_message(ev("worker_ack", "1-1"), t0) == step::wake));
+    frames = take();
+    BOOST_TEST(frames == (std::vector<std::string>{
+                             R"({"type":"start-step"})", R"({"type":"text-start","id":"text-1"})",
+                             R"({"type":"text-delta","id":"text-1","delta":"a"})"}),
+               boost::test_tools::per_element());
+    BOOST_TEST(buffer.find("id: ") == std::string::npos); // no SSE ids: the SDK has no use for them
+    s.on_written(t0);
+    BOOST_TEST((s.on_message(ev("FinalAnswerStreamEnd", "1-2"), t0) == step::wake));
+    frames = take(&last);
+    BOOST_TEST(last);
+    BOOST_TEST(frames == (std::vector<std::string>{
+                             R"({"type":"text-end","id":"text-1"})", R"({"type":"finish-step"})",
+                             R"({"type":"finish","finishReason":"stop"})", "[DONE]"}),
+               boost::test_tools::per_element());
+    s.on_written(t0);
+    BOOST_TEST(s.completed());
+
+    // The gateway's own end is the protocol's error.
+    stream_state timed_out{limits, t0};
+    timed_out.speak_ui("abc");
+    timed_out.on_stream_started(t0, t0 + 10s);
+    BOOST_TEST((timed_out.on_tick(t0 + 10s) == step::wake));
+    std::string out;
+    BOOST_TEST_REQUIRE(timed_out.take(out, t0).has_value());
+    BOOST_TEST(out == "data: {\"type\":\"start\",\"messageId\":\"abc\"}\n\n");
+    timed_out.on_written(t0);
+    BOOST_TEST_REQUIRE(timed_out.take(out, t0).has_value());
+    BOOST_TEST((out == "data: {\"type\":\"error\",\"errorText\":\"worker did not acknowledge "
+                       "within 10 s\"}\n\ndata: [DONE]\n\n"),
+               out);
+}
+
 // A drain ends thousands of streams in the same instant: a client that can
 // resume is told to come back after a spread-out delay, not EventSource's 3 s.
 BOOST_AUTO_TEST_CASE(a_drain_or_a_lost_redis_tells_a_resumable_client_when_to_come_back) {

@@ -1,8 +1,10 @@
 // The wire contract without I/O: names, events, requests, Kafka records.
 #include <ssebridge/wire/event.hpp>
 #include <ssebridge/wire/names.hpp>
+#include <ssebridge/wire/record.hpp>
 #include <ssebridge/wire/request.hpp>
 #include <ssebridge/wire/token.hpp>
+#include <ssebridge/wire/ui_stream.hpp>
 
 #define BOOST_TEST_MODULE wire
 #include <boost/test/unit_test.hpp>
@@ -10,6 +12,7 @@
 #include <boost/json/parse.hpp>
 
 #include <set>
+#include <vector>
 
 using namespace ssebridge;
 using wire::event_kind;
@@ -293,4 +296,177 @@ BOOST_AUTO_TEST_CASE(idempotency_keys_are_hashed_and_checked) {
     for (std::string bad : {std::string(), std::string(256, 'k'), std::string("with space"),
                             std::string("tab\t"), std::string("é")})
         BOOST_TEST(!wire::is_idempotency_key(bad), bad);
+}
+
+namespace {
+// The chunks of a UI message stream, each frame's text after `data: `.
+std::vector<std::string> chunks_of(const std::string& out) {
+    std::vector<std::string> chunks;
+    for (std::size_t at = 0; at < out.size();) {
+        std::size_t end = out.find("\n\n", at);
+        BOOST_TEST_REQUIRE(end != std::string::npos, "a frame without its blank line");
+        std::string frame = out.substr(at, end - at);
+        BOOST_TEST_REQUIRE(frame.starts_with("data: "), frame);
+        chunks.push_back(frame.substr(6));
+        at = end + 2;
+    }
+    return chunks;
+}
+
+std::string seed_event(std::string_view type, std::string_view payload = "{}") {
+    return wire::event_message(type, payload).value();
+}
+} // namespace
+
+BOOST_AUTO_TEST_CASE(a_seed_answer_becomes_the_ui_message_streams_chunks) {
+    wire::ui_message_stream ui;
+    std::string out;
+    wire::ui_message_stream::append_start(out, "0123abcd");
+    BOOST_TEST(!ui.append(out, seed_event("worker_ack")));
+    BOOST_TEST(!ui.append(out, seed_event("AgentThoughtStream", R"({"char":"H"})")));
+    BOOST_TEST(!ui.append(out, seed_event("AgentThoughtStream", R"({"char":"m"})")));
+    BOOST_TEST(!ui.append(
+        out, seed_event("AgentToolCallStart", R"({"tool_name":"web_search","query":"Paris"})")));
+    // A recorded event (its id first) reads the same.
+    BOOST_TEST(!ui.append(
+        out, wire::recorded_message("1-2", seed_event("FinalAnswerStream", R"({"char":"\""})"))));
+    BOOST_TEST(!ui.append(out, seed_event("FinalAnswerStream", R"({"char":"\n"})")));
+    BOOST_TEST(ui.append(out, seed_event("FinalAnswerStreamEnd")));
+    std::vector<std::string> expected{
+        R"({"type":"start","messageId":"0123abcd"})",
+        R"({"type":"start-step"})",
+        R"({"type":"reasoning-start","id":"reasoning-1"})",
+        R"({"type":"reasoning-delta","id":"reasoning-1","delta":"H"})",
+        R"({"type":"reasoning-delta","id":"reasoning-1","delta":"m"})",
+        R"({"type":"reasoning-end","id":"reasoning-1"})",
+        R"({"type":"tool-input-start","toolCallId":"call-2","toolName":"web_search"})",
+        R"({"type":"tool-input-available","toolCallId":"call-2","toolName":"web_search","input":{"query":"Paris"}})",
+        R"({"type":"text-start","id":"text-3"})",
+        R"({"type":"text-delta","id":"text-3","delta":"\""})",
+        R"({"type":"text-delta","id":"text-3","delta":"\n"})",
+        R"({"type":"text-end","id":"text-3"})",
+        R"({"type":"finish-step"})",
+        R"({"type":"finish","finishReason":"stop"})",
+        "[DONE]"};
+    BOOST_TEST(chunks_of(out) == expected, boost::test_tools::per_element());
+
+    // A replay of the same events from the start writes the same bytes.
+    wire::ui_message_stream again;
+    std::string replayed;
+    wire::ui_message_stream::append_start(replayed, "0123abcd");
+    for (auto [type, payload] : std::vector<std::pair<std::string_view, std::string_view>>{
+             {"worker_ack", "{}"},
+             {"AgentThoughtStream", R"({"char":"H"})"},
+             {"AgentThoughtStream", R"({"char":"m"})"},
+             {"AgentToolCallStart", R"({"tool_name":"web_search","query":"Paris"})"},
+             {"FinalAnswerStream", R"({"char":"\""})"},
+             {"FinalAnswerStream", R"({"char":"\n"})"},
+             {"FinalAnswerStreamEnd", "{}"}})
+        again.append(replayed, seed_event(type, payload));
+    BOOST_TEST(replayed == out);
+}
+
+BOOST_AUTO_TEST_CASE(other_events_become_data_parts_and_the_ends_end_the_ui_stream) {
+    wire::ui_message_stream ui;
+    std::string out;
+    BOOST_TEST(!ui.append(out, seed_event("FinalAnswerStream", R"({"char":"a"})")));
+    BOOST_TEST(!ui.append(out, seed_event("SourcesFound", R"({"urls":["https://a.example"]})")));
+    BOOST_TEST(!ui.append(out, seed_event("Progress", "42")));
+    BOOST_TEST(!ui.append(out, seed_event("FinalAnswerStream", R"({"char":7})"))); // not a char
+    BOOST_TEST(!ui.append(out, "not json"));                                       // skipped
+    BOOST_TEST(!ui.append(out, R"({"payload":{}})")); // no type: skipped
+    BOOST_TEST(!ui.append(out, R"({"event_type":"ToolResult","payload":{}})"));
+    std::vector<std::string> expected{
+        R"({"type":"text-start","id":"text-1"})",
+        R"({"type":"text-delta","id":"text-1","delta":"a"})",
+        R"({"type":"text-end","id":"text-1"})",
+        R"({"type":"data-SourcesFound","data":{"urls":["https://a.example"]}})",
+        R"({"type":"data-Progress","data":42})",
+        R"({"type":"data-FinalAnswerStream","data":{"char":7}})",
+        R"({"type":"data-ToolResult","data":{}})"};
+    BOOST_TEST(chunks_of(out) == expected, boost::test_tools::per_element());
+
+    std::string cancelled;
+    BOOST_TEST(wire::ui_message_stream{}.append(cancelled,
+                                                seed_event("cancelled", R"({"reason":"user"})")));
+    BOOST_TEST(chunks_of(cancelled) ==
+                   (std::vector<std::string>{R"({"type":"abort","reason":"user"})", "[DONE]"}),
+               boost::test_tools::per_element());
+    std::string failed;
+    BOOST_TEST(wire::ui_message_stream{}.append(
+        failed, wire::error_message(wire::end_code::ack_timeout, "worker did not acknowledge")));
+    BOOST_TEST(chunks_of(failed) ==
+                   (std::vector<std::string>{
+                       R"({"type":"error","errorText":"worker did not acknowledge"})", "[DONE]"}),
+               boost::test_tools::per_element());
+}
+
+BOOST_AUTO_TEST_CASE(the_ui_mapping_is_one_table) {
+    BOOST_TEST((wire::ui_part_of("worker_ack") == wire::ui_part::step));
+    BOOST_TEST((wire::ui_part_of("AgentThoughtStream") == wire::ui_part::reasoning));
+    BOOST_TEST((wire::ui_part_of("FinalAnswerStream") == wire::ui_part::text));
+    BOOST_TEST((wire::ui_part_of("AgentToolCallStart") == wire::ui_part::tool_input));
+    BOOST_TEST((wire::ui_part_of("FinalAnswerStreamEnd") == wire::ui_part::finish));
+    BOOST_TEST((wire::ui_part_of("cancelled") == wire::ui_part::abort));
+    BOOST_TEST((wire::ui_part_of("error") == wire::ui_part::error));
+    BOOST_TEST((wire::ui_part_of("anything else") == wire::ui_part::data));
+    BOOST_TEST((wire::ui_part_of("") == wire::ui_part::data));
+}
+
+BOOST_AUTO_TEST_CASE(a_use_chat_body_names_its_chat_and_its_question) {
+    std::string body =
+        R"({"id":"chat-1","messages":[{"id":"m1","role":"user","parts":[{"type":"text","text":"Hi"}]},)"
+        R"({"id":"m2","role":"assistant","parts":[{"type":"text","text":"Hello!"}]},)"
+        R"({"id":"m3","role":"user","parts":[{"type":"text","text":"Where is "},{"type":"file","url":"x"},)"
+        R"({"type":"text","text":"Paris?"}]}],"trigger":"submit-message","messageId":null})";
+    auto r = wire::check_chat_request(body);
+    BOOST_TEST_REQUIRE(r.has_value(), r.error().message());
+    BOOST_TEST(r->chat_id == "chat-1");
+    BOOST_TEST(r->user_query == "Where is Paris?");
+    // The worker gets the whole body, and user_query as the seed's workers read it.
+    auto record = boost::json::parse(r->record_body).as_object();
+    BOOST_TEST(record.at("user_query").as_string() == "Where is Paris?");
+    record.erase("user_query");
+    BOOST_TEST(record == boost::json::parse(body).as_object());
+    BOOST_TEST(wire::check_session_request(r->record_body).has_value());
+
+    // Earlier versions of the SDK send `content`; a body with its own user_query keeps it.
+    auto older = wire::check_chat_request(
+        R"({"id":"c","messages":[{"role":"user","content":"Old style"}]})");
+    BOOST_TEST_REQUIRE(older.has_value());
+    BOOST_TEST(older->user_query == "Old style");
+    std::string own =
+        R"({"id":"c","user_query":"mine","messages":[{"role":"user","content":"x"}]})";
+    BOOST_TEST(wire::check_chat_request(own)->record_body == own);
+}
+
+BOOST_AUTO_TEST_CASE(a_chat_body_without_a_chat_or_a_question_is_refused) {
+    auto code = [](std::string_view body) {
+        auto r = wire::check_chat_request(body);
+        return r ? 0 : r.error().value();
+    };
+    auto as_int = [](wire::error e) {
+        return static_cast<int>(e);
+    };
+    const std::string user = R"("messages":[{"role":"user","parts":[{"type":"text","text":"q"}]}])";
+    BOOST_TEST(code("{\"id\":\"ok\"," + user + "}") == 0);
+    BOOST_TEST(code("") == as_int(wire::error::empty_body));
+    BOOST_TEST(code("{") == as_int(wire::error::body_not_json));
+    BOOST_TEST(code("[]") == as_int(wire::error::body_not_object));
+    BOOST_TEST(code("{" + user + "}") == as_int(wire::error::chat_id_invalid));
+    BOOST_TEST(code("{\"id\":7," + user + "}") == as_int(wire::error::chat_id_invalid));
+    BOOST_TEST(code("{\"id\":\"\"," + user + "}") == as_int(wire::error::chat_id_invalid));
+    BOOST_TEST(code("{\"id\":\"a b\"," + user + "}") == as_int(wire::error::chat_id_invalid));
+    BOOST_TEST(code("{\"id\":\"" + std::string(129, 'c') + "\"," + user + "}") ==
+               as_int(wire::error::chat_id_invalid));
+    BOOST_TEST(code("{\"id\":\"" + std::string(128, 'c') + "\"," + user + "}") == 0);
+    BOOST_TEST(code(R"({"id":"c"})") == as_int(wire::error::chat_without_user_text));
+    BOOST_TEST(code(R"({"id":"c","messages":[]})") == as_int(wire::error::chat_without_user_text));
+    BOOST_TEST(code(R"({"id":"c","messages":[{"role":"assistant","content":"a"}]})") ==
+               as_int(wire::error::chat_without_user_text));
+    BOOST_TEST(
+        code(R"({"id":"c","messages":[{"role":"user","parts":[{"type":"file","url":"x"}]}]})") ==
+        as_int(wire::error::chat_without_user_text));
+    BOOST_TEST(wire::http_status(wire::error::chat_id_invalid) == 422u);
+    BOOST_TEST(wire::http_status(wire::error::chat_without_user_text) == 422u);
 }

@@ -206,8 +206,11 @@ std::optional<chunk> stream_state::take(std::string& out, coro::clock::time_poin
         c.last = true; // the end the client has seen already: only close the response
     } else if (phase_ == phase::ending) {
         // Only a stream with ids can be resumed: only it gets a retry hint.
-        append_error_frame(out, *end_code_, end_text(),
-                           ids_ ? retry_hint(*end_code_) : std::nullopt);
+        if (ui_)
+            ui_->append(out, wire::error_message(*end_code_, end_text()));
+        else
+            append_error_frame(out, *end_code_, end_text(),
+                               ids_ ? retry_hint(*end_code_) : std::nullopt);
         held_.reset();
         c.last = true;
     } else {
@@ -265,8 +268,17 @@ step stream_state::queue(std::string_view message, const std::optional<wire::ent
     return step::wake;
 }
 
+void stream_state::speak_ui(std::string_view message_id) {
+    ui_ = std::make_unique<wire::ui_message_stream>();
+    wire::ui_message_stream::append_start(pending_, message_id);
+}
+
 void stream_state::append_frame(std::string& out, std::string_view message,
-                                const std::optional<wire::entry_id>& id) const {
+                                const std::optional<wire::entry_id>& id) {
+    if (ui_) {
+        ui_->append(out, message);
+        return;
+    }
     if (!ids_ || !id) {
         append_event_frame(out, message);
         return;

@@ -53,6 +53,10 @@ public:
             return "the session was cancelled";
         case error::number_out_of_range:
             return "a number is beyond the range of a double";
+        case error::chat_id_invalid:
+            return "id must be the chat's id: 1 to 128 letters, digits and -_.:";
+        case error::chat_without_user_text:
+            return "messages must end with a user message that has text";
         }
         return "unknown wire error";
     }
@@ -79,6 +83,8 @@ unsigned http_status(boost::system::error_code ec) noexcept {
     case error::user_query_not_string:
     case error::user_query_empty:
     case error::number_out_of_range:
+    case error::chat_id_invalid:
+    case error::chat_without_user_text:
         return 422;
     case error::token_missing:
     case error::token_malformed:

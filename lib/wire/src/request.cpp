@@ -32,7 +32,9 @@ bool has_non_finite(const json::value& v) noexcept {
 }
 } // namespace
 
-result<void> check_session_request(std::string_view body) {
+namespace {
+/// A request body: a JSON object that a worker can read back as it was.
+result<json::value> parse_body(std::string_view body) {
     if (body.find_first_not_of(" \t\r\n") == std::string_view::npos)
         return error::empty_body;
     boost::system::error_code ec;
@@ -43,7 +45,78 @@ result<void> check_session_request(std::string_view body) {
         return error::body_not_object;
     if (has_non_finite(v))
         return error::number_out_of_range;
-    const json::value* q = v.get_object().if_contains("user_query");
+    return v;
+}
+
+bool is_chat_id(std::string_view id) noexcept {
+    return !id.empty() && id.size() <= 128 && std::all_of(id.begin(), id.end(), [](char c) {
+        return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.' ||
+               c == ':';
+    });
+}
+
+/// The text of a UI message: its `text` parts joined (ai ≥ 5), else its
+/// `content` string (earlier versions).
+std::string text_of(const json::object& message) {
+    std::string text;
+    if (const json::value* parts = message.if_contains("parts"); parts && parts->is_array()) {
+        for (const json::value& part : parts->get_array()) {
+            const json::object* o = part.if_object();
+            const json::value* type = o ? o->if_contains("type") : nullptr;
+            const json::value* t = o ? o->if_contains("text") : nullptr;
+            if (type && type->is_string() && type->get_string() == "text" && t && t->is_string())
+                text += t->get_string();
+        }
+        return text;
+    }
+    if (const json::value* content = message.if_contains("content");
+        content && content->is_string())
+        text = content->get_string();
+    return text;
+}
+} // namespace
+
+result<chat_request> check_chat_request(std::string_view body) {
+    auto v = parse_body(body);
+    if (!v)
+        return v.error();
+    const json::object& o = v->get_object();
+    const json::value* id = o.if_contains("id");
+    if (!id || !id->is_string() || !is_chat_id(id->get_string()))
+        return error::chat_id_invalid;
+    const json::value* messages = o.if_contains("messages");
+    const json::array* list = messages ? messages->if_array() : nullptr;
+    const json::object* last = nullptr;
+    if (list)
+        for (auto it = list->rbegin(); it != list->rend() && !last; ++it)
+            if (const json::object* m = it->if_object()) {
+                const json::value* role = m->if_contains("role");
+                if (role && role->is_string() && role->get_string() == "user")
+                    last = m;
+            }
+    chat_request r;
+    r.chat_id = id->get_string();
+    r.user_query = last ? text_of(*last) : std::string();
+    if (r.user_query.empty())
+        return error::chat_without_user_text;
+    if (o.contains("user_query")) {
+        r.record_body = body;
+    } else {
+        // The body verbatim after its `{`: a worker reads user_query as ever.
+        std::size_t brace = body.find('{');
+        r.record_body.reserve(body.size() + r.user_query.size() + 16);
+        r.record_body.append(body.substr(0, brace + 1)).append(R"("user_query":)");
+        r.record_body.append(json::serialize(json::value(r.user_query))).push_back(',');
+        r.record_body.append(body.substr(brace + 1));
+    }
+    return r;
+}
+
+result<void> check_session_request(std::string_view body) {
+    auto v = parse_body(body);
+    if (!v)
+        return v.error();
+    const json::value* q = v->get_object().if_contains("user_query");
     if (!q)
         return error::user_query_missing;
     if (!q->is_string())

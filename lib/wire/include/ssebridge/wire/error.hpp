@@ -38,6 +38,9 @@ enum class error {
     session_cancelled,
     // bodies and records: valid JSON, but a number no double holds (1e400)
     number_out_of_range,
+    // POST /v1/chat bodies (the AI SDK profile)
+    chat_id_invalid,
+    chat_without_user_text,
 };
 
 const boost::system::error_category& category() noexcept;

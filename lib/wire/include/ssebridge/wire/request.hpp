@@ -13,6 +13,21 @@ namespace ssebridge::wire {
 /// non-empty string `user_query`. `http_status` of the error gives 400/422.
 result<void> check_session_request(std::string_view body);
 
+/// A POST /v1/chat of the AI SDK profile (DESIGN.md §8), checked.
+struct chat_request {
+    std::string chat_id;     ///< its `id`: the client chooses it
+    std::string user_query;  ///< the text parts of its last user message, joined
+    std::string record_body; ///< the body verbatim, with `user_query` first unless it had one
+};
+
+/// Checks the body `useChat` sends (`{id, messages, trigger, messageId}`):
+/// a JSON object whose `id` is a chat id (1 to 128 of `[A-Za-z0-9._:-]`: it
+/// names Redis keys) and whose `messages` end with a `user` message with
+/// text (the `text` parts of its `parts`, or its `content` string).
+/// Errors: those of `check_session_request` for the body itself,
+/// `chat_id_invalid`, `chat_without_user_text` (422).
+result<chat_request> check_chat_request(std::string_view body);
+
 /// True for `application/json`, with any parameters and in any case.
 bool is_json_media_type(std::string_view content_type) noexcept;
 /// True when an `Accept` header names `text/event-stream` (with any

@@ -5,6 +5,7 @@
 
 #include <ssebridge/coro/core.hpp>
 #include <ssebridge/wire/event.hpp>
+#include <ssebridge/wire/ui_stream.hpp>
 
 #include <cstddef>
 #include <cstdint>
@@ -109,6 +110,11 @@ public:
         ids_ = true;
         id_suffix_ = std::move(suffix);
     }
+    /// The stream speaks the AI SDK's UI message stream (DESIGN.md §8) from
+    /// now on, its message `message_id`: its first chunk, `start`, is queued,
+    /// and every event (and the error that ends it) goes out translated by
+    /// `wire::ui_message_stream`, without `id:` lines.
+    void speak_ui(std::string_view message_id);
     /// Whose stream it is: the creator's, a joiner's or a subscriber's.
     [[nodiscard]] stream_kind kind() const noexcept { return kind_; }
     /// Why the stream ended with an error, when it did.
@@ -157,12 +163,13 @@ private:
     step end(wire::end_code code, std::string text);
     step queue(std::string_view message, const std::optional<wire::entry_id>& id);
     void append_frame(std::string& out, std::string_view message,
-                      const std::optional<wire::entry_id>& id) const;
+                      const std::optional<wire::entry_id>& id);
 
     const stream_limits* limits_;
     stream_kind kind_;
-    bool ids_;              ///< `id:` lines on recorded events
-    std::string id_suffix_; ///< what follows the event id in them
+    bool ids_;                                    ///< `id:` lines on recorded events
+    std::string id_suffix_;                       ///< what follows the event id in them
+    std::unique_ptr<wire::ui_message_stream> ui_; ///< the AI SDK profile's translation
     phase phase_;
     std::string pending_; ///< frames not yet taken, in order
     std::unique_ptr<held_back> held_;
