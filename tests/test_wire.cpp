@@ -470,3 +470,32 @@ BOOST_AUTO_TEST_CASE(a_chat_body_without_a_chat_or_a_question_is_refused) {
     BOOST_TEST(wire::http_status(wire::error::chat_id_invalid) == 422u);
     BOOST_TEST(wire::http_status(wire::error::chat_without_user_text) == 422u);
 }
+
+BOOST_AUTO_TEST_CASE(a_chat_key_is_random_and_its_owner_is_a_mac_of_it) {
+    std::string key = wire::make_chat_key();
+    BOOST_TEST(wire::is_chat_key(key));
+    BOOST_TEST(key.size() == 22u);
+    BOOST_TEST(wire::make_chat_key() != key);
+    for (std::string bad :
+         {std::string(), key.substr(1), key + "A", key.substr(1) + "=", key.substr(1) + "."})
+        BOOST_TEST(!wire::is_chat_key(bad), bad);
+    std::string owner = wire::chat_owner("secret", key);
+    BOOST_TEST(owner.size() == 22u);
+    BOOST_TEST(owner != key);
+    BOOST_TEST(wire::chat_owner("secret", key) == owner);
+    BOOST_TEST(wire::chat_owner("another secret", key) != owner);
+    BOOST_TEST(wire::chat_owner("secret", wire::make_chat_key()) != owner);
+    BOOST_TEST(wire::chat_key("chat-1") == "sse_chat:{chat-1}");
+}
+
+BOOST_AUTO_TEST_CASE(a_cookie_is_found_by_its_name) {
+    BOOST_TEST(wire::cookie_value("ssebridge_chat=abc", "ssebridge_chat").value() == "abc");
+    BOOST_TEST(wire::cookie_value("a=1; ssebridge_chat=abc; b=2", "ssebridge_chat").value() ==
+               "abc");
+    BOOST_TEST(wire::cookie_value("a=1;ssebridge_chat = abc ", "ssebridge_chat").value() == "abc");
+    BOOST_TEST(!wire::cookie_value("a=1; xssebridge_chat=abc", "ssebridge_chat"));
+    BOOST_TEST(!wire::cookie_value("ssebridge_chatx=abc", "ssebridge_chat"));
+    BOOST_TEST(!wire::cookie_value("", "ssebridge_chat"));
+    BOOST_TEST(!wire::cookie_value("ssebridge_chat", "ssebridge_chat"));
+    BOOST_TEST(wire::cookie_value("ssebridge_chat=", "ssebridge_chat").value().empty());
+}

@@ -56,19 +56,6 @@ coro::awaitable<claim> claim_idempotency(gateway::state& st, std::string redis_k
     }
 }
 
-/// Room for one more stream: not draining, not at --max-sessions (else 503).
-coro::awaitable<bool> admit(gateway::state& st, http::exchange& ex) {
-    if (st.stopping) {
-        co_await refuse(st, ex, "server shutting down");
-        co_return false;
-    }
-    if (st.sessions.live_count >= st.cfg.max_sessions) {
-        co_await refuse(st, ex, "too many sessions (" + std::to_string(st.cfg.max_sessions) + ")");
-        co_return false;
-    }
-    co_return true;
-}
-
 /// The resume cursor: `Last-Event-ID` (EventSource sends it when it
 /// reconnects), else `?last_event_id=` (a page's first connection); the
 /// event id of a POST stream's cursor (the token has shown the session).
@@ -88,6 +75,18 @@ bool carries_ids(post_stream_ids when, const http::request& req) {
 }
 
 } // namespace
+
+coro::awaitable<bool> admit(gateway::state& st, http::exchange& ex) {
+    if (st.stopping) {
+        co_await refuse(st, ex, "server shutting down");
+        co_return false;
+    }
+    if (st.sessions.live_count >= st.cfg.max_sessions) {
+        co_await refuse(st, ex, "too many sessions (" + std::to_string(st.cfg.max_sessions) + ")");
+        co_return false;
+    }
+    co_return true;
+}
 
 coro::awaitable<void> refuse(gateway::state& st, http::exchange& ex, std::string_view reason,
                              std::string_view session_id) {

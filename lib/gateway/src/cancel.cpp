@@ -189,16 +189,20 @@ coro::awaitable<std::int64_t> cancel_session(gateway::state& st, const std::stri
     co_return r.integer;
 }
 
-coro::awaitable<void> serve_cancel(gateway::state& st, http::exchange& ex) {
-    std::optional<std::string> id = co_await authorize(st, ex);
-    if (!id)
-        co_return;
+coro::awaitable<void> cancel_and_answer(gateway::state& st, http::exchange& ex, std::string id) {
     std::optional<double> wait = wait_of(ex.req());
     if (!wait) {
         co_await ex.respond_error(400, "wait must be a number of seconds from 0 to 60");
         co_return;
     }
-    co_await cancel_and_wait(st, ex, std::move(*id), *wait);
+    co_await cancel_and_wait(st, ex, std::move(id), *wait);
+}
+
+coro::awaitable<void> serve_cancel(gateway::state& st, http::exchange& ex) {
+    std::optional<std::string> id = co_await authorize(st, ex);
+    if (!id)
+        co_return;
+    co_await cancel_and_answer(st, ex, std::move(*id));
 }
 
 void spawn_record(gateway::state& st, coro::awaitable<void> op, std::string context) {

@@ -137,7 +137,10 @@ std::string usage() {
            "Redis channel sse_session:{id} until FinalAnswerStreamEnd; its X-Session-Token\n"
            "opens GET /v1/react/sessions/{id}/events (EventSource: replay from\n"
            "Last-Event-ID, then live) and POST /v1/react/sessions/{id}/cancel (Stop) from\n"
-           "any gateway sharing --token-secret. GET /healthz answers while the process\n"
+           "any gateway sharing --token-secret. POST /v1/chat takes the AI SDK's useChat\n"
+           "body and answers in its UI message stream; GET /v1/chat/{chatId}/stream resumes\n"
+           "it and POST /v1/chat/{chatId}/cancel stops it, for the browser whose\n"
+           "ssebridge_chat cookie claimed the chat. GET /healthz answers while the process\n"
            "serves, GET /readyz while new sessions can start (a Redis Pub/Sub canary through\n"
            "every master, and a Kafka broker, checked every 0.5 s), GET /metrics in\n"
            "Prometheus text.\n\n" +

@@ -157,6 +157,12 @@ gateway::gateway(coro::executor ex, const config& cfg)
                     [&st](http::exchange& ex) { return serve_events(st, ex); });
     st.server.route("POST", std::string(wire::http::cancel_route),
                     [&st](http::exchange& ex) { return serve_cancel(st, ex); });
+    st.server.route("POST", std::string(wire::http::chat_route),
+                    [&st](http::exchange& ex) { return serve_chat(st, ex); });
+    st.server.route("GET", std::string(wire::http::chat_stream_route),
+                    [&st](http::exchange& ex) { return serve_chat_stream(st, ex); });
+    st.server.route("POST", std::string(wire::http::chat_cancel_route),
+                    [&st](http::exchange& ex) { return serve_chat_cancel(st, ex); });
     // Plain functions returning the awaitable: no coroutine lambdas (their
     // captures and g++ 12's handling of temporaries in them are traps).
     st.server.route("GET", "/metrics", [&st](http::exchange& ex) { return serve_metrics(st, ex); });

@@ -10,6 +10,7 @@
 #include <ssebridge/wire/record.hpp>
 #include <ssebridge/wire/request.hpp>
 #include <ssebridge/wire/token.hpp>
+#include <ssebridge/wire/ui_stream.hpp>
 
 #include <boost/system/system_error.hpp>
 
@@ -49,23 +50,33 @@ std::string last_entry_command(const std::string& id) {
     return redis::make_command({"XREVRANGE", wire::log_key(id), "+", "-", "COUNT", "1"});
 }
 
-/// True when `last` (an `XREVRANGE … COUNT 1` reply) is the session's
-/// terminal event and `cursor` is at or after it: nothing is left to send.
-bool cursor_is_past_the_end(const redis::reply& last, const std::string& cursor) {
-    std::optional<wire::entry_id> at = wire::entry_id::parse(cursor);
-    if (!at || last.elements.size() != 1 || last.elements[0].elements.size() != 2)
-        return false;
+/// The id of the session's terminal event when `last` (an `XREVRANGE …
+/// COUNT 1` reply) is that event; nullopt while the session goes on.
+std::optional<wire::entry_id> terminal_entry(const redis::reply& last) {
+    if (last.elements.size() != 1 || last.elements[0].elements.size() != 2)
+        return std::nullopt;
     const redis::reply& entry = last.elements[0];
     std::optional<wire::entry_id> end = wire::entry_id::parse(entry.elements[0].value);
     const redis::reply& fields = entry.elements[1];
-    if (!end || *at < *end || fields.elements.size() < 2 ||
-        fields.elements[0].value != wire::log_message_field)
-        return false;
+    if (!end || fields.elements.size() < 2 || fields.elements[0].value != wire::log_message_field)
+        return std::nullopt;
     auto info = wire::inspect_event(fields.elements[1].value);
     if (!info)
-        return false;
+        return std::nullopt;
     info->id = end;
-    return wire::ends_session(*info);
+    return wire::ends_session(*info) ? end : std::nullopt;
+}
+
+bool ends_the_session(const std::optional<redis::reply>& last) {
+    return last && terminal_entry(*last).has_value();
+}
+
+/// True when `cursor` is at or after the session's terminal event (`last`):
+/// nothing is left to send.
+bool cursor_is_past_the_end(const redis::reply& last, const std::string& cursor) {
+    std::optional<wire::entry_id> at = wire::entry_id::parse(cursor);
+    std::optional<wire::entry_id> end = terminal_entry(last);
+    return at && end && *at >= *end;
 }
 
 // Not a coroutine: no braced lists in a coroutine frame (g++ 12).
@@ -74,10 +85,14 @@ http::response no_content() {
 }
 
 /// The headers of a stream: a POST's (creator or joiner) carry the token.
-std::vector<http::header> stream_headers(const session& s) {
+std::vector<http::header> stream_headers(const session& s, const stream_start& start) {
     std::vector<http::header> headers{{"Cache-Control", "no-cache"},
                                       {"X-Accel-Buffering", "no"},
                                       {std::string(wire::http::session_id_header), s.id()}};
+    if (start.ui)
+        headers.push_back(
+            {std::string(wire::ui_stream_header), std::string(wire::ui_stream_version)});
+    headers.insert(headers.end(), start.headers.begin(), start.headers.end());
     if (s.kind() != detail::stream_kind::subscriber) {
         auto expires = std::chrono::duration_cast<std::chrono::seconds>(
                            std::chrono::system_clock::now().time_since_epoch())
@@ -92,8 +107,8 @@ std::vector<http::header> stream_headers(const session& s) {
 
 /// Sends the stream's headers; false when the client is gone (its session,
 /// which exists, is then abandoned unless someone comes back in time).
-coro::awaitable<bool> send_headers(session& s, http::exchange& ex) {
-    std::vector<http::header> headers = stream_headers(s);
+coro::awaitable<bool> send_headers(session& s, http::exchange& ex, const stream_start& start) {
+    std::vector<http::header> headers = stream_headers(s, start);
     bool ok = co_await ex.start_stream("text/event-stream; charset=utf-8", headers);
     if (!ok)
         note_abandoned(s.gateway_state(), s.id());
@@ -120,7 +135,7 @@ coro::awaitable<void> cancel_failed(gateway::state& st, std::string id) {
 
 /// Subscribes, hands the request to Kafka and sends the headers; true once
 /// the stream is open.
-coro::awaitable<bool> open_stream(session& s, http::exchange& ex) {
+coro::awaitable<bool> open_stream(session& s, http::exchange& ex, const stream_start& start) {
     gateway::state& st = s.gateway_state();
     std::string failure = co_await subscribe(s);
     co_await coro::throw_if_cancelled();
@@ -144,7 +159,8 @@ coro::awaitable<bool> open_stream(session& s, http::exchange& ex) {
     // The worker may answer at once: the subscription is confirmed first.
     std::optional<kafka::delivery> delivered;
     {
-        std::string record = wire::kafka_record(s.id(), ex.req().body); // freed once delivered
+        std::string record = wire::kafka_record( // freed once delivered
+            s.id(), start.record_body.empty() ? ex.req().body : start.record_body);
         // Our own deadline: librdkafka looks at message timeouts once a second.
         delivered = co_await coro::with_timeout(
             st.kafka.producer.async_produce(st.cfg.kafka_topic, s.id(), record),
@@ -168,7 +184,7 @@ coro::awaitable<bool> open_stream(session& s, http::exchange& ex) {
     }
     auto ack_deadline = coro::clock::now() + coro::seconds(st.cfg.ack_timeout);
 
-    bool ok = co_await send_headers(s, ex);
+    bool ok = co_await send_headers(s, ex, start);
     if (!ok)
         co_return false;
     ++st.stats.sessions_started;
@@ -180,13 +196,14 @@ coro::awaitable<bool> open_stream(session& s, http::exchange& ex) {
 /// GET …/events after the checks: subscribe, make sure the session exists
 /// and that something is left after `cursor`, send the headers; true once
 /// the stream is open.
-coro::awaitable<bool> open_events(session& s, http::exchange& ex, std::string cursor) {
+coro::awaitable<bool> open_events(session& s, http::exchange& ex, const stream_start& start) {
     gateway::state& st = s.gateway_state();
+    const std::string& cursor = start.cursor;
     s.machine().begin_replay(); // live events wait for the replay: no gap, no duplicate
     std::string failure = co_await subscribe(s);
     co_await coro::throw_if_cancelled();
     std::optional<redis::reply> last;
-    if (failure.empty() && wire::entry_id::parse(cursor)) {
+    if (failure.empty() && (start.only_if_running || wire::entry_id::parse(cursor))) {
         last = co_await command(st, last_entry_command(s.id()));
         if (!last || last->is_error())
             failure = "Redis unavailable";
@@ -201,6 +218,10 @@ coro::awaitable<bool> open_events(session& s, http::exchange& ex, std::string cu
         co_await refuse(st, ex, failure);
         co_return false;
     }
+    if (start.only_if_running && (ends_the_session(last) || (exists && exists->integer == 0))) {
+        co_await ex.respond(no_content()); // nothing runs: nothing to resume
+        co_return false;
+    }
     if (last && cursor_is_past_the_end(*last, cursor)) {
         // The end is the end: 204 is what makes an EventSource stop
         // reconnecting (an empty 200 it would poll every few seconds).
@@ -213,7 +234,7 @@ coro::awaitable<bool> open_events(session& s, http::exchange& ex, std::string cu
         co_return false;
     }
     s.exists();
-    bool ok = co_await send_headers(s, ex);
+    bool ok = co_await send_headers(s, ex, start);
     if (!ok)
         co_return false;
     ++st.stats.event_streams_started;
@@ -225,10 +246,10 @@ coro::awaitable<bool> open_events(session& s, http::exchange& ex, std::string cu
 /// coroutine: no `?:` between awaitables).
 } // namespace
 
-coro::awaitable<bool> open(session& s, http::exchange& ex, std::string cursor) {
+coro::awaitable<bool> open(session& s, http::exchange& ex, const stream_start& start) {
     if (s.kind() == detail::stream_kind::creator)
-        return open_stream(s, ex);
-    return open_events(s, ex, std::move(cursor));
+        return open_stream(s, ex, start);
+    return open_events(s, ex, start);
 }
 
 } // namespace ssebridge::gateway

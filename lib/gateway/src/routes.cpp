@@ -1,4 +1,5 @@
-// The stream routes (POST /v1/react/sessions, GET …/events): admission,
+// The stream routes (POST /v1/react/sessions, GET …/events, and the AI SDK
+// profile's POST /v1/chat and GET /v1/chat/{id}/stream): admission,
 // then the opening raced by the client's hang-up, then the session streams.
 #include "pipeline.hpp"
 #include "session.hpp"
@@ -15,14 +16,21 @@ namespace asio = boost::asio;
 
 namespace {
 
-enum class stream_route : std::uint8_t { create, events };
+enum class stream_route : std::uint8_t { create, events, chat, chat_stream };
 
 // Not a coroutine: no `?:` between awaitables.
 coro::awaitable<std::optional<stream_start>> admit_stream(gateway::state& st, http::exchange& ex,
                                                           stream_route route) {
-    if (route == stream_route::create)
+    switch (route) {
+    case stream_route::create:
         return admit_create(st, ex);
-    return admit_events(st, ex);
+    case stream_route::chat:
+        return admit_chat(st, ex);
+    case stream_route::chat_stream:
+        return admit_chat_stream(st, ex);
+    default:
+        return admit_events(st, ex);
+    }
 }
 
 /// A request on a stream route, up to its headers: the checks, then the
@@ -41,9 +49,11 @@ coro::awaitable<void> run_stream(gateway::state& st, http::exchange& ex, stream_
         s->exists();
     if (start->ids)
         s->machine().carry_ids(wire::cursor_suffix(st.token_secret, s->id(), start->body_sha256));
+    if (start->ui)
+        s->machine().speak_ui(s->id()); // the assistant message is the session
     auto [order, open_error, streaming, watch_error] =
         co_await asio::experimental::make_parallel_group(
-            asio::co_spawn(st.ex, open(*s, ex, start->cursor), asio::deferred),
+            asio::co_spawn(st.ex, open(*s, ex, *start), asio::deferred),
             ex.async_wait_readable(asio::deferred))
             .async_wait(asio::experimental::wait_for_one(), asio::use_awaitable);
     if (order[0] == 1) { // the client left first
@@ -65,6 +75,14 @@ coro::awaitable<void> serve_session(gateway::state& st, http::exchange& ex) {
 
 coro::awaitable<void> serve_events(gateway::state& st, http::exchange& ex) {
     return run_stream(st, ex, stream_route::events);
+}
+
+coro::awaitable<void> serve_chat(gateway::state& st, http::exchange& ex) {
+    return run_stream(st, ex, stream_route::chat);
+}
+
+coro::awaitable<void> serve_chat_stream(gateway::state& st, http::exchange& ex) {
+    return run_stream(st, ex, stream_route::chat_stream);
 }
 
 } // namespace ssebridge::gateway

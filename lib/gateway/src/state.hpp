@@ -133,6 +133,17 @@ coro::awaitable<void> serve_events(gateway::state& st, http::exchange& ex);
 /// then 200 once the worker's `cancelled` is recorded, else 202 (§7).
 coro::awaitable<void> serve_cancel(gateway::state& st, http::exchange& ex);
 
+/// The AI SDK profile (DESIGN.md §8): POST /v1/chat (useChat's), GET
+/// /v1/chat/{chatId}/stream (its resume), POST /v1/chat/{chatId}/cancel
+/// (Stop, answered as the session cancel is). The chat's cookie opens them.
+coro::awaitable<void> serve_chat(gateway::state& st, http::exchange& ex);
+coro::awaitable<void> serve_chat_stream(gateway::state& st, http::exchange& ex);
+coro::awaitable<void> serve_chat_cancel(gateway::state& st, http::exchange& ex);
+
+/// The cancel of session `id` (whose caller is allowed to), answered:
+/// 200 once its worker confirmed within `?wait=`, else 202; 404, 409.
+coro::awaitable<void> cancel_and_answer(gateway::state& st, http::exchange& ex, std::string id);
+
 /// The session id of a request on /v1/react/sessions/{id}/…, once its token
 /// (`Authorization: Bearer …` or `?token=`) opens it; else answers 404/401.
 coro::awaitable<std::optional<std::string>> authorize(gateway::state& st, http::exchange& ex);

@@ -99,4 +99,8 @@ std::string sha256_hex(std::string_view bytes) {
     return detail::to_hex(digest);
 }
 
+std::string chat_key(std::string_view chat_id) {
+    return "sse_chat:{" + std::string(chat_id) + "}";
+}
+
 } // namespace ssebridge::wire

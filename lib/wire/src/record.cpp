@@ -33,6 +33,11 @@ return 1
 
 // Reads XRANGE in batches sized by the largest entry seen (8 first), so
 // that Redis reads little more than the page takes.
+constexpr std::string_view chat_claim = R"(local held = redis.call('GET', KEYS[1])
+if held and string.sub(held, 1, #ARGV[1] + 1) ~= ARGV[1] .. ':' then return 0 end
+redis.call('SET', KEYS[1], ARGV[1] .. ':' .. ARGV[2], 'EX', ARGV[3])
+return 1)";
+
 constexpr std::string_view page =
     R"(local from, limit, most = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3])
 local page, bytes, largest, n = {}, 0, 1, 8
@@ -103,6 +108,15 @@ std::string recorded_message(std::string_view id, std::string_view message) {
     out += "\",";
     out += message.substr(1);
     return out;
+}
+
+std::string_view chat_claim_script() noexcept {
+    return chat_claim;
+}
+
+std::string_view chat_claim_script_sha1() noexcept {
+    static const std::string sha = sha1_hex(chat_claim);
+    return sha;
 }
 
 } // namespace ssebridge::wire

@@ -48,13 +48,6 @@ result<json::value> parse_body(std::string_view body) {
     return v;
 }
 
-bool is_chat_id(std::string_view id) noexcept {
-    return !id.empty() && id.size() <= 128 && std::all_of(id.begin(), id.end(), [](char c) {
-        return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.' ||
-               c == ':';
-    });
-}
-
 /// The text of a UI message: its `text` parts joined (ai ≥ 5), else its
 /// `content` string (earlier versions).
 std::string text_of(const json::object& message) {
@@ -75,6 +68,13 @@ std::string text_of(const json::object& message) {
     return text;
 }
 } // namespace
+
+bool is_chat_id(std::string_view id) noexcept {
+    return !id.empty() && id.size() <= 128 && std::all_of(id.begin(), id.end(), [](char c) {
+        return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.' ||
+               c == ':';
+    });
+}
 
 result<chat_request> check_chat_request(std::string_view body) {
     auto v = parse_body(body);
@@ -256,6 +256,21 @@ result<session_request> parse_kafka_record(std::string_view value) {
     if (const json::value* q = body->get_object().if_contains("user_query"); q && q->is_string())
         r.user_query = q->get_string();
     return r;
+}
+
+std::optional<std::string_view> cookie_value(std::string_view cookie_header,
+                                             std::string_view name) noexcept {
+    while (!cookie_header.empty()) {
+        std::size_t end = cookie_header.find(';');
+        std::string_view pair = trimmed(cookie_header.substr(0, end));
+        std::size_t eq = pair.find('=');
+        if (eq != std::string_view::npos && trimmed(pair.substr(0, eq)) == name)
+            return trimmed(pair.substr(eq + 1));
+        if (end == std::string_view::npos)
+            break;
+        cookie_header.remove_prefix(end + 1);
+    }
+    return std::nullopt;
 }
 
 } // namespace ssebridge::wire

@@ -142,11 +142,37 @@ std::string_view cursor_position(std::string_view cursor) noexcept {
     return cursor.substr(0, cursor.find('.'));
 }
 
-std::string make_token_secret() {
-    std::array<unsigned char, 32> bytes{};
+namespace {
+template <std::size_t N>
+std::array<unsigned char, N> random_bytes() {
+    std::array<unsigned char, N> bytes{};
     if (::getrandom(bytes.data(), bytes.size(), 0) != static_cast<ssize_t>(bytes.size()))
         throw std::runtime_error("getrandom failed");
-    return detail::to_hex(bytes);
+    return bytes;
+}
+constexpr std::size_t chat_key_chars = 22; // 128 bits
+} // namespace
+
+std::string make_chat_key() {
+    return base64url(random_bytes<16>());
+}
+
+bool is_chat_key(std::string_view key) noexcept {
+    return key.size() == chat_key_chars && std::all_of(key.begin(), key.end(), [](char c) {
+               return std::string_view(alphabet, sizeof alphabet - 1).find(c) !=
+                      std::string_view::npos;
+           });
+}
+
+std::string chat_owner(std::string_view secret, std::string_view chat_key) {
+    mac full = hmac(secret, "ssebridge-chat-owner-v1\n" + std::string(chat_key));
+    std::array<unsigned char, 16> part{};
+    std::copy_n(full.begin(), part.size(), part.begin());
+    return base64url(part);
+}
+
+std::string make_token_secret() {
+    return detail::to_hex(random_bytes<32>());
 }
 
 } // namespace ssebridge::wire

@@ -15,6 +15,16 @@ inline constexpr std::string_view cancel_route = "/v1/react/sessions/*/cancel";
 /// The path segment of `/v1/react/sessions/{id}/…` that holds the id.
 inline constexpr std::size_t session_id_segment = 3;
 
+/// The AI SDK profile (DESIGN.md §8): `useChat` POSTs to the first, resumes
+/// on the second (its default: `{api}/{chatId}/stream`); Stop cancels on the
+/// third. The chat id is the path segment `chat_id_segment`.
+inline constexpr std::string_view chat_route = "/v1/chat";
+inline constexpr std::string_view chat_stream_route = "/v1/chat/*/stream";
+inline constexpr std::string_view chat_cancel_route = "/v1/chat/*/cancel";
+inline constexpr std::size_t chat_id_segment = 2;
+/// The cookie that holds the browser's chat key (`wire::make_chat_key`).
+inline constexpr std::string_view chat_cookie = "ssebridge_chat";
+
 /// The stream's headers: which session it is, and the token that opens it.
 inline constexpr std::string_view session_id_header = "X-Session-Id";
 inline constexpr std::string_view session_token_header = "X-Session-Token";

@@ -37,6 +37,10 @@ std::string idempotency_key(std::string_view client_key, std::string_view scope 
 /// True for a usable `Idempotency-Key`: 1 to 255 visible ASCII characters.
 bool is_idempotency_key(std::string_view client_key) noexcept;
 
+/// `sse_chat:{<chat id>}`: a chat of the AI SDK profile (DESIGN.md §8):
+/// `<owner>:<session id>`, its owner (`chat_owner`) and its latest session.
+std::string chat_key(std::string_view chat_id);
+
 /// SHA-256 of `bytes` in hex.
 std::string sha256_hex(std::string_view bytes);
 

@@ -47,6 +47,14 @@ std::string_view cancel_script_sha1() noexcept;
 std::string_view log_page_script() noexcept;
 std::string_view log_page_script_sha1() noexcept;
 
+/// The Lua script of a chat's new answer (DESIGN.md §8): `KEYS[1]` is the
+/// chat's record (`chat_key`), `ARGV[1]` the owner (`chat_owner`), `ARGV[2]`
+/// the new session, `ARGV[3]` the seconds the record lives. A chat nobody
+/// holds, or one this owner holds, now names the new session: 1. A chat
+/// another owner holds is left alone: 0.
+std::string_view chat_claim_script() noexcept;
+std::string_view chat_claim_script_sha1() noexcept;
+
 /// Name of the log entry's field that holds the event message.
 inline constexpr std::string_view log_message_field = "m";
 

@@ -4,6 +4,7 @@
 
 #include <ssebridge/wire/error.hpp>
 
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -20,6 +21,9 @@ struct chat_request {
     std::string record_body; ///< the body verbatim, with `user_query` first unless it had one
 };
 
+/// True for a chat id: 1 to 128 of `[A-Za-z0-9._:-]` (it names Redis keys).
+bool is_chat_id(std::string_view id) noexcept;
+
 /// Checks the body `useChat` sends (`{id, messages, trigger, messageId}`):
 /// a JSON object whose `id` is a chat id (1 to 128 of `[A-Za-z0-9._:-]`: it
 /// names Redis keys) and whose `messages` end with a `user` message with
@@ -27,6 +31,10 @@ struct chat_request {
 /// Errors: those of `check_session_request` for the body itself,
 /// `chat_id_invalid`, `chat_without_user_text` (422).
 result<chat_request> check_chat_request(std::string_view body);
+
+/// The value of cookie `name` in a `Cookie` header (`a=1; b=2`), if any.
+std::optional<std::string_view> cookie_value(std::string_view cookie_header,
+                                             std::string_view name) noexcept;
 
 /// True for `application/json`, with any parameters and in any case.
 bool is_json_media_type(std::string_view content_type) noexcept;

@@ -53,6 +53,18 @@ result<stream_cursor> check_cursor(std::string_view secret, std::string_view cur
 /// `id:` lines), the part before the first `.` of a POST stream's.
 std::string_view cursor_position(std::string_view cursor) noexcept;
 
+/// A chat's key (the AI SDK profile, DESIGN.md §8): what the gateway gives a
+/// browser in a cookie on its first chat, 128 random bits as 22 base64url
+/// characters. The chats a browser starts are claimed with it: only a
+/// request that shows the same key reads, cancels or continues them.
+std::string make_chat_key();
+/// True for what `make_chat_key` makes.
+bool is_chat_key(std::string_view key) noexcept;
+/// What a chat's record in Redis holds of its owner's key: an HMAC-SHA256
+/// under the token secret, 128 bits as 22 base64url characters (so the
+/// record alone opens nothing).
+std::string chat_owner(std::string_view secret, std::string_view chat_key);
+
 /// A fresh random secret (256 bits, hex), for a gateway given none.
 std::string make_token_secret();
 
