@@ -109,6 +109,10 @@ int main(int argc, char** argv) {
                       "resume: get (GET …/events with Last-Event-ID) or post (the same POST "
                       "again, with the last cursor of its stream as Last-Event-ID)",
                       s.resume_with),
+            cli::text("--profile", "",
+                      "seed (POST /v1/react/sessions) or ai-sdk (POST /v1/chat: the AI SDK's "
+                      "UI message stream; throughput and latency, target ssebridge)",
+                      s.profile),
             cli::text("--expect", "",
                       "soak: the answer the worker streams, checked in every session", s.expect),
             cli::count("--storm-readers", "",
@@ -155,6 +159,12 @@ int main(int argc, char** argv) {
             throw std::invalid_argument("--publish is plain or record");
         if (s.resume_with != "get" && s.resume_with != "post")
             throw std::invalid_argument("--resume-with is get or post");
+        if (s.profile != "seed" && s.profile != "ai-sdk")
+            throw std::invalid_argument("--profile is seed or ai-sdk");
+        if (s.profile == "ai-sdk" &&
+            (s.target != "ssebridge" || (s.scenario != "throughput" && s.scenario != "latency")))
+            throw std::invalid_argument("--profile ai-sdk is for --target ssebridge, --scenario "
+                                        "throughput or latency");
         if ((s.scenario == "resume" || s.scenario == "cancel" || s.scenario == "storm") &&
             s.target != "ssebridge")
             throw std::invalid_argument("--scenario " + s.scenario + " needs --target ssebridge");

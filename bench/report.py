@@ -205,6 +205,20 @@ print(f"| setup, POST → worker_ack, {setup['concurrency']} clients | {setup['s
       f"({lat_text(setup)}) | — | ≥ 5,000/s: {ok(setup['sessions_per_second'] >= 5000)} |")
 print()
 
+profile_seed, profile_ui = load("profile-seed"), load("profile-ai-sdk")
+if profile_seed and profile_ui:
+    ratio = profile_ui["events_per_second"] / max(profile_seed["events_per_second"], 1e-9)
+    print("The AI SDK profile (DESIGN.md §8), the same run:\n")
+    print("| measure | ssebridge | goal |")
+    print("| --- | --- | --- |")
+    print(f"| throughput, 1,000 sessions: `POST /v1/chat` (each event translated into a UI message "
+          f"stream text-delta) / `POST /v1/react/sessions` (the seed's frames) | "
+          f"{profile_ui['events_per_second']:,.0f} / {profile_seed['events_per_second']:,.0f} events/s "
+          f"= {ratio:.2f}× | ≥ 0.7×: {ok(ratio >= 0.7)} |")
+    print(f"| gateway CPU per event, the profile / the seed's | {cpu_us_per_event(profile_ui):.1f} µs / "
+          f"{cpu_us_per_event(profile_seed):.1f} µs | report |")
+    print()
+
 record_plain, record_on = load("record-plain"), load("record-record")
 resumes = [r for r in (load("resume-get"), load("resume-post")) if r]
 cancel = load("cancel")

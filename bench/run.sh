@@ -143,6 +143,11 @@ curl -s "http://127.0.0.1:$strict_port/metrics" > "$out/slow-ssebridge.metrics"
 echo "== setup: sessions/s from POST to worker_ack, 500 clients"
 measured "$gateway_pid" "$out/setup-ssebridge.json" ssebridge --scenario setup --sessions $((300000 / scale)) \
   --duration $seconds --concurrency 500 --kafka-brokers "$kafka"
+echo "== the AI SDK profile: throughput, 1000 sessions, the seed's stream then the UI message stream"
+for profile in seed ai-sdk; do
+  measured "$gateway_pid" "$out/profile-$profile.json" ssebridge --scenario throughput --sessions 1000 \
+    --events $((events_total / 1000 / 2)) --profile $profile
+done
 echo "== durable sessions: the cost of recording (1000 sessions, plain PUBLISH, then the workers' script)"
 for mode in plain record; do
   measured "$gateway_pid" "$out/record-$mode.json" ssebridge --scenario throughput --sessions 1000 \

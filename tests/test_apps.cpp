@@ -295,6 +295,16 @@ BOOST_AUTO_TEST_CASE(the_bench_counts_every_event_and_every_session) {
     BOOST_TEST(r.at("expected").to_number<std::int64_t>() == 1000);
     BOOST_TEST(r.at("latency_us").at("max").to_number<std::int64_t>() > 0);
 
+    // The same through the AI SDK profile: every text-delta counted and timed.
+    child_process profile({SSEBRIDGE_BENCH_BINARY, "--redis", redis.url(), "--gateway", gateway,
+                           "--scenario", "throughput", "--sessions", "20", "--events", "50",
+                           "--profile", "ai-sdk", "--json", out});
+    BOOST_TEST_REQUIRE(profile.wait(60s) == 0);
+    r = read_json(out);
+    BOOST_TEST(r.at("delivered").to_number<std::int64_t>() == 1000);
+    BOOST_TEST(r.at("profile").as_string() == "ai-sdk");
+    BOOST_TEST(r.at("latency_us").at("max").to_number<std::int64_t>() > 0);
+
     // Setup through the real Kafka path, acknowledged by the bench's own worker.
     child_process setup({SSEBRIDGE_BENCH_BINARY, "--redis", redis.url(), "--gateway", gateway,
                          "--scenario", "setup", "--sessions", "40", "--concurrency", "4",
@@ -341,6 +351,11 @@ BOOST_AUTO_TEST_CASE(the_bench_counts_every_event_and_every_session) {
     BOOST_TEST(no_such.wait(10s) == 2);
     child_process no_way_back({SSEBRIDGE_BENCH_BINARY, "--resume-with", "pigeon"});
     BOOST_TEST(no_way_back.wait(10s) == 2);
+    child_process no_profile({SSEBRIDGE_BENCH_BINARY, "--profile", "grpc"});
+    BOOST_TEST(no_profile.wait(10s) == 2);
+    child_process profile_setup(
+        {SSEBRIDGE_BENCH_BINARY, "--profile", "ai-sdk", "--scenario", "setup"});
+    BOOST_TEST(profile_setup.wait(10s) == 2);
     child_process help({SSEBRIDGE_BENCH_BINARY, "--help"});
     BOOST_TEST(help.wait(10s) == 0);
     BOOST_TEST(!help.wait_for_line("Usage: ssebridge-bench", 1s).empty());

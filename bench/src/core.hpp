@@ -42,6 +42,7 @@ struct settings {
     std::string publish = "plain"; ///< plain PUBLISH, or record (the workers' script: ids, log)
     double cut_share = 0.1;        ///< resume: share of streams cut once and resumed; soak: hung up
     std::string resume_with = "get";  ///< resume: GET …/events, or "post": the POST again
+    std::string profile = "seed";     ///< or "ai-sdk": POST /v1/chat, the UI message stream
     std::string expect;               ///< soak: the answer the worker streams (FinalAnswerStream)
     std::size_t storm_readers = 500;  ///< storm: clients replaying a log at once
     std::size_t storm_events = 10000; ///< storm: events in that log

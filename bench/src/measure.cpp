@@ -11,11 +11,18 @@ std::int64_t now_ns() {
 }
 
 // The send time carried by an event, or -1: the number after `"t"`, however
-// the JSON is spaced (a server may re-serialise it: `"t": 123`).
+// the JSON is spaced (a server may re-serialise it: `"t": 123`), or the one
+// a UI message stream's text-delta starts with.
 std::int64_t sent_at(std::string_view data) {
     auto at = data.find("\"t\"");
-    if (at == std::string_view::npos)
-        return -1;
+    if (at == std::string_view::npos) {
+        constexpr std::string_view delta = "\"delta\":\"";
+        at = data.find(delta);
+        std::int64_t t = -1;
+        if (at != std::string_view::npos)
+            std::from_chars(data.data() + at + delta.size(), data.data() + data.size(), t);
+        return t;
+    }
     std::size_t i = data.find_first_not_of(" \t\r\n", at + 3);
     if (i == std::string_view::npos || data[i] != ':')
         return -1;

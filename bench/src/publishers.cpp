@@ -244,7 +244,10 @@ std::string url_template::path_for(std::string_view id) const {
     return p;
 }
 
-std::string event_json(std::string_view type, const std::string& pad) {
+std::string event_json(std::string_view type, const std::string& pad, bool send_time_as_char) {
+    if (send_time_as_char) // a worker's text, as the AI SDK profile turns it into a text-delta
+        return R"({"event_type":")" + std::string(type) + R"(","payload":{"char":")" +
+               std::to_string(now_ns()) + " " + pad + "\"}}";
     return R"({"event_type":")" + std::string(type) + R"(","payload":{"t":)" +
            std::to_string(now_ns()) + R"(,"pad":")" + pad + "\"}}";
 }
@@ -314,7 +317,7 @@ coro::awaitable<void> publish_all(run_state& st, const std::vector<std::string>&
                     co_await tick.async_wait(asio::use_awaitable);
                 }
             }
-            std::string message = event_json("FinalAnswerStream", pad);
+            std::string message = event_json("FinalAnswerStream", pad, st.s.profile == "ai-sdk");
             co_await st.publishers[sent % st.publishers.size()]->publish(channels[c], message);
             if (unread.empty() || !unread[c])
                 ++counted;

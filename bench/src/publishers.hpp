@@ -33,7 +33,8 @@ public:
 };
 
 /// An event message carrying its send time (`"t"`) and `pad` bytes.
-std::string event_json(std::string_view type, const std::string& pad);
+std::string event_json(std::string_view type, const std::string& pad,
+                       bool send_time_as_char = false);
 
 /// Opens `s.publishers` publishers of the run's kind into `st.publishers`
 /// (once: a later call finds them there).

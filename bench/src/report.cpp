@@ -20,6 +20,7 @@ void summarise(run_state& st, double bench_cpu_seconds) {
     const settings& s = st.s;
     r["scenario"] = s.scenario;
     r["target"] = s.target;
+    r["profile"] = s.profile;
     r["sessions"] = s.sessions;
     r["delivered"] = st.got.delivered;
     r["bench_cpu_seconds"] = bench_cpu_seconds;

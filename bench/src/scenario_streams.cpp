@@ -84,7 +84,7 @@ coro::awaitable<void> scenario_streams(run_state& st) {
         if (resume)
             readers.spawn(read_resumable(&st, &streams[i], i, cut_points[i]));
         else
-            readers.spawn(read_stream(streams[i].client.get(), &st.got));
+            readers.spawn(read_stream(streams[i].client.get(), &st.got, st.s.profile == "ai-sdk"));
         co_await st.publishers[0]->publish(channels.back(), ack_event);
     }
     const std::size_t reading = streams.size() - slow_count;

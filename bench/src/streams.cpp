@@ -16,6 +16,17 @@ wire::event_kind kind_of(std::string_view data) {
 }
 
 namespace {
+wire::event_kind ui_kind_of(std::string_view data) {
+    if (data.starts_with(R"({"type":"start-step")"))
+        return wire::event_kind::ack;
+    if (data.starts_with(R"({"type":"finish")") || data.starts_with(R"({"type":"abort")") ||
+        data.starts_with(R"({"type":"error")"))
+        return wire::event_kind::final;
+    return wire::event_kind::other;
+}
+} // namespace
+
+namespace {
 // What every bench session asks. A stream that may resume by POST asks for
 // SSE ids (the cursors it comes back with).
 std::string ask(bool with_cursors, const std::string& last_event_id = "") {
@@ -37,7 +48,13 @@ coro::awaitable<void> open_stream(run_state& st, std::size_t index, stream* out)
     if (st.s.target == "ssebridge") {
         out->gateway = st.gateways[index % st.gateways.size()];
         co_await out->client->connect(out->gateway);
-        co_await out->client->send(ask(resumes_by_post(st.s)));
+        if (st.s.profile == "ai-sdk")
+            co_await out->client->send(test::post_request(
+                R"({"id":"bench-)" + st.run_id + "-" + std::to_string(index) +
+                    R"(","messages":[{"role":"user","parts":[{"type":"text","text":"bench"}]}]})",
+                "application/json", "/v1/chat"));
+        else
+            co_await out->client->send(ask(resumes_by_post(st.s)));
         test::http_head head = co_await out->client->read_head();
         if (head.status != 200)
             throw std::runtime_error("POST answered " + std::to_string(head.status));
@@ -58,14 +75,17 @@ coro::awaitable<void> open_stream(run_state& st, std::size_t index, stream* out)
 
 // Reads a stream until FinalAnswerStreamEnd or its end, recording every event
 // but the ack and the final one.
-coro::awaitable<void> read_stream(test::http_client* c, results* r) {
+coro::awaitable<void> read_stream(test::http_client* c, results* r, bool ui) {
     for (;;) {
         std::optional<sse::message> m = co_await c->next_message();
         if (!m)
             break;
         if (m->is_comment)
             continue;
-        wire::event_kind kind = kind_of(m->data);
+        wire::event_kind kind = ui ? ui_kind_of(m->data) : kind_of(m->data);
+        if (ui && kind == wire::event_kind::other &&
+            !m->data.starts_with(R"({"type":"text-delta")"))
+            continue; // the protocol's own chunks: start, text-start, …
         if (kind == wire::event_kind::ack) {
             r->record_ack();
             continue;

@@ -35,8 +35,10 @@ wire::event_kind kind_of(std::string_view data);
 coro::awaitable<void> open_stream(run_state& st, std::size_t index, stream* out);
 
 // Reads a stream until FinalAnswerStreamEnd or its end, recording every event
-// but the ack and the final one.
-coro::awaitable<void> read_stream(test::http_client* c, results* r);
+// but the ack and the final one. `ui`: the stream is the AI SDK profile's
+// UI message stream (its start-step is the ack, its finish the end, its
+// text-deltas the events).
+coro::awaitable<void> read_stream(test::http_client* c, results* r, bool ui = false);
 
 /// Awaits `op` and drops its result (a reader's end reason).
 coro::awaitable<void> discard(coro::awaitable<boost::system::error_code> op);
