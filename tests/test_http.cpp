@@ -134,6 +134,7 @@ BOOST_AUTO_TEST_CASE(allowed_origins_get_cors_headers_and_preflights_are_answere
                std::string::npos);
     BOOST_TEST(pre.header("Access-Control-Allow-Headers").value_or("") ==
                "Content-Type, Authorization");
+    BOOST_TEST(pre.header("Access-Control-Allow-Credentials").value_or("") == "true");
     // The same connection serves the request itself.
     run(ioc, c.send(get("/stream", "Origin: https://app.example\r\n")));
     http_head head = run(ioc, c.read_head());
@@ -141,9 +142,12 @@ BOOST_AUTO_TEST_CASE(allowed_origins_get_cors_headers_and_preflights_are_answere
     BOOST_TEST(head.header("Access-Control-Allow-Origin").value_or("") == "https://app.example");
     BOOST_TEST(head.header("Access-Control-Expose-Headers").value_or("") == "X-Test");
     BOOST_TEST(head.header("Vary").value_or("") == "Origin");
+    // A named origin's pages may send cookies (credentials: 'include').
+    BOOST_TEST(head.header("Access-Control-Allow-Credentials").value_or("") == "true");
     // Another origin gets no CORS header (the browser then refuses the answer).
     auto [other, body] = exchange(get("/fail", "Origin: https://evil.example\r\n"));
     BOOST_TEST(!other.header("Access-Control-Allow-Origin"));
+    BOOST_TEST(!other.header("Access-Control-Allow-Credentials"));
     BOOST_TEST(other.header("Vary").value_or("") == "Origin"); // a cache must not mix them up
     http_client d(ioc.get_executor());
     run(ioc, d.connect(server.local_endpoint()));
@@ -152,6 +156,27 @@ BOOST_AUTO_TEST_CASE(allowed_origins_get_cors_headers_and_preflights_are_answere
     BOOST_TEST(refused.status == 204u);
     BOOST_TEST(!refused.header("Access-Control-Allow-Origin"));
     BOOST_TEST(exchange("OPTIONS /nowhere HTTP/1.1\r\nHost: t\r\n\r\n").first.status == 404u);
+}
+
+// `*` lets any page read the answers, never with the browser's cookies.
+BOOST_AUTO_TEST_CASE(any_origin_is_allowed_without_credentials) {
+    asio::io_context ioc;
+    http::limits l;
+    l.allowed_origins = {"*"};
+    http::server server(ioc.get_executor(), tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0),
+                        l);
+    server.route("GET", "/text", text);
+    bool stopped = false;
+    asio::co_spawn(ioc, server.async_run(), [&](std::exception_ptr) { stopped = true; });
+    http_client c(ioc.get_executor());
+    run(ioc, c.connect(server.local_endpoint()));
+    auto [head, body] = run(ioc, c.exchange(get("/text", "Origin: https://any.example\r\n")));
+    BOOST_TEST(head.header("Access-Control-Allow-Origin").value_or("") == "https://any.example");
+    BOOST_TEST(!head.header("Access-Control-Allow-Credentials"));
+    c.close();
+    server.stop();
+    run_until(
+        ioc, [&] { return stopped; }, 5s);
 }
 
 BOOST_AUTO_TEST_CASE(routes_and_their_errors) {

@@ -16,7 +16,7 @@ import { binDir, launchChromium, startGateway, startProxy, startRedis, startWork
   from '../support/harness.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
-let browser, gatewayUrl, proxy, workDir, appBundle;
+let browser, gatewayUrl, apiUrl, proxy, workDir, appBundle;
 
 // The chat page: what the docs/clients.md snippet shows, and a Stop button.
 // It mounts on `window.startChat(chatId)`; its state is on `window.chat`.
@@ -26,15 +26,15 @@ import { createRoot } from 'react-dom/client';
 import { useChat } from '@ai-sdk/react';
 import { DefaultChatTransport } from 'ai';
 
-function Chat({ chatId }) {
+function Chat({ chatId, base, credentials }) {
   const { messages, sendMessage, stop, status, error, resumeStream } = useChat({
     id: chatId,
-    transport: new DefaultChatTransport({ api: '/v1/chat' }),
+    transport: new DefaultChatTransport({ api: base + '/v1/chat', credentials }),
     resume: true,
   });
   const onStop = async () => {
     stop();
-    const r = await fetch('/v1/chat/' + chatId + '/cancel', { method: 'POST' });
+    const r = await fetch(base + '/v1/chat/' + chatId + '/cancel', { method: 'POST', credentials });
     window.chat.stopped = { status: r.status, body: await r.json() };
   };
   useEffect(() => {
@@ -49,10 +49,13 @@ function Chat({ chatId }) {
     h('button', { id: 'stop', onClick: onStop }, 'Stop'));
 }
 
-window.startChat = (chatId) => {
+// \`base\`: the gateway's origin when it is not the page's (then \`credentials:
+// 'include'\`, so that the browser sends the chat's cookie across origins).
+window.startChat = (chatId, base = '') => {
   window.chat = { stopped: null };
   document.body.innerHTML = '<div id="root"></div>';
-  createRoot(document.getElementById('root')).render(h(Chat, { chatId }));
+  const credentials = base ? 'include' : 'same-origin';
+  createRoot(document.getElementById('root')).render(h(Chat, { chatId, base, credentials }));
 };
 `;
 
@@ -64,6 +67,10 @@ before(async () => {
   ({ bootstrap, url: gatewayUrl } = await startGateway(['--redis', redisUrl, '--ack-timeout', '30']));
   await startWorker(redisUrl, bootstrap, ['--delay', '0.04', '--tool', 'web_search',
     '--answer', 'You asked: {query}']);
+  // Another origin's gateway, for a page served by the first: it lets that
+  // origin's pages send their cookies (--cors-origin names it).
+  ({ url: apiUrl } = await startGateway(['--redis', redisUrl, '--kafka-brokers', bootstrap,
+    '--ack-timeout', '30', '--cors-origin', gatewayUrl]));
   const at = new URL(gatewayUrl);
   proxy = await startProxy({ host: at.hostname, port: Number(at.port) });
   const bundled = await build({
@@ -78,10 +85,10 @@ after(() => tearDown({ browser, proxy, workDir }));
 
 let chats = 0;
 // Opens the chat page (on `origin`) for `chatId`, as a load of the app would.
-async function openChat(page, origin, chatId) {
+async function openChat(page, origin, chatId, base = '') {
   await page.goto(origin + '/');
   await page.addScriptTag({ content: appBundle });
-  await page.evaluate((id) => window.startChat(id), chatId);
+  await page.evaluate(([id, b]) => window.startChat(id, b), [chatId, base]);
   await page.waitForFunction(() => window.chat.sendMessage, null, { timeout: 10000, polling: 50 });
 }
 
@@ -172,3 +179,27 @@ test('a connection cut mid-answer, then resumeStream(): the answer once', async 
   assert.equal(assistants, 1);
   await page.close();
 });
+
+test('a page on another origin: the gateway named it (--cors-origin), and the chat works with its cookie',
+  async () => {
+    const page = await browser.newPage();
+    const chatId = `use-chat-${++chats}`;
+    await openChat(page, gatewayUrl, chatId, apiUrl);
+    await page.evaluate(() => { window.chat.sendMessage({ text: 'Across origins?' }); });
+    await page.waitForFunction(() => document.getElementById('answer').textContent.length > 3, null,
+      { timeout: 30000, polling: 50 });
+    // A reload on the page's origin resumes from the API's: the cookie went along.
+    await page.reload();
+    await openChat(page, gatewayUrl, chatId, apiUrl);
+    await page.waitForFunction(() => window.chat.status === 'ready' &&
+      document.getElementById('answer').textContent.length > 0, null, { timeout: 30000, polling: 50 });
+    assert.equal((await shown(page)).answer, 'You asked: Across origins?');
+    // Stop across origins, on a second question.
+    await page.evaluate(() => { window.chat.sendMessage({ text: 'Now a long one that I will stop, please.' }); });
+    await page.waitForFunction(() => window.chat.messages.length === 3 && // resumed, asked, answering
+      document.getElementById('answer').textContent.length > 3, null, { timeout: 30000, polling: 50 });
+    await page.click('#stop');
+    await page.waitForFunction(() => window.chat.stopped, null, { timeout: 15000, polling: 50 });
+    assert.deepEqual(await page.evaluate(() => window.chat.stopped), { status: 200, body: { cancelled: true } });
+    await page.close();
+  });

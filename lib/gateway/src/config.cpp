@@ -110,7 +110,9 @@ std::vector<cli::option> options(config& c) {
            std::vector<cli::option>{
                cli::text("--cors-origin", "SSEBRIDGE_CORS_ORIGIN",
                          "origins whose pages may call the API, comma-separated (e.g. "
-                         "https://app.example.com); '*' for any; empty: same origin only",
+                         "https://app.example.com; named ones may also send cookies, as the "
+                         "AI SDK profile's chats need); '*' for any (no cookies); empty: same "
+                         "origin only",
                          c.cors_origin),
                cli::text("--static-dir", "SSEBRIDGE_STATIC_DIR",
                          "directory served under / (the demo page is web/); empty: none",

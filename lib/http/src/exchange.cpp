@@ -21,8 +21,8 @@ exchange::exchange(detail::connection& conn, request req)
     , head_only_(req_.method == "HEAD") {
     if (auto origin = req_.find("Origin")) {
         const auto& allowed = conn_.lim.allowed_origins;
-        if (std::find(allowed.begin(), allowed.end(), *origin) != allowed.end() ||
-            std::find(allowed.begin(), allowed.end(), "*") != allowed.end())
+        credentialed_ = std::find(allowed.begin(), allowed.end(), *origin) != allowed.end();
+        if (credentialed_ || std::find(allowed.begin(), allowed.end(), "*") != allowed.end())
             origin_ = *origin;
     }
     if (auto c = req_.find("Connection")) {
@@ -45,6 +45,8 @@ void exchange::set_fields(Message& msg, std::string_view content_type,
         msg.set(bhttp::field::vary, "Origin");
     if (!origin_.empty()) {
         msg.set(bhttp::field::access_control_allow_origin, origin_);
+        if (credentialed_) // named, not `*`: its pages may send cookies (a chat's key)
+            msg.set(bhttp::field::access_control_allow_credentials, "true");
         if (!conn_.lim.exposed_headers.empty())
             msg.set(bhttp::field::access_control_expose_headers, conn_.lim.exposed_headers);
     }

@@ -81,7 +81,8 @@ private:
 
     detail::connection& conn_;
     request req_;
-    std::string origin_; ///< the request's Origin when it is allowed (CORS), else empty
+    std::string origin_;        ///< the request's Origin when it is allowed (CORS), else empty
+    bool credentialed_ = false; ///< its Origin is named in the list (not `*`): cookies allowed
     bool keep_alive_;
     bool chunked_ = false;
     bool responded_ = false;

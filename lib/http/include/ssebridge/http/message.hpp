@@ -76,7 +76,10 @@ struct limits {
     /// CORS: origins whose pages may call the routes (`*`: any). A request
     /// from one of them gets `Access-Control-Allow-Origin` (and
     /// `exposed_headers`); its preflight `OPTIONS` is answered, allowing
-    /// `allowed_request_headers`.
+    /// `allowed_request_headers`. An origin named in the list (not matched
+    /// by `*`) also gets `Access-Control-Allow-Credentials: true`: its pages
+    /// may send the cookies the server set (`fetch(…, {credentials:
+    /// 'include'})`).
     std::vector<std::string> allowed_origins;
     std::string allowed_request_headers = "Content-Type"; ///< comma-separated
     std::string exposed_headers;                          ///< comma-separated; empty: none
