@@ -931,3 +931,86 @@ BOOST_AUTO_TEST_CASE(cors_origins_are_read_from_the_flag) {
     BOOST_TEST(head.header("Access-Control-Expose-Headers").value_or("") ==
                "X-Session-Id, X-Session-Token");
 }
+
+namespace {
+/// Sends `raw` on a new connection to the gateway; the client, at its head.
+std::pair<std::unique_ptr<http_client>, http_head> send_to(fixture& f, std::string raw) {
+    auto c = std::make_unique<http_client>(f.h.ioc.get_executor());
+    run(f.h.ioc, c->connect(f.h.gw->local_endpoint()));
+    run(f.h.ioc, c->send(std::move(raw)));
+    http_head head = run(f.h.ioc, c->read_head());
+    return {std::move(c), std::move(head)};
+}
+std::string chat_get(const std::string& chat, const std::string& cookie) {
+    return "GET /v1/chat/" + chat + "/stream HTTP/1.1\r\nHost: t\r\n" +
+           (cookie.empty() ? "" : "Cookie: a=1; " + cookie + "\r\n") + "\r\n";
+}
+} // namespace
+
+// The AI SDK profile end to end on one gateway: the UI message stream, the
+// resume of a running answer (the same chunks), 204 once it ended, and the
+// chat's cookie as the only key to it.
+BOOST_FIXTURE_TEST_CASE(a_chat_streams_the_ui_protocol_and_opens_only_to_its_browser, fixture) {
+    const std::string body =
+        R"({"id":"chat-cpp","messages":[{"role":"user","parts":[{"type":"text","text":"Hi"}]}]})";
+    auto [poster, head] = send_to(*this, post_request(body, "application/json", "/v1/chat"));
+    BOOST_TEST_REQUIRE(head.status == 200u);
+    BOOST_TEST(head.header("x-vercel-ai-ui-message-stream").value_or("") == "v1");
+    std::string set_cookie = head.header("Set-Cookie").value_or("");
+    BOOST_TEST(set_cookie.find("; Path=/v1/chat; ") != std::string::npos);
+    BOOST_TEST(set_cookie.find("HttpOnly; SameSite=Strict") != std::string::npos);
+    std::string cookie = set_cookie.substr(0, set_cookie.find(';'));
+    std::string id = head.header("X-Session-Id").value_or("");
+    record(id, "worker_ack");
+    record(id, "FinalAnswerStream", R"({"char":"H"})");
+
+    // Running: a reload resumes it from its start, translated alike.
+    auto [reader, resumed] = send_to(*this, chat_get("chat-cpp", cookie));
+    BOOST_TEST_REQUIRE(resumed.status == 200u);
+    BOOST_TEST(resumed.header("x-vercel-ai-ui-message-stream").value_or("") == "v1");
+    for (const auto& [headers, status] : std::vector<std::pair<std::string, unsigned>>{
+             {"", 403u}, {"ssebridge_chat=forged", 403u}}) {
+        auto [c, refused] = send_to(*this, chat_get("chat-cpp", headers));
+        BOOST_TEST(refused.status == status, headers);
+    }
+    record(id, "FinalAnswerStreamEnd");
+    std::string posted = run(h.ioc, poster->read_body());
+    std::string replayed = run(h.ioc, reader->read_body());
+    BOOST_TEST(posted == replayed);
+    BOOST_TEST(posted == "data: {\"type\":\"start\",\"messageId\":\"" + id +
+                             "\"}\n\n"
+                             "data: {\"type\":\"start-step\"}\n\n"
+                             "data: {\"type\":\"text-start\",\"id\":\"text-1\"}\n\n"
+                             "data: {\"type\":\"text-delta\",\"id\":\"text-1\",\"delta\":\"H\"}\n\n"
+                             "data: {\"type\":\"text-end\",\"id\":\"text-1\"}\n\n"
+                             "data: {\"type\":\"finish-step\"}\n\n"
+                             "data: {\"type\":\"finish\",\"finishReason\":\"stop\"}\n\n"
+                             "data: [DONE]\n\n");
+
+    // Ended: nothing to resume; a chat that never ran neither.
+    BOOST_TEST(send_to(*this, chat_get("chat-cpp", cookie)).second.status == 204u);
+    BOOST_TEST(send_to(*this, chat_get("never-ran", cookie)).second.status == 204u);
+    BOOST_TEST(send_to(*this, chat_get("not%20an%20id", cookie)).second.status == 204u);
+    // Its cancel answers as the session's: it has ended (409); another browser's: 403.
+    auto cancel_of = [&](const std::string& chat, const std::string& c) {
+        return send_to(*this, post_request("", "", "/v1/chat/" + chat + "/cancel",
+                                           c.empty() ? "" : "Cookie: " + c + "\r\n"))
+            .second.status;
+    };
+    BOOST_TEST(cancel_of("chat-cpp", cookie) == 409u);
+    BOOST_TEST(cancel_of("chat-cpp", "") == 403u);
+    BOOST_TEST(cancel_of("never-ran", cookie) == 404u);
+    // Another browser cannot post into it: 403, and no session.
+    auto [intruder, refused] =
+        send_to(*this, post_request(body, "application/json", "/v1/chat",
+                                    "Cookie: ssebridge_chat=" + wire::make_chat_key() + "\r\n"));
+    BOOST_TEST(refused.status == 403u);
+    BOOST_TEST(!refused.header("X-Session-Id"));
+    // The owner's next question is a new session of the same chat.
+    auto [next, again] = send_to(
+        *this, post_request(body, "application/json", "/v1/chat", "Cookie: " + cookie + "\r\n"));
+    BOOST_TEST(again.status == 200u);
+    BOOST_TEST(!again.header("Set-Cookie")); // it has its key
+    BOOST_TEST(again.header("X-Session-Id").value_or(id) != id);
+    BOOST_TEST(send_to(*this, chat_get("chat-cpp", cookie)).second.status == 200u);
+}
