@@ -99,7 +99,9 @@ int main(int argc, char** argv) {
             cli::count("--concurrency", "", "setup, cancel: clients opening sessions at once",
                        s.concurrency),
             cli::text("--publish", "",
-                      "plain (PUBLISH) or record (the workers' recording script: ids and a log)",
+                      "plain (PUBLISH), record (the workers' recording script: ids and a log) or "
+                      "pair (XADD + PUBLISH pipelined, not atomic: the least recording costs "
+                      "Redis)",
                       s.publish),
             cli::seconds("--cut-share", "",
                          "resume: share of streams cut once and resumed; soak: share hung up "
@@ -155,8 +157,8 @@ int main(int argc, char** argv) {
         }
         if (!scenarios.contains(s.scenario))
             throw std::invalid_argument("no scenario " + s.scenario + " (see --help)");
-        if (s.publish != "plain" && s.publish != "record")
-            throw std::invalid_argument("--publish is plain or record");
+        if (s.publish != "plain" && s.publish != "record" && s.publish != "pair")
+            throw std::invalid_argument("--publish is plain, record or pair");
         if (s.resume_with != "get" && s.resume_with != "post")
             throw std::invalid_argument("--resume-with is get or post");
         if (s.profile != "seed" && s.profile != "ai-sdk")

@@ -220,9 +220,10 @@ if profile_seed and profile_ui:
     print()
 
 record_plain, record_on = load("record-plain"), load("record-record")
+record_pair = load("record-pair")
 resumes = [r for r in (load("resume-get"), load("resume-post")) if r]
 cancel = load("cancel")
-if record_plain and record_on and len(resumes) == 2 and cancel:
+if record_plain and record_on and record_pair and len(resumes) == 2 and cancel:
     def redis_us(r):
         return 1e6 * r["redis_cpu_seconds"] / max(r["delivered"], 1)
     cost = redis_us(record_on) / max(redis_us(record_plain), 1e-9)
@@ -242,13 +243,19 @@ if record_plain and record_on and len(resumes) == 2 and cancel:
               f"{ok(rs['kafka_records'] == r['sessions'])} |")
         print(f"| the same: reconnect after 200 ms away → first replayed event | p50 {rs['resume_p50_us']:,} µs, "
               f"p99 {rs['resume_p99_us']:,} µs | report |")
-    print(f"| Redis CPU per event: recorded (`XADD` + `PUBLISH`, one script) / plain `PUBLISH` | "
-          f"{redis_us(record_on):.1f} µs / {redis_us(record_plain):.1f} µs = {cost:.2f}× | ≤ 1.5×: "
-          f"{ok(cost <= 1.5)} |")
-    print(f"| gateway CPU per event, recorded / plain | {cpu_us_per_event(record_on):.1f} µs / "
-          f"{cpu_us_per_event(record_plain):.1f} µs | unchanged |")
+    floor = redis_us(record_on) / max(redis_us(record_pair), 1e-9)
+    print(f"| Redis CPU per recorded event (the workers' script) / `XADD` + `PUBLISH` pipelined, not "
+          f"atomic (the contract's floor) | {redis_us(record_on):.1f} µs / {redis_us(record_pair):.1f} µs "
+          f"= {floor:.2f}× | ≤ 1.5×: {ok(floor <= 1.5)} |")
+    print(f"| Redis CPU per event: recorded / plain `PUBLISH` | {redis_us(record_on):.1f} µs / "
+          f"{redis_us(record_plain):.1f} µs = {cost:.2f}× | report |")
+    through = record_on['events_per_second'] / max(record_plain['events_per_second'], 1e-9)
     print(f"| throughput, 1,000 sessions, recorded / plain | {record_on['events_per_second']:,.0f} / "
-          f"{record_plain['events_per_second']:,.0f} events/s | report |")
+          f"{record_plain['events_per_second']:,.0f} events/s = {through:.2f}× | ≥ 0.6×: "
+          f"{ok(through >= 0.6)} |")
+    gw = cpu_us_per_event(record_on) / max(cpu_us_per_event(record_plain), 1e-9)
+    print(f"| gateway CPU per event, recorded / plain | {cpu_us_per_event(record_on):.1f} µs / "
+          f"{cpu_us_per_event(record_plain):.1f} µs = {gw:.2f}× | ≤ 1.2×: {ok(gw <= 1.2)} |")
     print(f"| cancel → the worker stopped and `cancelled` reached the client, {cs['sessions']:,} "
           f"sessions | p50 {cs['stop_p50_us'] / 1000:.1f} ms, p99 {cs['stop_p99_us'] / 1000:.1f} ms "
           f"(confirmed: {cs['confirmed']:,}) | p99 ≤ 50 ms: {ok(cs['stop_p99_us'] <= 50000)} |")

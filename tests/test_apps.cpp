@@ -295,6 +295,13 @@ BOOST_AUTO_TEST_CASE(the_bench_counts_every_event_and_every_session) {
     BOOST_TEST(r.at("expected").to_number<std::int64_t>() == 1000);
     BOOST_TEST(r.at("latency_us").at("max").to_number<std::int64_t>() > 0);
 
+    // The contract's floor: XADD + PUBLISH pipelined; every event delivered, each logged.
+    child_process pair({SSEBRIDGE_BENCH_BINARY, "--redis", redis.url(), "--gateway", gateway,
+                        "--scenario", "throughput", "--sessions", "20", "--events", "50",
+                        "--publish", "pair", "--json", out});
+    BOOST_TEST_REQUIRE(pair.wait(60s) == 0);
+    BOOST_TEST(read_json(out).at("delivered").to_number<std::int64_t>() == 1000);
+
     // The same through the AI SDK profile: every text-delta counted and timed.
     child_process profile({SSEBRIDGE_BENCH_BINARY, "--redis", redis.url(), "--gateway", gateway,
                            "--scenario", "throughput", "--sessions", "20", "--events", "50",

@@ -39,8 +39,9 @@ struct settings {
     std::size_t gateway_pid = 0;   ///< whose RSS to read
     std::size_t in_flight = 20000; ///< events published but not yet received, at most
     std::size_t concurrency = 200; ///< setup: clients opening sessions at once
-    std::string publish = "plain"; ///< plain PUBLISH, or record (the workers' script: ids, log)
-    double cut_share = 0.1;        ///< resume: share of streams cut once and resumed; soak: hung up
+    std::string publish =
+        "plain";            ///< plain PUBLISH, record (the workers' script), pair (XADD+PUBLISH)
+    double cut_share = 0.1; ///< resume: share of streams cut once and resumed; soak: hung up
     std::string resume_with = "get";  ///< resume: GET …/events, or "post": the POST again
     std::string profile = "seed";     ///< or "ai-sdk": POST /v1/chat, the UI message stream
     std::string expect;               ///< soak: the answer the worker streams (FinalAnswerStream)
