@@ -959,6 +959,12 @@ BOOST_FIXTURE_TEST_CASE(a_chat_streams_the_ui_protocol_and_opens_only_to_its_bro
     std::string set_cookie = head.header("Set-Cookie").value_or("");
     BOOST_TEST(set_cookie.find("; Path=/v1/chat; ") != std::string::npos);
     BOOST_TEST(set_cookie.find("HttpOnly; SameSite=Strict") != std::string::npos);
+    BOOST_TEST(set_cookie.find("Secure") == std::string::npos); // plain HTTP: it would be dropped
+    // Behind a TLS front (X-Forwarded-Proto: https) the cookie is Secure.
+    auto [tls, over_tls] = send_to(
+        *this, post_request(R"({"id":"chat-tls","messages":[{"role":"user","content":"q"}]})",
+                            "application/json", "/v1/chat", "X-Forwarded-Proto: https\r\n"));
+    BOOST_TEST(over_tls.header("Set-Cookie").value_or("").ends_with("; Secure"));
     std::string cookie = set_cookie.substr(0, set_cookie.find(';'));
     std::string id = head.header("X-Session-Id").value_or("");
     record(id, "worker_ack");

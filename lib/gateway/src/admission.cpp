@@ -76,6 +76,14 @@ bool carries_ids(post_stream_ids when, const http::request& req) {
 
 } // namespace
 
+coro::awaitable<bool> require_json(http::exchange& ex) {
+    auto content_type = ex.req().find("Content-Type");
+    if (content_type && wire::is_json_media_type(*content_type))
+        co_return true;
+    co_await ex.respond_error(415, "Content-Type must be application/json");
+    co_return false;
+}
+
 coro::awaitable<bool> admit(gateway::state& st, http::exchange& ex) {
     if (st.stopping) {
         co_await refuse(st, ex, "server shutting down");
@@ -99,11 +107,9 @@ coro::awaitable<void> refuse(gateway::state& st, http::exchange& ex, std::string
 }
 
 coro::awaitable<std::optional<stream_start>> admit_create(gateway::state& st, http::exchange& ex) {
-    auto content_type = ex.req().find("Content-Type");
-    if (!content_type || !wire::is_json_media_type(*content_type)) {
-        co_await ex.respond_error(415, "Content-Type must be application/json");
+    bool json = co_await require_json(ex);
+    if (!json)
         co_return std::nullopt;
-    }
     if (auto checked = wire::check_session_request(ex.req().body); !checked) {
         co_await ex.respond_error(wire::http_status(checked.error()), checked.error().message());
         co_return std::nullopt;

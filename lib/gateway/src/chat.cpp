@@ -51,9 +51,6 @@ coro::awaitable<redis::reply> claim_chat(gateway::state& st, const std::string& 
 std::string chat_record_command(std::string_view chat_id) {
     return redis::make_command({"GET", wire::chat_key(chat_id)});
 }
-http::response no_content() {
-    return http::response{204, "", "", {}};
-}
 
 /// What a chat's record says to a request on /v1/chat/{chatId}/….
 struct chat_lookup {
@@ -103,11 +100,9 @@ coro::awaitable<bool> answer_unless_found(gateway::state& st, http::exchange& ex
 } // namespace
 
 coro::awaitable<std::optional<stream_start>> admit_chat(gateway::state& st, http::exchange& ex) {
-    auto content_type = ex.req().find("Content-Type");
-    if (!content_type || !wire::is_json_media_type(*content_type)) {
-        co_await ex.respond_error(415, "Content-Type must be application/json");
+    bool json = co_await require_json(ex);
+    if (!json)
         co_return std::nullopt;
-    }
     auto chat = wire::check_chat_request(ex.req().body);
     if (!chat) {
         co_await ex.respond_error(wire::http_status(chat.error()), chat.error().message());

@@ -40,6 +40,11 @@ coro::awaitable<std::optional<redis::reply>> command(gateway::state& st, std::st
     }
 }
 
+// Not a coroutine: no braced lists in a coroutine frame (g++ 12).
+http::response no_content() {
+    return http::response{204, "", "", {}};
+}
+
 std::string log_exists_command(const std::string& id) {
     return redis::make_command({"EXISTS", wire::log_key(id)});
 }
@@ -77,11 +82,6 @@ bool cursor_is_past_the_end(const redis::reply& last, const std::string& cursor)
     std::optional<wire::entry_id> at = wire::entry_id::parse(cursor);
     std::optional<wire::entry_id> end = terminal_entry(last);
     return at && end && *at >= *end;
-}
-
-// Not a coroutine: no braced lists in a coroutine frame (g++ 12).
-http::response no_content() {
-    return http::response{204, "", "", {}};
 }
 
 /// The headers of a stream: a POST's (creator or joiner) carry the token.

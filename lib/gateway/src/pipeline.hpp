@@ -28,6 +28,12 @@ struct stream_start {
     std::vector<http::header> headers; ///< more headers for the stream (a chat's cookie)
 };
 
+/// A POST body declared `application/json`; else answers 415 and returns false.
+coro::awaitable<bool> require_json(http::exchange& ex);
+
+/// `204 No Content`: nothing to stream.
+http::response no_content();
+
 /// Room for one more stream: not draining, not at --max-sessions (else
 /// answers 503 and returns false).
 coro::awaitable<bool> admit(gateway::state& st, http::exchange& ex);

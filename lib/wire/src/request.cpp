@@ -30,6 +30,21 @@ bool has_non_finite(const json::value& v) noexcept {
         return false;
     }
 }
+
+// What a session (or chat) id may be made of, whoever produced the record: it names
+// Redis keys and channels, and goes back into JSON unescaped (found by
+// fuzz/kafka_record.cpp). The gateway's ids are 32 hex digits.
+bool is_channel_safe(std::string_view id) noexcept {
+    if (id.empty() || id.size() > 128)
+        return false;
+    for (char c : id) {
+        bool ok = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+                  c == '-' || c == '_' || c == '.' || c == ':';
+        if (!ok)
+            return false;
+    }
+    return true;
+}
 } // namespace
 
 namespace {
@@ -70,10 +85,7 @@ std::string text_of(const json::object& message) {
 } // namespace
 
 bool is_chat_id(std::string_view id) noexcept {
-    return !id.empty() && id.size() <= 128 && std::all_of(id.begin(), id.end(), [](char c) {
-        return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.' ||
-               c == ':';
-    });
+    return is_channel_safe(id); // it names the chat's Redis key
 }
 
 result<chat_request> check_chat_request(std::string_view body) {
@@ -196,20 +208,6 @@ std::string kafka_record(std::string_view session_id, std::string_view body) {
 }
 
 namespace {
-// What a session id may be made of, whoever produced the record: it names
-// Redis keys and channels, and goes back into JSON unescaped (found by
-// fuzz/kafka_record.cpp). The gateway's ids are 32 hex digits.
-bool is_channel_safe(std::string_view id) noexcept {
-    if (id.empty() || id.size() > 128)
-        return false;
-    for (char c : id) {
-        bool ok = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-                  c == '-' || c == '_' || c == '.' || c == ':';
-        if (!ok)
-            return false;
-    }
-    return true;
-}
 // The body as the client sent it, when the record is laid out as
 // kafka_record lays it out: a worker sees the client's bytes, not Boost.JSON
 // 1.81's rewriting of them (its doubles do not round-trip exactly, found by

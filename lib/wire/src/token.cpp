@@ -62,16 +62,21 @@ mac compute(std::string_view secret, std::string_view session_id, std::string_vi
 // guessing, and every event of a POST stream carries one.
 constexpr std::size_t cursor_mac_bytes = 16;
 
+/// The first 128 bits of an HMAC-SHA256, as 22 base64url characters.
+std::string short_mac(std::string_view secret, const std::string& input) {
+    mac full = hmac(secret, input);
+    std::array<unsigned char, cursor_mac_bytes> part{};
+    std::copy_n(full.begin(), part.size(), part.begin());
+    return base64url(part);
+}
+
 std::string cursor_mac(std::string_view secret, std::string_view session_id,
                        std::string_view body_sha256) {
     std::string input = "ssebridge-cursor-v1\n";
     input += session_id;
     input += '\n';
     input += body_sha256;
-    mac full = hmac(secret, input);
-    std::array<unsigned char, cursor_mac_bytes> part{};
-    std::copy_n(full.begin(), part.size(), part.begin());
-    return base64url(part);
+    return short_mac(secret, input);
 }
 
 } // namespace
@@ -165,10 +170,7 @@ bool is_chat_key(std::string_view key) noexcept {
 }
 
 std::string chat_owner(std::string_view secret, std::string_view chat_key) {
-    mac full = hmac(secret, "ssebridge-chat-owner-v1\n" + std::string(chat_key));
-    std::array<unsigned char, 16> part{};
-    std::copy_n(full.begin(), part.size(), part.begin());
-    return base64url(part);
+    return short_mac(secret, "ssebridge-chat-owner-v1\n" + std::string(chat_key));
 }
 
 std::string make_token_secret() {
