@@ -8,22 +8,14 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseJsonEventStream, readUIMessageStream, uiMessageChunkSchema } from 'ai';
-import { binDir, startGateway, startRedis, startWorker, tearDown } from '../support/harness.mjs';
+import { binDir, startAnswering, startGateway, tearDown } from '../support/harness.mjs';
 
 let gatewayUrl, bareUrl, redisUrl, workDir;
 
 before(async () => {
-  assert.ok(binDir, 'BIN_DIR must name the folder of the ssebridge binaries');
-  workDir = mkdtempSync(join(tmpdir(), 'ssebridge-ai-sdk-'));
-  redisUrl = await startRedis(workDir);
-  let bootstrap;
-  ({ bootstrap, url: gatewayUrl } = await startGateway(['--redis', redisUrl, '--ack-timeout', '30']));
-  await startWorker(redisUrl, bootstrap, ['--delay', '0.03', '--tool', 'web_search',
-    '--answer', 'You asked: {query}']);
+  ({ workDir, redisUrl, gatewayUrl } = await startAnswering('ai-sdk', { delay: 0.03 }));
   ({ url: bareUrl } = await startGateway(['--redis', redisUrl, '--ack-timeout', '30']));
 });
 

@@ -7,28 +7,20 @@
 // Usage: node --test browser.test.mjs  (BIN_DIR = folder of the ssebridge binaries)
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
-import { binDir, counters as countersOf, eventIds, launchChromium, logOf, startGateway, startProxy, startRedis, startWorker,
-  tearDown } from '../support/harness.mjs';
+import { counters as countersOf, eventIds, launchChromium, logOf, proxyTo, startAnswering, tearDown }
+  from '../support/harness.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 let browser, gatewayUrl, proxy, workDir, fetchEventSourceBundle;
 const counters = () => countersOf(gatewayUrl);
 
 before(async () => {
-  assert.ok(binDir, 'BIN_DIR must name the folder of the ssebridge binaries');
-  workDir = mkdtempSync(join(tmpdir(), 'ssebridge-clients-'));
-  const redisUrl = await startRedis(workDir);
-  let bootstrap;
-  ({ bootstrap, url: gatewayUrl } = await startGateway(['--redis', redisUrl, '--ack-timeout', '30']));
-  await startWorker(redisUrl, bootstrap, ['--delay', '0.03', '--tool', 'web_search',
-    '--answer', 'You asked: {query}']);
-  const at = new URL(gatewayUrl);
-  proxy = await startProxy({ host: at.hostname, port: Number(at.port) });
+  ({ workDir, gatewayUrl } = await startAnswering('clients', { delay: 0.03 }));
+  proxy = await proxyTo(gatewayUrl);
   // The library as npm ships it, bundled for a page by esbuild.
   const bundled = await build({
     stdin: { contents: "export { fetchEventSource } from '@microsoft/fetch-event-source';", resolveDir: here },

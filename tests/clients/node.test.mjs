@@ -7,25 +7,14 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { EventSource } from 'eventsource';
-import { binDir, counters, eventIds, logOf, startGateway, startProxy, startRedis, startWorker, tearDown }
-  from '../support/harness.mjs';
+import { counters, eventIds, logOf, proxyTo, startAnswering, tearDown } from '../support/harness.mjs';
 
 let gatewayUrl, proxy, workDir;
 
 before(async () => {
-  assert.ok(binDir, 'BIN_DIR must name the folder of the ssebridge binaries');
-  workDir = mkdtempSync(join(tmpdir(), 'ssebridge-node-clients-'));
-  const redisUrl = await startRedis(workDir);
-  let bootstrap;
-  ({ bootstrap, url: gatewayUrl } = await startGateway(['--redis', redisUrl, '--ack-timeout', '30']));
-  await startWorker(redisUrl, bootstrap, ['--delay', '0.03', '--tool', 'web_search',
-    '--answer', 'You asked: {query}']);
-  const at = new URL(gatewayUrl);
-  proxy = await startProxy({ host: at.hostname, port: Number(at.port) });
+  ({ workDir, gatewayUrl } = await startAnswering('node-clients', { delay: 0.03 }));
+  proxy = await proxyTo(gatewayUrl);
 });
 
 after(() => tearDown({ proxy, workDir }));

@@ -7,13 +7,10 @@
 // Usage: node --test use_chat.test.mjs  (BIN_DIR = folder of the ssebridge binaries)
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
-import { binDir, launchChromium, startGateway, startProxy, startRedis, startWorker, tearDown }
-  from '../support/harness.mjs';
+import { launchChromium, proxyTo, startAnswering, startGateway, tearDown } from '../support/harness.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 let browser, gatewayUrl, apiUrl, proxy, workDir, appBundle;
@@ -60,19 +57,13 @@ window.startChat = (chatId, base = '') => {
 `;
 
 before(async () => {
-  assert.ok(binDir, 'BIN_DIR must name the folder of the ssebridge binaries');
-  workDir = mkdtempSync(join(tmpdir(), 'ssebridge-use-chat-'));
-  const redisUrl = await startRedis(workDir);
-  let bootstrap;
-  ({ bootstrap, url: gatewayUrl } = await startGateway(['--redis', redisUrl, '--ack-timeout', '30']));
-  await startWorker(redisUrl, bootstrap, ['--delay', '0.04', '--tool', 'web_search',
-    '--answer', 'You asked: {query}']);
+  let redisUrl, bootstrap;
+  ({ workDir, redisUrl, bootstrap, gatewayUrl } = await startAnswering('use-chat', { delay: 0.04 }));
   // Another origin's gateway, for a page served by the first: it lets that
   // origin's pages send their cookies (--cors-origin names it).
   ({ url: apiUrl } = await startGateway(['--redis', redisUrl, '--kafka-brokers', bootstrap,
     '--ack-timeout', '30', '--cors-origin', gatewayUrl]));
-  const at = new URL(gatewayUrl);
-  proxy = await startProxy({ host: at.hostname, port: Number(at.port) });
+  proxy = await proxyTo(gatewayUrl);
   const bundled = await build({
     stdin: { contents: app, resolveDir: here }, bundle: true, format: 'iife', write: false,
     logLevel: 'silent', define: { 'process.env.NODE_ENV': '"production"' },

@@ -3,7 +3,8 @@
 // Chromium, a cutting proxy, and what the gateway says it did.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { connect, createServer } from 'node:net';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -86,6 +87,26 @@ export async function startGateway(extra) {
 export async function startWorker(redisUrl, bootstrap, extra) {
   return (await start(join(binDir, 'ssebridge-worker'), ['--redis', redisUrl, '--kafka-brokers',
     bootstrap, '--log-level', 'warn', ...extra], 'worker ready')).child;
+}
+
+// What the client tests answer on: a work folder, a redis-server in it, a
+// gateway on it and the reference worker on the gateway's Kafka, answering
+// every question with a thought, a web_search tool call and "You asked: …",
+// `delay` seconds a character.
+export async function startAnswering(name, { delay }) {
+  assert.ok(binDir, 'BIN_DIR must name the folder of the ssebridge binaries');
+  const workDir = mkdtempSync(join(tmpdir(), `ssebridge-${name}-`));
+  const redisUrl = await startRedis(workDir);
+  const { bootstrap, url: gatewayUrl } = await startGateway(['--redis', redisUrl, '--ack-timeout', '30']);
+  await startWorker(redisUrl, bootstrap, ['--delay', String(delay), '--tool', 'web_search',
+    '--answer', 'You asked: {query}']);
+  return { workDir, redisUrl, bootstrap, gatewayUrl };
+}
+
+// A cutting proxy (startProxy) in front of the server at `url`.
+export function proxyTo(url) {
+  const at = new URL(url);
+  return startProxy({ host: at.hostname, port: Number(at.port) });
 }
 
 // Stops `child` with SIGTERM as an operator would; resolves with how it exited.
