@@ -83,6 +83,15 @@ async function openChat(page, origin, chatId, base = '') {
   await page.waitForFunction(() => window.chat.sendMessage, null, { timeout: 10000, polling: 50 });
 }
 
+// Waits until the answer shown has `n` characters or more (a text shown twice
+// has more), or the chat failed: the resume of a reload has run to its end.
+// (`status` alone says `ready` before the resume has begun.)
+function answerOfLength(page, n) {
+  return page.waitForFunction((k) => window.chat.status === 'error' ||
+    (window.chat.status === 'ready' && document.getElementById('answer').textContent.length >= k),
+  n, { timeout: 30000, polling: 50 });
+}
+
 const shown = (page) => page.evaluate(() => ({
   status: window.chat.status,
   error: window.chat.error,
@@ -115,8 +124,7 @@ test('a reload mid-answer picks the answer up and shows it once', async () => {
     { timeout: 30000, polling: 50 });
   await page.reload(); // the page and its state go; the chat goes on
   await openChat(page, gatewayUrl, chatId);
-  await page.waitForFunction(() => window.chat.status === 'ready' &&
-    document.getElementById('answer').textContent.length > 0, null, { timeout: 30000, polling: 50 });
+  await answerOfLength(page, ('You asked: ' + question).length);
   const after = await shown(page);
   assert.equal(after.answer, 'You asked: ' + question);
   assert.equal(after.thought, 'Let me look that up.');
@@ -182,8 +190,7 @@ test('a page on another origin: the gateway named it (--cors-origin), and the ch
     // A reload on the page's origin resumes from the API's: the cookie went along.
     await page.reload();
     await openChat(page, gatewayUrl, chatId, apiUrl);
-    await page.waitForFunction(() => window.chat.status === 'ready' &&
-      document.getElementById('answer').textContent.length > 0, null, { timeout: 30000, polling: 50 });
+    await answerOfLength(page, 'You asked: Across origins?'.length);
     assert.equal((await shown(page)).answer, 'You asked: Across origins?');
     // Stop across origins, on a second question.
     await page.evaluate(() => { window.chat.sendMessage({ text: 'Now a long one that I will stop, please.' }); });
