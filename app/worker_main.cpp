@@ -106,26 +106,26 @@ std::string fill_query(std::string text, const std::string& query) {
 // Streams `text` as `event_type` events, one character each. Every event is
 // recorded: a client that left may come back and resume, so nobody listening
 // right now is no reason to stop (a cancel is).
-asio::awaitable<void> stream_text(redis::client& r, const settings& s, const std::string& id,
+asio::awaitable<void> stream_text(worker::session_writer& events, const settings& s,
                                   std::string_view event_type, std::string text) {
     asio::steady_timer pause(co_await asio::this_coro::executor);
     for (const std::string& c : characters(text)) {
         std::string body = payload("char", c);
-        co_await worker::publish_event(r, id, event_type, body, s.log());
+        co_await events.publish(event_type, body);
         pause.expires_after(std::chrono::duration_cast<std::chrono::steady_clock::duration>(
             std::chrono::duration<double>(s.delay)));
         co_await pause.async_wait(asio::use_awaitable);
     }
 }
 
-asio::awaitable<void> play_agent(redis::client* r, const settings* s, worker::request req) {
-    const std::string& id = req.session_id;
-    co_await worker::publish_event(*r, id, wire::event_type::worker_ack, "{}", s->log());
-    co_await stream_text(*r, *s, id, "AgentThoughtStream", s->thought);
+asio::awaitable<void> play_agent(const settings* s, worker::request req,
+                                 worker::session_writer& events) {
+    co_await events.publish(wire::event_type::worker_ack);
+    co_await stream_text(events, *s, "AgentThoughtStream", s->thought);
     std::string tool = payload("tool_name", s->tool);
-    co_await worker::publish_event(*r, id, "AgentToolCallStart", tool, s->log());
-    co_await stream_text(*r, *s, id, "FinalAnswerStream", fill_query(s->answer, req.user_query));
-    co_await worker::publish_event(*r, id, wire::event_type::final_answer_end, "{}", s->log());
+    co_await events.publish("AgentToolCallStart", tool);
+    co_await stream_text(events, *s, "FinalAnswerStream", fill_query(s->answer, req.user_query));
+    co_await events.publish(wire::event_type::final_answer_end);
 }
 
 // Serves the first Redis connection, then reconnects with backoff whenever
@@ -138,10 +138,11 @@ asio::awaitable<void> keep_redis(redis::client* r) {
 
 asio::awaitable<void> run(redis::client* r, redis::subscriber* control, kafka::consumer* consumer,
                           const settings* s) {
-    co_await worker::serve_requests(
-        *consumer, *r, *control,
-        [r, s](worker::request req) { return play_agent(r, s, std::move(req)); },
-        {s->max_in_flight, s->log()});
+    co_await worker::serve_requests(*consumer, *r, *control,
+                                    [s](worker::request req, worker::session_writer& events) {
+                                        return play_agent(s, std::move(req), events);
+                                    },
+                                    {s->max_in_flight, s->log()});
 }
 
 } // namespace

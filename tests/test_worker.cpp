@@ -93,6 +93,10 @@ BOOST_FIXTURE_TEST_CASE(publish_event_records_then_publishes_with_the_id, redis_
         BOOST_TEST(v.at("payload").at("char").as_string() == "é");
     }
     BOOST_TEST((wire::inspect_event(sink.messages[2])->kind == wire::event_kind::final));
+    // Ids increase; the terminal one is the last a stream can hold.
+    BOOST_TEST(
+        (wire::entry_id::parse(sent[0].id).value() < wire::entry_id::parse(sent[1].id).value()));
+    BOOST_TEST(sent[2].id == wire::sealing_id.to_string());
     // It expires a while after its last write.
     std::int64_t ttl = exec({"TTL", wire::log_key("s1")}).integer;
     BOOST_TEST(ttl > 3500);
@@ -100,24 +104,79 @@ BOOST_FIXTURE_TEST_CASE(publish_event_records_then_publishes_with_the_id, redis_
 }
 
 BOOST_FIXTURE_TEST_CASE(the_log_is_bounded_and_its_lifetime_configurable, redis_fixture) {
-    worker::recording keep{10, 7s};
+    worker::session_writer events(client, "s2", {10, 7s});
     for (int i = 0; i < 1000; ++i)
-        run(ioc, publish(client, "s2", "e", "{}", keep));
+        run(ioc, events.publish("e"));
     std::int64_t len = exec({"XLEN", wire::log_key("s2")}).integer;
     BOOST_TEST(len >= 10);
     BOOST_TEST(len < 200); // MAXLEN ~ trims whole nodes: about, never unbounded
-    BOOST_TEST(exec({"TTL", wire::log_key("s2")}).integer <= 7);
+    // Refreshed once a second here (ttl / 8, at least 1 s), with that much to spare.
+    std::int64_t ttl = exec({"TTL", wire::log_key("s2")}).integer;
+    BOOST_TEST(ttl > 6);
+    BOOST_TEST(ttl <= 8);
+    run(ioc, events.publish(wire::event_type::final_answer_end));
+    BOOST_TEST(exec({"TTL", wire::log_key("s2")}).integer <= 7); // from the end: ttl exactly
 }
 
-BOOST_FIXTURE_TEST_CASE(recording_survives_a_flushed_script_cache, redis_fixture) {
-    run(ioc, publish(client, "s3", "a", "{}"));
-    exec({"SCRIPT", "FLUSH"});
-    auto p = run(ioc, publish(client, "s3", "b", "{}")); // EVALSHA fails, EVAL runs it
-    BOOST_TEST(!p.id.empty());
-    BOOST_TEST(exec({"XLEN", wire::log_key("s3")}).integer == 2);
-    BOOST_TEST(exec({"SCRIPT", "EXISTS", std::string(wire::record_script_sha1())})
-                   .elements.at(0)
-                   .integer == 1);
+namespace {
+template <class Awaitable>
+wire::error failure_of(asio::io_context& ioc, Awaitable op) {
+    try {
+        run(ioc, std::move(op));
+    } catch (const boost::system::system_error& e) {
+        if (e.code().category() == wire::category())
+            return static_cast<wire::error>(e.code().value());
+        throw;
+    }
+    BOOST_FAIL("it was recorded");
+    return {};
+}
+
+std::vector<std::string> logged_ids(redis_fixture& f, const std::string& id) {
+    std::vector<std::string> ids;
+    for (auto& entry : f.exec({"XRANGE", wire::log_key(id), "-", "+"}).elements)
+        ids.push_back(entry.elements[0].value);
+    return ids;
+}
+} // namespace
+
+BOOST_FIXTURE_TEST_CASE(nothing_is_recorded_after_a_terminal_event_by_any_writer, redis_fixture) {
+    recording_sink sink;
+    auto subscription = run(ioc, subscribe(sub, wire::session_channel("s3"), sink));
+    worker::session_writer events(client, "s3");
+    run(ioc, events.publish("worker_ack"));
+    // The gateway ends the session (its ack or idle timeout) with a writer of its own.
+    auto end = run(ioc, worker::record_message(client, "s3",
+                                               wire::error_message(wire::end_code::idle_timeout,
+                                                                   "no event for too long")));
+    BOOST_TEST(end.id == wire::sealing_id.to_string());
+    // The worker's next event is refused, and so is a second end.
+    BOOST_TEST((failure_of(ioc, events.publish("T")) == wire::error::session_ended));
+    BOOST_TEST((failure_of(ioc, events.publish("T")) == wire::error::session_ended));
+    BOOST_TEST((failure_of(ioc, worker::publish_event(client, "s3", "FinalAnswerStreamEnd")) ==
+                wire::error::session_ended));
+    BOOST_TEST(logged_ids(*this, "s3").size() == 2u);
+    // A refused event's message went out (MULTI/EXEC runs the PUBLISH) but
+    // after the end, where every subscriber has stopped.
+    run_until(
+        ioc, [&] { return sink.messages.size() >= 3; }, 5s);
+    BOOST_TEST_REQUIRE(sink.messages.size() >= 2u);
+    BOOST_TEST((wire::inspect_event(sink.messages[1])->id.value() == wire::sealing_id));
+}
+
+BOOST_FIXTURE_TEST_CASE(a_writer_overtaken_by_another_records_after_it, redis_fixture) {
+    worker::session_writer events(client, "s6");
+    auto first = run(ioc, events.publish("worker_ack"));
+    // Another process, its clock an hour ahead, went ahead.
+    auto ahead = wire::entry_id::parse(first.id).value();
+    ahead.ms += 3600 * 1000;
+    exec({"XADD", wire::log_key("s6"), ahead.to_string(), "m",
+          R"({"event_type":"T","payload":{}})"});
+    auto next = run(ioc, events.publish("T"));
+    BOOST_TEST((wire::entry_id::parse(next.id).value() > ahead));
+    auto ids = logged_ids(*this, "s6");
+    BOOST_TEST(ids == (std::vector<std::string>{first.id, ahead.to_string(), next.id}),
+               boost::test_tools::per_element());
 }
 
 BOOST_FIXTURE_TEST_CASE(a_bad_payload_is_refused_before_anything_is_sent, redis_fixture) {
@@ -161,10 +220,10 @@ BOOST_AUTO_TEST_CASE(serve_requests_runs_handlers_concurrently_within_the_bound)
                              {"react_requests"});
     int running = 0, most = 0;
     std::vector<std::string> served;
-    auto handler = [&](worker::request r) -> coro::awaitable<void> {
+    auto handler = [&](worker::request r, worker::session_writer& events) -> coro::awaitable<void> {
         most = std::max(most, ++running);
         co_await sleep_for(100ms);
-        co_await worker::publish_event(publisher, r.session_id, "worker_ack");
+        co_await events.publish("worker_ack");
         served.push_back(r.session_id + ":" + r.user_query);
         --running;
     };
@@ -192,15 +251,12 @@ BOOST_AUTO_TEST_CASE(serve_requests_runs_handlers_concurrently_within_the_bound)
 }
 
 BOOST_FIXTURE_TEST_CASE(after_a_cancel_nothing_is_published_but_the_confirmation, redis_fixture) {
-    run(ioc, publish(client, "s5", "worker_ack", "{}"));
-    exec({"SET", wire::cancel_key("s5"), "1"});
-    try {
-        run(ioc, publish(client, "s5", "T", "{}"));
-        BOOST_FAIL("an event was published after the cancel");
-    } catch (const boost::system::system_error& e) {
-        BOOST_TEST((e.code() == wire::error::session_cancelled));
-    }
-    run(ioc, worker::record_cancelled(client, "s5"));
+    worker::session_writer events(client, "s5");
+    run(ioc, events.publish("worker_ack"));
+    events.cancel();
+    BOOST_TEST((failure_of(ioc, events.publish("T")) == wire::error::session_cancelled));
+    run(ioc, events.record_cancelled());
+    BOOST_TEST((failure_of(ioc, events.record_cancelled()) == wire::error::session_ended));
     redis::reply log = exec({"XRANGE", wire::log_key("s5"), "-", "+"});
     BOOST_TEST_REQUIRE(log.elements.size() == 2u);
     auto last = wire::inspect_event(log.elements[1].elements[1].elements[1].value);
@@ -240,19 +296,19 @@ BOOST_FIXTURE_TEST_CASE(a_cancel_stops_the_running_handler_or_the_request_before
     cancel(*this, "early");
     std::vector<std::string> started;
     std::set<std::string> unwound;
-    auto handler = [&](worker::request r) -> coro::awaitable<void> {
+    auto handler = [&](worker::request r, worker::session_writer& events) -> coro::awaitable<void> {
         started.push_back(r.session_id);
         struct guard {
             std::set<std::string>& out;
             std::string id;
             ~guard() { out.insert(id); }
         } unwinding{unwound, r.session_id};
-        co_await worker::publish_event(client, r.session_id, "worker_ack");
+        co_await events.publish("worker_ack");
         for (int i = 0; i < 1000; ++i) {
-            co_await worker::publish_event(client, r.session_id, "T");
+            co_await events.publish("T");
             co_await sleep_for(5ms);
         }
-        co_await worker::publish_event(client, r.session_id, "FinalAnswerStreamEnd");
+        co_await events.publish("FinalAnswerStreamEnd");
     };
     coro::task_group serving(ioc.get_executor());
     serving.spawn(worker::serve_requests(consumer, client, sub, handler, {8, {}}));

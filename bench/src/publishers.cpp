@@ -9,16 +9,20 @@
 #include <ssebridge/redis/client.hpp>
 #include <ssebridge/redis/cluster.hpp>
 #include <ssebridge/redis/detail/connection.hpp>
+#include <ssebridge/wire/event.hpp>
 #include <ssebridge/wire/names.hpp>
 #include <ssebridge/wire/record.hpp>
+#include <ssebridge/worker/recorder.hpp>
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/write.hpp>
 
+#include <algorithm>
 #include <charconv>
 #include <iostream>
+#include <map>
 #include <stdexcept>
 
 namespace ssebridge::bench {
@@ -43,7 +47,7 @@ public:
             co_await room_.async_wait();
         }
         if (record) {
-            append_record(conn_.outbox(), channel, message, sharded);
+            append_record(channel, message);
         } else if (pair) {
             // The contract's floor: the log entry and the message, pipelined, with
             // nothing to make them one (no atomicity, no id in the message).
@@ -63,25 +67,37 @@ public:
 
     void close() override { conn_.close(); }
 
-    bool record = false;      ///< through the workers' recording script, as a worker publishes
+    bool record = false;      ///< recorded, as a worker's session_writer records
     bool pair = false;        ///< XADD + PUBLISH pipelined: what recording costs Redis at the least
     bool sharded = false;     ///< a cluster master: SPUBLISH
     std::size_t failures = 0; ///< error replies
 
 private:
-    // EVALSHA of wire::record_script for the session of `channel`.
-    static void append_record(std::string& out, std::string_view channel, std::string_view message,
-                              bool sharded) {
+    // What worker::session_writer sends, with the same recorder: MULTI, XADD
+    // with the id it chose, PUBLISH, now and then EXPIRE, EXEC.
+    void append_record(std::string_view channel, std::string_view message) {
         std::string_view id = channel.substr(channel.find(':') + 1);
-        std::string log = wire::log_key(id);
-        std::string cancel = wire::cancel_key(id);
-        redis::append_command(out, {"EVALSHA", wire::record_script_sha1(), "3", log, channel,
-                                    cancel, message, "10000", "3600", "0", sharded ? "s" : ""});
+        auto at = writers_.find(id);
+        if (at == writers_.end())
+            at = writers_.emplace(std::string(id), worker::recorder(id, {}, sharded)).first;
+        auto info = wire::inspect_event(message);
+        bool terminal = info && wire::ends_session(wire::event_info{info->kind, wire::entry_id{}});
+        std::string& out = conn_.outbox();
+        redis::append_command(out, {"MULTI"});
+        auto t =
+            at->second.append(out, message, terminal ? wire::sealing_id : worker::next_event_id(),
+                              std::chrono::steady_clock::now());
+        redis::append_command(out, {"EXEC"});
+        outstanding_ += t.commands + 1; // (one more below): MULTI's, QUEUED each, EXEC's
+        if (terminal)
+            writers_.erase(at);
     }
 
     coro::awaitable<void> run() {
         co_await conn_.async_run([this](std::span<const redis::node> reply) {
-            if (!reply.empty() && reply[0].type == redis::resp_type::error)
+            // (an EXEC's element counts too: a refused XADD)
+            if (std::any_of(reply.begin(), reply.end(),
+                            [](const redis::node& n) { return n.type == redis::resp_type::error; }))
                 ++failures;
             --outstanding_;
             room_.notify();
@@ -92,6 +108,7 @@ private:
     redis::detail::connection conn_;
     coro::notifier room_;
     std::size_t outstanding_ = 0;
+    std::map<std::string, worker::recorder, std::less<>> writers_; ///< record: by session
 };
 
 /// A Redis Cluster: one pipelined publisher per master, each event sent to
@@ -263,12 +280,6 @@ std::string event_json(std::string_view type, const std::string& pad, bool send_
            std::to_string(now_ns()) + R"(,"pad":")" + pad + "\"}}";
 }
 
-namespace {
-std::string script_load_command() {
-    return redis::make_command({"SCRIPT", "LOAD", wire::record_script()});
-}
-} // namespace
-
 coro::awaitable<void> connect_publishers(run_state& st) {
     if (!st.publishers.empty())
         co_return; // connected by an earlier phase of the run
@@ -289,18 +300,6 @@ coro::awaitable<void> connect_publishers(run_state& st) {
             co_await p->connect(st.redis_cfg);
             st.publishers.push_back(std::move(p));
         }
-    }
-    if (st.s.publish == "record") {
-        // Cached once, so that every publish can be an EVALSHA.
-        redis::client loader(ex, st.redis_cfg);
-        co_await loader.async_connect();
-        coro::task_group reading(ex);
-        reading.spawn(discard(loader.async_run()));
-        redis::reply r = co_await loader.async_exec(script_load_command());
-        loader.close();
-        co_await reading.async_wait();
-        if (r.is_error())
-            throw std::runtime_error("SCRIPT LOAD: " + r.value);
     }
 }
 

@@ -23,15 +23,15 @@ namespace ssebridge::bench {
 namespace {
 // The cancel scenario's worker: acknowledges, then streams an event every
 // 10 ms until its session is cancelled (through the worker library).
-coro::awaitable<void> endless_answer(redis::client& redis, worker::request r) {
+coro::awaitable<void> endless_answer(worker::request, worker::session_writer& events) {
     asio::steady_timer pause(co_await asio::this_coro::executor);
-    co_await worker::publish_event(redis, r.session_id, wire::event_type::worker_ack);
+    co_await events.publish(wire::event_type::worker_ack);
     for (int i = 0; i < 6000; ++i) {
-        co_await worker::publish_event(redis, r.session_id, "FinalAnswerStream", R"({"char":"x"})");
+        co_await events.publish("FinalAnswerStream", R"({"char":"x"})");
         pause.expires_after(10ms);
         co_await pause.async_wait(asio::use_awaitable);
     }
-    co_await worker::publish_event(redis, r.session_id, wire::event_type::final_answer_end);
+    co_await events.publish(wire::event_type::final_answer_end);
 }
 
 struct cancel_results {
@@ -100,9 +100,7 @@ coro::awaitable<void> scenario_cancel(run_state& st) {
     background.spawn(discard(redis.async_run()));
     background.spawn(control.async_run());
     co_await control.async_wait_connected();
-    background.spawn(worker::serve_requests(consumer, redis, control, [&redis](worker::request r) {
-        return endless_answer(redis, std::move(r));
-    }));
+    background.spawn(worker::serve_requests(consumer, redis, control, endless_answer));
 
     // The worker joins its group before the clock starts; requests made before
     // it has its partition are not its own (they time out), so try again.

@@ -5,9 +5,9 @@ and publishes exactly as the C++ worker library does.
 Usage: test_worker_module.py PATH/TO/ssebridge-publish
 Starts its own redis-server on a free port; exits non-zero on failure.
 """
-import hashlib
 import json
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -74,32 +74,56 @@ def main():
         assert json.loads(live[1])["payload"]["char"] == "é"
         assert 0 < r.ttl(f"sse_log:{{sse_session:{session}}}") <= 60
 
-        # The C++ library runs the same script: after ssebridge-publish has
-        # cached its script, the Python text's SHA-1 is known to Redis.
-        r.script_flush()
-        subprocess.run([publish_binary, "--redis", f"redis://127.0.0.1:{port}", session, "x"],
-                       check=True, stdout=subprocess.DEVNULL)
-        sha = hashlib.sha1(ssebridge_worker.RECORD_SCRIPT.encode()).hexdigest()
-        assert r.script_exists(sha) == [True], "the Python and C++ scripts differ"
-        # Cancellation: after the tombstone nothing is published but the confirmation.
+        # The C++ library records the same way: the same commands, but for
+        # the ids (and the session), as Redis's MONITOR sees them.
+        def commands_of(record):
+            monitor = r.connection_pool.make_connection()
+            monitor.connect()
+            monitor.send_command("MONITOR")
+            assert monitor.read_response() == b"OK"
+            record()
+            seen = []
+            while not seen or seen[-1][0] != "EXEC":
+                assert monitor.can_read(timeout=5), seen
+                line = monitor.read_response().decode()
+                words = json.loads("[" + line[line.index('"'):].replace('" "', '","') + "]")
+                if words[0] in ("MULTI", "XADD", "PUBLISH", "EXPIRE", "EXEC"):
+                    seen.append([re.sub(r"[0-9a-f]{32}", "<session>", re.sub(r"\d+-\d+", "<id>", w))
+                                 for w in words])
+            monitor.disconnect()
+            return seen
+        python_sent = commands_of(lambda: ssebridge_worker.publish_event(r, "4" * 32, "x", {"a": 1}))
+        cxx_sent = commands_of(lambda: subprocess.run(
+            [publish_binary, "--redis", f"redis://127.0.0.1:{port}", "5" * 32, "x", '{"a":1}'],
+            check=True, stdout=subprocess.DEVNULL))
+        assert [w[0] for w in python_sent] == ["MULTI", "XADD", "PUBLISH", "EXPIRE", "EXEC"], python_sent
+        assert python_sent == cxx_sent, (python_sent, cxx_sent)
+
+        # Cancellation: a handler never runs for a session cancelled before
+        # pickup; a running one stops at its next event after the cancel.
         def types(sid):
             return [json.loads(f[b"m"])["event_type"] for _, f in r.xrange(ssebridge_worker.log_key(sid))]
 
+        def cancel(sid):  # as the gateway's cancel does: the tombstone, then the word
+            r.set(ssebridge_worker.cancel_key(sid), "1")
+            return r.publish(ssebridge_worker.control_channel(sid), "cancel")
+
         early = "1" * 32
-        r.set(ssebridge_worker.cancel_key(early), "1")
+        cancel(early)
         ran = []
-        assert ssebridge_worker.run_request(r, early, lambda: ran.append(1)) is False
+        assert ssebridge_worker.run_request(r, early, lambda events: ran.append(1)) is False
         assert ran == [], "a handler ran for a session cancelled before pickup"
         assert types(early) == ["cancelled"], types(early)
 
         running = "2" * 32
 
-        def handler():
-            ssebridge_worker.publish_event(r, running, "worker_ack")
+        def handler(events):
+            events.publish("worker_ack")
             for i in range(100):
                 if i == 3:
-                    r.set(ssebridge_worker.cancel_key(running), "1")  # the user's Stop
-                ssebridge_worker.publish_event(r, running, "T", {"i": i})
+                    assert cancel(running) == 1  # the user's Stop; run_request listens
+                    time.sleep(0.2)  # (the word is on its way to the worker)
+                events.publish("T", {"i": i})
                 ran.append(i)
         assert ssebridge_worker.run_request(r, running, handler) is False
         assert ran == [0, 1, 2], ran  # stopped at the first publish after the cancel
@@ -107,9 +131,10 @@ def main():
         try:
             ssebridge_worker.publish_event(r, running, "T")
             raise AssertionError("published after the cancel")
-        except ssebridge_worker.SessionCancelled:
+        except ssebridge_worker.SessionEnded:
             pass
-        assert ssebridge_worker.run_request(r, "3" * 32, lambda: None) is True
+        assert types(running)[-1] == "cancelled"
+        assert ssebridge_worker.run_request(r, "3" * 32, lambda events: None) is True
         on_a_cluster()
         print("ok")
     finally:

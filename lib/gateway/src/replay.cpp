@@ -22,9 +22,9 @@ std::string log_range_command(const std::string& id, std::string_view from, std:
 coro::awaitable<redis::reply> read_page(gateway::state& st, const std::string& id,
                                         const std::string& from, std::size_t bytes,
                                         std::size_t most) {
-    return st.redis.commands.async_eval({wire::log_page_script(), wire::log_page_script_sha1()},
-                                        {wire::log_key(id)},
-                                        {from, std::to_string(bytes), std::to_string(most)});
+    return st.redis.commands.async_eval(
+        {wire::log_page_script(), wire::log_page_script_sha1()}, {wire::log_key(id)},
+        {from, std::to_string(bytes), std::to_string(most), wire::sealing_id.to_string()});
 }
 
 /// Writes what the stream's state has ready into `buffer` and out. False

@@ -22,10 +22,17 @@ using detail::step;
 
 namespace {
 
+/// The end goes in as the log's last event (`wire::sealing_id`): after it
+/// Redis refuses the worker's events, and the worker stops at its next one.
 coro::awaitable<void> record_end(gateway::state& st, std::string id, std::string message) {
     worker::recording keep;
     keep.ttl = std::chrono::seconds(static_cast<long>(std::ceil(st.cfg.log_ttl)));
-    co_await worker::record_message(st.redis.commands, id, std::move(message), keep);
+    try {
+        co_await worker::record_message(st.redis.commands, id, std::move(message), keep);
+    } catch (const boost::system::system_error& e) {
+        if (e.code() != wire::error::session_ended)
+            throw; // (ended already, by the worker's last event: that end stands)
+    }
 }
 
 } // namespace
@@ -54,7 +61,7 @@ void session::on_message(std::string_view payload) {
     observed before = observe();
     step s = noted(before, stream_.state().on_message(payload, coro::clock::now()));
     const std::optional<wire::entry_id>& newest = stream_.state().last_id();
-    if (newest != before.newest) // a recorded event, new to this stream
+    if (newest != before.newest && *newest != wire::sealing_id) // recorded, new to this stream
         st_.timings.observe_lag(newest->ms);
     if (s != step::wake) {
         stream_.act(s);

@@ -25,6 +25,7 @@ struct client::pending {
     coro::event done;
     reply result;
     bool failed = false;
+    std::size_t replies = 1; ///< still to come (a transaction's +OK and +QUEUED first)
 };
 
 std::string make_command(std::initializer_list<std::string_view> args) {
@@ -41,6 +42,14 @@ std::string publish_command(bool sharded, std::string_view channel, std::string_
 
 const std::string& ping_command() {
     static const std::string command = make_command({"PING"});
+    return command;
+}
+const std::string& multi_command() {
+    static const std::string command = make_command({"MULTI"});
+    return command;
+}
+const std::string& exec_command() {
+    static const std::string command = make_command({"EXEC"});
     return command;
 }
 } // namespace
@@ -107,11 +116,20 @@ coro::awaitable<boost::system::error_code> client::async_run() {
     auto on_reply = [this](std::span<const node> nodes) {
         if (pending_.empty())
             return; // a reply nobody asked for: ignore
+        if (pending_.front() && --pending_.front()->replies > 0) {
+            // A transaction's MULTI or a queued command: keep the first refusal
+            // (EXEC then only says EXECABORT).
+            reply& first = pending_.front()->result;
+            if (!first.is_error() && !nodes.empty() && nodes[0].type == resp_type::error)
+                first = to_reply(nodes);
+            return;
+        }
         auto p = std::move(pending_.front());
         pending_.pop_front();
         if (!p)
             return; // our PING's
-        p->result = to_reply(nodes);
+        if (!p->result.is_error())
+            p->result = to_reply(nodes);
         p->done.set();
     };
     // An idle client PINGs so that a hung server is noticed before a command waits on it.
@@ -140,14 +158,25 @@ coro::awaitable<void> client::async_keep_connected() {
 
 coro::awaitable<reply> client::async_exec(std::string command) {
     if (cluster_)
-        return exec_in_cluster(std::move(command));
-    return exec_on(*this, std::move(command), false);
+        return exec_in_cluster(std::move(command), 1);
+    return exec_on(*this, std::move(command), false, 1);
 }
 
-coro::awaitable<reply> client::exec_on(client& node, std::string command, bool asking) {
+coro::awaitable<reply> client::async_transaction(std::string commands, std::size_t count) {
+    std::string all = multi_command();
+    all += commands;
+    all += exec_command();
+    if (cluster_)
+        return exec_in_cluster(std::move(all), count + 2);
+    return exec_on(*this, std::move(all), false, count + 2);
+}
+
+coro::awaitable<reply> client::exec_on(client& node, std::string command, bool asking,
+                                       std::size_t replies) {
     if (!(node.conn_ && node.conn_->is_open()))
         throw system_error(asio::error::not_connected, "Redis client not connected");
     auto p = std::make_shared<pending>(ex_);
+    p->replies = replies;
     if (asking) { // ASKING and the command go out together: it applies to the next command
         node.pending_.push_back(nullptr);
         node.conn_->send(asking_command());
@@ -162,8 +191,10 @@ coro::awaitable<reply> client::exec_on(client& node, std::string command, bool a
 
 // Cluster mode ---------------------------------------------------------------
 
-coro::awaitable<reply> client::exec_in_cluster(std::string command) {
-    std::optional<std::string_view> key = routing_key(command);
+coro::awaitable<reply> client::exec_in_cluster(std::string command, std::size_t replies) {
+    // A transaction goes where its first command's key lives (after MULTI).
+    std::optional<std::string_view> key =
+        routing_key(std::string_view(command).substr(replies > 1 ? multi_command().size() : 0));
     auto route = [&]() -> client* {
         auto* s = shards_->route(key);
         return s ? &s->member->c : nullptr;
@@ -175,7 +206,7 @@ coro::awaitable<reply> client::exec_in_cluster(std::string command) {
     for (int hop = 0;; ++hop) {
         if (!node || !node->connected())
             throw system_error(asio::error::not_connected, "Redis Cluster node not connected");
-        reply r = co_await exec_on(*node, command, asking);
+        reply r = co_await exec_on(*node, command, asking, replies);
         if (r.is_error() &&
             (r.value.starts_with("TRYAGAIN") || r.value.starts_with("CLUSTERDOWN")) &&
             coro::clock::now() < retry_until) {

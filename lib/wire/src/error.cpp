@@ -51,6 +51,8 @@ public:
                    "POST without it to start a session";
         case error::session_cancelled:
             return "the session was cancelled";
+        case error::session_ended:
+            return "the session has ended: its log holds its terminal event";
         case error::number_out_of_range:
             return "a number is beyond the range of a double";
         case error::chat_id_invalid:

@@ -9,35 +9,25 @@
 namespace ssebridge::wire {
 
 namespace {
-// Keep in step with lib/worker/python/ssebridge_worker.py (a test compares them).
-constexpr std::string_view script = R"(if ARGV[4] ~= '1' and redis.call('EXISTS', KEYS[3]) == 1 then
-  return redis.error_reply('CANCELLED the session was cancelled')
-end
-local id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[2], '*', 'm', ARGV[1])
-redis.call('EXPIRE', KEYS[1], ARGV[3])
-local publish = ARGV[5] == 's' and 'SPUBLISH' or 'PUBLISH'
-local n = redis.call(publish, KEYS[2], '{"id":"' .. id .. '",' .. string.sub(ARGV[1], 2))
-return {id, n}
-)";
-
 constexpr std::string_view cancel = R"(redis.call('SET', KEYS[1], '1', 'EX', ARGV[1])
 return redis.call(ARGV[2] == 's' and 'SPUBLISH' or 'PUBLISH', KEYS[2], 'cancel')
 )";
 
 // XADD then trim to nothing: an empty stream (XGROUP's MKSTREAM would leave a group).
 constexpr std::string_view open = R"(if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
-redis.call('XADD', KEYS[1], 'MAXLEN', '0', '*', 'm', '{}')
+redis.call('XADD', KEYS[1], 'MAXLEN', '0', '0-1', 'm', '{}')
 redis.call('EXPIRE', KEYS[1], ARGV[1])
 return 1
 )";
 
-// Reads XRANGE in batches sized by the largest entry seen (8 first), so
-// that Redis reads little more than the page takes.
 constexpr std::string_view chat_claim = R"(local held = redis.call('GET', KEYS[1])
 if held and string.sub(held, 1, #ARGV[1] + 1) ~= ARGV[1] .. ':' then return 0 end
 redis.call('SET', KEYS[1], ARGV[1] .. ':' .. ARGV[2], 'EX', ARGV[3])
 return 1)";
 
+// Reads XRANGE in batches sized by the largest entry seen (8 first), so
+// that Redis reads little more than the page takes. Nothing follows the
+// sealing id ARGV[4] (and XRANGE refuses a start after it).
 constexpr std::string_view page =
     R"(local from, limit, most = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3])
 local page, bytes, largest, n = {}, 0, 1, 8
@@ -49,6 +39,7 @@ while true do
     page[#page + 1] = entry
     bytes = bytes + size
     if size > largest then largest = size end
+    if entry[1] == ARGV[4] then return {page, 1} end
     from = '(' .. entry[1]
     if #page >= most then return {page, 0} end
   end
@@ -63,15 +54,6 @@ std::string sha1_hex(std::string_view text) {
     return detail::to_hex(digest);
 }
 } // namespace
-
-std::string_view record_script() noexcept {
-    return script;
-}
-
-std::string_view record_script_sha1() noexcept {
-    static const std::string sha = sha1_hex(script);
-    return sha;
-}
 
 std::string_view open_script() noexcept {
     return open;

@@ -16,78 +16,160 @@
 namespace ssebridge::worker {
 
 namespace asio = boost::asio;
+using boost::system::system_error;
 
 namespace {
-coro::awaitable<published> record(redis::client& redis, std::vector<std::string> keys,
-                                  std::vector<std::string> args,
-                                  std::chrono::milliseconds reconnect_wait) {
+// Commands built outside the coroutines (braced lists).
+std::string stream_info_command(const std::string& log) {
+    return redis::make_command({"XINFO", "STREAM", log});
+}
+std::string entry_command(const std::string& log, const std::string& id) {
+    return redis::make_command({"XRANGE", log, id, id});
+}
+
+/// Refused, not run: the cluster is electing a new master, or a slot moves.
+bool refused_unrun(const redis::reply& r) {
+    return r.is_error() && (r.value.starts_with("CLUSTERDOWN") || r.value.starts_with("TRYAGAIN"));
+}
+
+bool can_wait_for(const system_error& e) {
+    return e.code() == asio::error::not_connected || e.code() == asio::error::connection_reset;
+}
+
+/// An `event_*` error for a message that is not an event; else whether it ends the session.
+bool ends_the_session(std::string_view message) {
+    auto info = wire::inspect_event(message);
+    if (!info)
+        throw system_error(info.error());
+    // Recorded, any `error` ends it (wire::ends_session).
+    return wire::is_terminal(info->kind) || info->kind == wire::event_kind::error;
+}
+
+coro::awaitable<published> record_once(redis::client& redis, std::string session_id,
+                                       std::string message, recording log) {
+    session_writer writer(redis, std::move(session_id), log);
+    co_return co_await writer.record(std::move(message));
+}
+} // namespace
+
+session_writer::session_writer(redis::client& redis, std::string session_id, recording log)
+    : redis_(redis)
+    , id_(std::move(session_id))
+    , keep_(log)
+    , recorder_(id_, log, redis.is_cluster()) {}
+
+// Not a coroutine: the message is built (and checked) before anything is
+// sent, and nothing the caller passes by view is kept.
+coro::awaitable<published> session_writer::publish(std::string_view event_type,
+                                                   std::string_view payload_json) {
+    return record(wire::event_message(event_type, payload_json).value());
+}
+
+coro::awaitable<published> session_writer::record(std::string message) {
+    bool terminal = ends_the_session(message);
+    if (cancelled_)
+        throw system_error(wire::error::session_cancelled);
+    co_return co_await write(std::move(message), terminal);
+}
+
+coro::awaitable<published> session_writer::record_cancelled() {
+    return write(wire::event_message(wire::event_type::cancelled).value(), true);
+}
+
+coro::awaitable<published> session_writer::write(std::string message, bool terminal) {
+    if (ended_)
+        throw system_error(wire::error::session_ended);
     asio::steady_timer backoff(co_await asio::this_coro::executor);
-    auto give_up = std::chrono::steady_clock::now() + reconnect_wait;
+    const auto give_up = std::chrono::steady_clock::now() + keep_.reconnect_wait;
     auto pause = std::chrono::steady_clock::duration(std::chrono::milliseconds(50));
-    std::optional<redis::reply> sent;
-    while (!sent) {
+    wire::entry_id id = terminal ? wire::sealing_id : next_event_id();
+    std::string commands;
+    recorder::transaction t =
+        recorder_.append(commands, message, id, std::chrono::steady_clock::now());
+    bool sent_before = false; ///< lost with its connection: it may have run
+    int overtaken = 0;
+    for (;;) {
+        std::optional<redis::reply> r;
+        bool lost = false;
         try {
-            sent = co_await redis.async_eval({wire::record_script(), wire::record_script_sha1()},
-                                             keys, args);
-        } catch (const boost::system::system_error& e) {
-            if (e.code() != asio::error::not_connected ||
-                std::chrono::steady_clock::now() + pause > give_up)
+            r = co_await redis_.async_transaction(commands, t.commands);
+        } catch (const system_error& e) {
+            if (!can_wait_for(e) || std::chrono::steady_clock::now() + pause > give_up) {
+                recorder_.expiry_unsure();
                 throw;
+            }
+            lost = e.code() == asio::error::connection_reset;
         }
-        if (sent && sent->is_error() &&
-            (sent->value.starts_with("CLUSTERDOWN") || sent->value.starts_with("TRYAGAIN")) &&
-            std::chrono::steady_clock::now() + pause <= give_up)
-            sent.reset(); // refused, not run: the cluster is electing a new master
-        if (!sent) {      // not sent: Redis is coming back (a restart, a failover)
+        if (r && refused_unrun(*r) && std::chrono::steady_clock::now() + pause <= give_up)
+            r.reset();
+        if (!r) { // Redis is coming back (a restart, a failover): the same id again
+            sent_before = sent_before || lost;
             backoff.expires_after(pause);
             co_await backoff.async_wait(asio::use_awaitable);
             pause =
                 std::min<std::chrono::steady_clock::duration>(pause * 2, std::chrono::seconds(1));
+            continue;
         }
+        if (r->is_error() || r->type != redis::resp_type::array || r->elements.size() < 2) {
+            recorder_.expiry_unsure();
+            throw std::runtime_error("recording the event failed: " +
+                                     (r->is_error() ? r->value : std::string("unexpected reply")));
+        }
+        const redis::reply& added = r->elements[0];
+        std::int64_t receivers = r->elements[1].integer;
+        if (!added.is_error()) {
+            ended_ = terminal;
+            co_return published{added.value, receivers};
+        }
+        // Refused: the id is not after the log's newest. That is this very
+        // event (sent before its connection was lost), the log's end, or
+        // another writer that went ahead.
+        bool ours = false;
+        if (sent_before)
+            ours = co_await holds(id, message);
+        if (ours) {
+            ended_ = terminal;
+            co_return published{id.to_string(), receivers};
+        }
+        wire::entry_id newest = co_await newest_id();
+        if (newest == wire::sealing_id) {
+            ended_ = true;
+            throw system_error(wire::error::session_ended);
+        }
+        if (++overtaken > 3)
+            throw std::runtime_error("recording the event failed: " + added.value);
+        id = next_event_id(newest);
+        commands.clear();
+        t = recorder_.append(commands, message, id, std::chrono::steady_clock::now());
+        sent_before = false;
     }
-    redis::reply r = std::move(*sent);
-    if (r.is_error() && r.value.starts_with(wire::cancelled_reply))
-        throw boost::system::system_error(wire::error::session_cancelled);
-    if (r.is_error() || r.type != redis::resp_type::array || r.elements.size() != 2)
-        throw std::runtime_error("recording the event failed: " +
-                                 (r.is_error() ? r.value : std::string("unexpected reply")));
-    co_return published{std::move(r.elements[0].value), r.elements[1].integer};
 }
 
-std::vector<std::string> record_keys(std::string_view session_id) {
-    return {wire::log_key(session_id), wire::session_channel(session_id),
-            wire::cancel_key(session_id)};
+coro::awaitable<wire::entry_id> session_writer::newest_id() {
+    redis::reply info = co_await redis_.async_exec(stream_info_command(recorder_.log_key()));
+    for (std::size_t i = 0; i + 1 < info.elements.size(); i += 2)
+        if (info.elements[i].value == "last-generated-id")
+            co_return wire::entry_id::parse(info.elements[i + 1].value).value_or(wire::entry_id{});
+    co_return wire::entry_id{}; // no log (yet, or any more)
 }
 
-std::vector<std::string> record_args(std::string message, const recording& log,
-                                     bool even_if_cancelled, bool sharded) {
-    return {std::move(message), std::to_string(log.max_len), std::to_string(log.ttl.count()),
-            even_if_cancelled ? "1" : "0", sharded ? "s" : ""};
-}
-} // namespace
-
-coro::awaitable<published> record_message(redis::client& redis, std::string_view session_id,
-                                          std::string message, const recording& log) {
-    return record(redis, record_keys(session_id),
-                  record_args(std::move(message), log, false, redis.is_cluster()),
-                  log.reconnect_wait);
+coro::awaitable<bool> session_writer::holds(const wire::entry_id& id, const std::string& message) {
+    redis::reply r = co_await redis_.async_exec(entry_command(recorder_.log_key(), id.to_string()));
+    co_return r.elements.size() == 1 && r.elements[0].elements.size() == 2 &&
+        r.elements[0].elements[1].elements.size() == 2 &&
+        r.elements[0].elements[1].elements[1].value == message;
 }
 
-coro::awaitable<published> record_cancelled(redis::client& redis, std::string_view session_id,
-                                            const recording& log) {
-    return record(redis, record_keys(session_id),
-                  record_args(wire::event_message(wire::event_type::cancelled).value(), log, true,
-                              redis.is_cluster()),
-                  log.reconnect_wait);
-}
-
-// Not a coroutine: the message is built (and checked) before anything is sent,
-// and nothing the caller passes by view is kept.
 coro::awaitable<published> publish_event(redis::client& redis, std::string_view session_id,
                                          std::string_view event_type, std::string_view payload_json,
                                          const recording& log) {
-    return record_message(redis, session_id, wire::event_message(event_type, payload_json).value(),
-                          log);
+    return record_once(redis, std::string(session_id),
+                       wire::event_message(event_type, payload_json).value(), log);
+}
+
+coro::awaitable<published> record_message(redis::client& redis, std::string_view session_id,
+                                          std::string message, const recording& log) {
+    return record_once(redis, std::string(session_id), std::move(message), log);
 }
 
 } // namespace ssebridge::worker

@@ -27,29 +27,34 @@ struct context {
 
 /// Hears the session's control channel: any message there is a cancel.
 struct cancel_sink final : redis::subscriber::sink {
-    explicit cancel_sink(coro::executor ex)
-        : cancelled(std::move(ex)) {}
-    void on_message(std::string_view) override { cancelled.set(); }
-    void on_lost() override {} // the tombstone still stops its publishing
+    cancel_sink(coro::executor ex, session_writer& events)
+        : cancelled(std::move(ex))
+        , events(events) {}
+    void on_message(std::string_view) override {
+        events.cancel();
+        cancelled.set();
+    }
+    void on_lost() override {} // (the subscriber subscribes again)
     coro::event cancelled;
+    session_writer& events;
 };
 
 std::string exists_command(const std::string& key) {
     return redis::make_command({"EXISTS", key});
 }
 
-bool is_session_cancelled(const std::exception_ptr& e) {
+bool has_code(const std::exception_ptr& e, wire::error code) {
     try {
         std::rethrow_exception(e);
     } catch (const boost::system::system_error& x) {
-        return x.code() == wire::error::session_cancelled;
+        return x.code() == code;
     } catch (...) {
         return false;
     }
 }
 
-coro::awaitable<void> run_handler(request_handler& handler, request r) {
-    co_await handler(std::move(r));
+coro::awaitable<void> run_handler(request_handler& handler, request r, session_writer& events) {
+    co_await handler(std::move(r), events);
 }
 
 coro::awaitable<void> wait_cancelled(cancel_sink& sink) {
@@ -61,7 +66,8 @@ coro::awaitable<void> wait_cancelled(cancel_sink& sink) {
 coro::awaitable<void> run_one(context& ctx, request r) {
     const std::string id = r.session_id;
     auto ex = co_await asio::this_coro::executor;
-    cancel_sink sink(ex);
+    session_writer events(ctx.redis, id, ctx.options.log);
+    cancel_sink sink(ex, events);
     redis::subscriber::subscription listening;
     try {
         listening = co_await ctx.control.async_subscribe(wire::control_channel(id), sink);
@@ -69,8 +75,7 @@ coro::awaitable<void> run_one(context& ctx, request r) {
         log::session_event(log::level::warn, id, "no control channel (", e.code().message(),
                            "); a cancel stops it at its next event");
     }
-    // Unanswered (Redis failing over): go on; the recording script checks
-    // the tombstone again with every event.
+    // Unanswered (Redis failing over): go on; the control channel stops it.
     bool cancelled = false;
     try {
         redis::reply tombstone =
@@ -78,23 +83,35 @@ coro::awaitable<void> run_one(context& ctx, request r) {
         cancelled = tombstone.integer == 1;
     } catch (const boost::system::system_error& e) {
         log::session_event(log::level::warn, id, "tombstone unread (", e.code().message(),
-                           "); the first event checks it");
+                           "); run as if not cancelled");
     }
     std::exception_ptr failure;
     if (!cancelled) {
         auto [order, handler_error, wait_error] =
             co_await asio::experimental::make_parallel_group(
-                asio::co_spawn(ex, run_handler(ctx.handler, std::move(r)), asio::deferred),
+                asio::co_spawn(ex, run_handler(ctx.handler, std::move(r), events), asio::deferred),
                 asio::co_spawn(ex, wait_cancelled(sink), asio::deferred))
                 .async_wait(asio::experimental::wait_for_one(), asio::use_awaitable);
         co_await coro::throw_if_cancelled(); // the whole loop stops: no record
-        cancelled = order[0] == 1 || (handler_error && is_session_cancelled(handler_error));
-        if (!cancelled)
+        cancelled = order[0] == 1 ||
+                    (handler_error && has_code(handler_error, wire::error::session_cancelled));
+        bool ended = handler_error && has_code(handler_error, wire::error::session_ended);
+        if (ended)
+            log::session_event(log::level::info, id, "ended by the gateway; stopped");
+        else if (!cancelled)
             failure = handler_error;
     }
     if (cancelled) {
-        co_await record_cancelled(ctx.redis, id, ctx.options.log);
-        log::session_event(log::level::info, id, "cancelled");
+        bool had_ended = false;
+        try {
+            co_await events.record_cancelled();
+        } catch (const boost::system::system_error& e) {
+            if (e.code() != wire::error::session_ended)
+                throw;
+            had_ended = true; // (the gateway's end came first: nothing to confirm)
+        }
+        log::session_event(log::level::info, id,
+                           had_ended ? "cancelled; it had ended" : "cancelled");
     }
     log::failure(log::level::warn, "request " + id + " failed", failure);
 }

@@ -78,6 +78,15 @@ public:
     /// command may still run on the server.
     coro::awaitable<reply> async_exec(std::string command);
 
+    /// Sends `commands` (one or more, encoded, `count` of them) between
+    /// `MULTI` and `EXEC`, in one write, and returns `EXEC`'s reply: one
+    /// element per command, an error element for a command that failed as
+    /// it ran (the others ran all the same). A command refused as it was
+    /// queued discards the whole transaction: its error is returned, and
+    /// nothing ran. On a cluster the first command's key routes it (the
+    /// keys must share a slot); a redirection is followed as for one command.
+    coro::awaitable<reply> async_transaction(std::string commands, std::size_t count);
+
     /// Runs `s` on `keys` and `args`: `EVALSHA`, then `EVAL` when the server
     /// has not cached the script (first use, restart, `SCRIPT FLUSH`). An
     /// error reply is returned, not thrown.
@@ -99,8 +108,9 @@ private:
     struct node_client; ///< cluster mode: a master's client
     client(coro::executor ex, config cfg, bool shard);
 
-    coro::awaitable<reply> exec_on(client& node, std::string command, bool asking);
-    coro::awaitable<reply> exec_in_cluster(std::string command);
+    coro::awaitable<reply> exec_on(client& node, std::string command, bool asking,
+                                   std::size_t replies);
+    coro::awaitable<reply> exec_in_cluster(std::string command, std::size_t replies);
     coro::awaitable<void> apply(slot_map map);
     node_client& member_of(const cluster_node& node);
     coro::awaitable<void> connect_shard(const cluster_node& node);

@@ -41,6 +41,8 @@ enum class error {
     // POST /v1/chat bodies (the AI SDK profile)
     chat_id_invalid,
     chat_without_user_text,
+    // sessions: its log holds its terminal event (sealed); nothing more is recorded
+    session_ended,
 };
 
 const boost::system::error_category& category() noexcept;

@@ -1,33 +1,24 @@
-// Recording (DESIGN.md §7): how a worker's event becomes an entry of the
-// session's log and a message on its channel, in one atomic script call.
+// Recording (DESIGN.md §7): the names, ids and scripts of a session's log
+// (lib/worker records events in it; the gateway opens, pages and cancels).
 #pragma once
 
+#include <ssebridge/wire/event.hpp>
+
+#include <cstdint>
 #include <string>
 #include <string_view>
 
 namespace ssebridge::wire {
 
-/// The Lua script that records and publishes one event, atomically:
-/// `XADD KEYS[1] MAXLEN ~ ARGV[2] * m ARGV[1]`, `EXPIRE KEYS[1] ARGV[3]`,
-/// then `PUBLISH KEYS[2]` of `recorded_message(id, ARGV[1])` (`SPUBLISH`
-/// when ARGV[5] is `s`: on a Redis Cluster). KEYS[1] is
-/// `log_key(id)`, KEYS[2] `session_channel(id)`, KEYS[3] `cancel_key(id)`
-/// (one cluster slot); ARGV[1] an `event_message`. Returns `{entry id,
-/// receivers}` — or the error `CANCELLED …` when the session's tombstone is
-/// set, unless ARGV[4] is `1` (the library's own `cancelled` event): after a
-/// cancel, nothing more is recorded or published.
-/// The Python worker module (lib/worker/python) runs the same text.
-std::string_view record_script() noexcept;
-
-/// The prefix of the error reply `record_script` gives for a cancelled session.
-inline constexpr std::string_view cancelled_reply = "CANCELLED";
-
-/// The script's SHA-1 in hex, for `EVALSHA`.
-std::string_view record_script_sha1() noexcept;
+/// The id of a session's terminal event, whoever records it: the last id a
+/// Redis stream can hold, so that Redis itself refuses any entry after it —
+/// nothing follows a terminal event, and no writer checks for one per event.
+inline constexpr entry_id sealing_id{UINT64_MAX, UINT64_MAX};
 
 /// The Lua script a gateway runs when it creates a session: the session's
 /// log `KEYS[1]`, empty, expiring after `ARGV[1]` seconds — unless it exists
-/// already. From then on the log tells that the session exists: a GET of its
+/// already. Its placeholder entry's id is `0-1`: any id a writer chooses
+/// comes after it. From then on the log tells that the session exists: a GET of its
 /// events before the worker's first one waits instead of answering 404.
 std::string_view open_script() noexcept;
 std::string_view open_script_sha1() noexcept;
@@ -41,9 +32,9 @@ std::string_view cancel_script_sha1() noexcept;
 /// The Lua script of a replay's page: the entries of the log `KEYS[1]`
 /// after `ARGV[1]` (`-`, or `(<id>`), as `XRANGE` gives them, as many as
 /// fit in `ARGV[2]` bytes (ids and messages; one entry at least, however
-/// big) and at most `ARGV[3]`. Returns `{entries, ended}`: `ended` is
-/// 1 when the log has no entry after them. Redis reads no more than that,
-/// so neither it nor the reader holds more than one page.
+/// big) and at most `ARGV[3]`; `ARGV[4]` is `sealing_id`, the end. Returns `{entries, ended}`:
+/// `ended` is 1 when the log has no entry after them. Redis reads no more than that, so neither it
+/// nor the reader holds more than one page.
 std::string_view log_page_script() noexcept;
 std::string_view log_page_script_sha1() noexcept;
 

@@ -1,27 +1,15 @@
-// publish_event for C++ workers: record and publish an event as a co_await.
+// Recording a session's events for C++ workers, each a co_await (DESIGN.md §7).
 #pragma once
 
 #include <ssebridge/coro/core.hpp>
 #include <ssebridge/redis/client.hpp>
+#include <ssebridge/worker/recorder.hpp>
 
-#include <chrono>
-#include <cstddef>
 #include <cstdint>
 #include <string>
 #include <string_view>
 
 namespace ssebridge::worker {
-
-/// How a session's log is kept (DESIGN.md §7).
-struct recording {
-    std::size_t max_len = 10000;    ///< entries kept, about (`XADD MAXLEN ~`)
-    std::chrono::seconds ttl{3600}; ///< the log expires this long after its last event
-    /// How long a publish waits for Redis to be reachable again (a restart,
-    /// a cluster failover) when the command could not even be sent, or the
-    /// cluster refused it unrun (CLUSTERDOWN); then it fails. A command lost with its connection is
-    /// not sent again: it may have run (the event would be recorded twice).
-    std::chrono::milliseconds reconnect_wait{10000};
-};
 
 /// What publishing an event did.
 struct published {
@@ -29,29 +17,66 @@ struct published {
     std::int64_t receivers = 0; ///< gateways that got it live (0: nobody listens now)
 };
 
-/// Records one event (`wire::event_message`) in the session's log and
-/// publishes it with its `"id"` first, in one atomic script call
-/// (`wire::record_script`), so that a client can resume from any event.
-/// `receivers` 0 means no gateway holds the session right now (a client
-/// may still come back and resume). Throws `system_error`:
-/// `wire::error::session_cancelled` once the session is cancelled (nothing
-/// was published: stop working), `wire::error::payload_not_json` for a bad
-/// payload, a network error when Redis is unreachable;
-/// `std::runtime_error` when Redis refuses the script.
+/// The single writer of one session's events: records each in the
+/// session's log and publishes it with its `"id"` first, in one `MULTI`/
+/// `EXEC` (see `recorder`), so that a client can resume from any event.
+/// Ids increase; after a terminal event (`FinalAnswerStreamEnd`,
+/// `cancelled`, an `error`) nothing more is recorded, by this writer or
+/// any other.
+///
+/// Throws `system_error`: `wire::error::session_cancelled` once `cancel()`
+/// was called (nothing was sent: stop working), `wire::error::session_ended`
+/// when the log holds a terminal event already (the gateway ended the
+/// session, or another writer did: stop), `wire::error::payload_not_json`
+/// or `event_*` for a bad event, a network error when Redis stays
+/// unreachable past `recording::reconnect_wait`; `std::runtime_error` when
+/// Redis refuses the commands. One writer's calls go one at a time.
+class session_writer {
+public:
+    session_writer(redis::client& redis, std::string session_id, recording log = {});
+
+    /// Records `event_type` with `payload_json` (`wire::event_message`).
+    coro::awaitable<published> publish(std::string_view event_type,
+                                       std::string_view payload_json = "{}");
+
+    /// Records `message`, a complete event message (`wire::event_message`,
+    /// `wire::error_message`).
+    coro::awaitable<published> record(std::string message);
+
+    /// Records the terminal `cancelled` event: the confirmation a cancel
+    /// waits for (even after `cancel()`).
+    coro::awaitable<published> record_cancelled();
+
+    /// The session is cancelled: from now on only `record_cancelled` records.
+    void cancel() noexcept { cancelled_ = true; }
+
+    [[nodiscard]] const std::string& session_id() const noexcept { return id_; }
+
+private:
+    coro::awaitable<published> write(std::string message, bool terminal);
+    coro::awaitable<wire::entry_id> newest_id();
+    coro::awaitable<bool> holds(const wire::entry_id& id, const std::string& message);
+
+    redis::client& redis_;
+    std::string id_;
+    recording keep_;
+    recorder recorder_;
+    bool cancelled_ = false;
+    bool ended_ = false;
+};
+
+/// Records one event with a writer of its own (`session_writer::publish`),
+/// for a worker that writes a session's events from several places: it
+/// refreshes the log's expiry with every event. A worker that holds a
+/// session's writer (`serve_requests` gives one) records for less.
 coro::awaitable<published> publish_event(redis::client& redis, std::string_view session_id,
                                          std::string_view event_type,
                                          std::string_view payload_json = "{}",
                                          const recording& log = {});
 
-/// Records and publishes `message`, a complete event message
-/// (`wire::event_message`, `wire::error_message`), as `publish_event` does.
-/// For those who decide events themselves, like a gateway ending a session.
+/// Records `message` with a writer of its own (`session_writer::record`):
+/// for those who decide one event themselves, like a gateway ending a session.
 coro::awaitable<published> record_message(redis::client& redis, std::string_view session_id,
                                           std::string message, const recording& log = {});
-
-/// Records the session's terminal `cancelled` event (even though the
-/// session's tombstone is set: it is the confirmation a cancel waits for).
-coro::awaitable<published> record_cancelled(redis::client& redis, std::string_view session_id,
-                                            const recording& log = {});
 
 } // namespace ssebridge::worker

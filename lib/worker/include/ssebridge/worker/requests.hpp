@@ -17,11 +17,13 @@ namespace ssebridge::worker {
 /// One session's request, as the gateway's Kafka record carries it.
 using request = wire::session_request;
 
-using request_handler = std::function<coro::awaitable<void>(request)>;
+/// Handles one request, recording its events with `events` (the session's
+/// writer; it lives until the handler's coroutine is done).
+using request_handler = std::function<coro::awaitable<void>(request, session_writer& events)>;
 
 struct serve_options {
     std::size_t max_in_flight = 1024; ///< requests handled at once
-    recording log;                    ///< how the `cancelled` events are kept
+    recording log;                    ///< how the sessions' logs are kept
 };
 
 /// Consumes requests and runs `handler` for each, concurrently, with at
@@ -34,8 +36,12 @@ struct serve_options {
 /// (through `control`, a subscriber on the same Redis) and its handler's
 /// coroutine is cancelled (terminal) the moment a cancel comes. Either way
 /// the library records the terminal `cancelled` event — the confirmation
-/// the gateway's cancel waits for. A handler that goes on publishing after
-/// a cancel gets `wire::error::session_cancelled` and publishes nothing.
+/// the gateway's cancel waits for. Events recorded between the cancel and
+/// its confirmation stay (the gateway's stream shows them before the end);
+/// nothing follows the confirmation. Without the control channel (Redis
+/// failing over at pickup) a cancel reaches the handler as
+/// `wire::error::session_ended` once the gateway has given up on the
+/// session and ended its log.
 ///
 /// Malformed records are logged and skipped; a handler's exception is
 /// logged and ends only that request. Runs until cancelled; cancelling it
