@@ -341,8 +341,8 @@ BOOST_FIXTURE_TEST_CASE(a_cancel_stops_the_running_handler_or_the_request_before
 namespace {
 /// `n` events `{"i":k}` a millisecond apart, then the end; `sent` holds each
 /// id the writer returned.
-coro::awaitable<void> burst(worker::session_writer& events, int n,
-                            std::vector<std::string>& sent, bool& finished) {
+coro::awaitable<void> burst(worker::session_writer& events, int n, std::vector<std::string>& sent,
+                            bool& finished) {
     for (int k = 0; k < n; ++k) {
         worker::published p = co_await events.publish("T", "{\"i\":" + std::to_string(k) + "}");
         sent.push_back(p.id);
@@ -409,8 +409,8 @@ BOOST_DATA_TEST_CASE(a_burst_is_recorded_once_whatever_redis_does_midway,
     BOOST_TEST_REQUIRE(finished);
     run(ioc, sleep_for(200ms)); // the last live messages
 
-    redis::reply log = run(ioc, client.async_exec(redis::make_command(
-                                    {"XRANGE", wire::log_key("burst"), "-", "+"})));
+    redis::reply log = run(
+        ioc, client.async_exec(redis::make_command({"XRANGE", wire::log_key("burst"), "-", "+"})));
     BOOST_TEST_REQUIRE(log.elements.size() > 1u);
     std::vector<std::string> logged;
     std::vector<int> order;
@@ -419,8 +419,8 @@ BOOST_DATA_TEST_CASE(a_burst_is_recorded_once_whatever_redis_does_midway,
         order.push_back(index_of(entry.elements[1].elements[1].value));
     }
     // Each event once, in order, to the end.
-    bool increasing =
-        std::adjacent_find(order.begin(), order.end() - 1, std::greater_equal<>()) == order.end() - 1;
+    bool increasing = std::adjacent_find(order.begin(), order.end() - 1, std::greater_equal<>()) ==
+                      order.end() - 1;
     BOOST_TEST(increasing);
     BOOST_TEST(order.back() == -1);
     BOOST_TEST(logged.back() == wire::sealing_id.to_string());
