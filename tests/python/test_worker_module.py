@@ -135,12 +135,66 @@ def main():
             pass
         assert types(running)[-1] == "cancelled"
         assert ssebridge_worker.run_request(r, "3" * 32, lambda events: None) is True
+        two_writers(r, port)
         on_a_cluster()
         print("ok")
     finally:
         server.terminate()
         server.wait()
         shutil.rmtree(workdir, ignore_errors=True)
+
+
+WRITER = """
+import sys, ssebridge_worker, redis
+r = redis.Redis(port=int(sys.argv[1]))
+events = ssebridge_worker.SessionWriter(r, sys.argv[2])
+for i in range(int(sys.argv[3])):
+    events.publish("T", {"w": sys.argv[4], "i": i})
+"""
+
+
+def two_writers(r, port):
+    """Two processes write one session at once (a Kafka redelivery while the
+    first worker still runs): their clocks are their own, so their ids meet.
+    Each event is recorded once, in each writer's order; a reader that keeps
+    the gateway's rule (an id not after the last one is dropped) hears
+    exactly the log; after the end neither records."""
+    session = "6" * 32
+    listener = r.pubsub()
+    listener.subscribe(ssebridge_worker.session_channel(session))
+    assert listener.get_message(timeout=5)["type"] == "subscribe"
+    env = dict(os.environ, PYTHONPATH=os.path.dirname(ssebridge_worker.__file__))
+    writers = [subprocess.Popen([sys.executable, "-c", WRITER, str(port), session, "300", w],
+                                env=env) for w in ("a", "b")]
+    assert [w.wait(timeout=60) for w in writers] == [0, 0]
+    ssebridge_worker.publish_event(r, session, "FinalAnswerStreamEnd")
+    try:
+        ssebridge_worker.publish_event(r, session, "T", {"w": "late"})
+        raise AssertionError("recorded after the end")
+    except ssebridge_worker.SessionEnded:
+        pass
+    log = r.xrange(ssebridge_worker.log_key(session))
+    logged = [(i.decode(), json.loads(f[b"m"])) for i, f in log]
+    assert logged[-1][0] == ssebridge_worker.SEALING_ID, logged[-1]
+    for w in ("a", "b"):
+        mine = [m["payload"]["i"] for _, m in logged if m["payload"].get("w") == w]
+        assert mine == list(range(300)), (w, mine)
+    heard, last = [], None
+    while True:
+        m = listener.get_message(timeout=2)
+        if m is None:
+            break
+        if m["type"] != "message":
+            continue
+        event = json.loads(m["data"])
+        event_id = tuple(map(int, event["id"].split("-")))
+        if last is not None and event_id <= last:
+            continue  # a refused event's message: its id was had already
+        last = event_id
+        heard.append(event["id"])
+        if event["event_type"] == "FinalAnswerStreamEnd":
+            break
+    assert heard == [i for i, _ in logged], (len(heard), len(logged))
 
 
 def on_a_cluster():

@@ -174,7 +174,7 @@ std::vector<MetricFamily> collect_metrics(const gateway::state& st) {
                             "worker's worker_ack.",
                             h.ack_wait));
     out.push_back(histogram("ssebridge_event_lag_seconds",
-                            "From an event's recording (its id's time, Redis's clock) to its "
+                            "From an event's recording (its id's time, the writer's clock) to its "
                             "arrival for a stream on this gateway.",
                             h.lag));
     out.push_back(histogram("ssebridge_stream_duration_seconds",

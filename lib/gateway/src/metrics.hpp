@@ -25,7 +25,7 @@ struct histograms {
 
     /// Observes `d` in seconds.
     static void observe(prometheus::Histogram& h, coro::clock::duration d);
-    /// Observes the lag of the recorded event `id_ms` (Redis's clock, ms)
+    /// Observes the lag of the recorded event `id_ms` (the writer's clock, ms)
     /// against this host's clock; a negative one (clock skew) as 0.
     void observe_lag(std::uint64_t id_ms);
 };

@@ -128,6 +128,9 @@ def _node_client(redis_client, key):
     return cluster.get_redis_connection(cluster.get_node_from_key(key))
 
 
+_MAX_OVERTAKEN = 64  # refusals in a row: another writer can win each round, not for ever
+
+
 def _refused_unrun(error):
     text = str(error)
     return text.startswith(("MOVED", "ASK", "CLUSTERDOWN", "TRYAGAIN"))
@@ -229,7 +232,7 @@ class SessionWriter:
                 self._ended = True
                 raise SessionEnded(self.session_id)
             overtaken += 1
-            if overtaken > 3:
+            if overtaken > _MAX_OVERTAKEN:
                 raise added
             event_id = "%d-%d" % next_event_id(_parse_id(newest))
             sent_before = False

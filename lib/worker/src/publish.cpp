@@ -32,6 +32,10 @@ bool refused_unrun(const redis::reply& r) {
     return r.is_error() && (r.value.starts_with("CLUSTERDOWN") || r.value.starts_with("TRYAGAIN"));
 }
 
+/// Refusals in a row before a write gives up: another writer recording as
+/// fast can win each round, but not for ever.
+constexpr int max_overtaken = 64;
+
 bool can_wait_for(const system_error& e) {
     return e.code() == asio::error::not_connected || e.code() == asio::error::connection_reset;
 }
@@ -136,7 +140,7 @@ coro::awaitable<published> session_writer::write(std::string message, bool termi
             ended_ = true;
             throw system_error(wire::error::session_ended);
         }
-        if (++overtaken > 3)
+        if (++overtaken > max_overtaken)
             throw std::runtime_error("recording the event failed: " + added.value);
         id = next_event_id(newest);
         commands.clear();
