@@ -9,6 +9,8 @@
 #include <ssebridge/worker/publish.hpp>
 #include <ssebridge/worker/requests.hpp>
 
+#include <boost/asio/bind_cancellation_slot.hpp>
+#include <boost/asio/cancellation_signal.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
@@ -190,6 +192,7 @@ int main(int argc, char** argv) {
     }
 
     int status = 0;
+    asio::cancellation_signal stopping;
     // Cancels come on the control channels of the sessions in flight.
     redis::subscriber control(ioc.get_executor(), *redis_cfg);
     asio::co_spawn(ioc, control.async_run(), asio::detached);
@@ -209,13 +212,16 @@ int main(int argc, char** argv) {
             std::cout << "worker ready" << std::endl;
             co_await run(r, ctl, c, st);
         }(&publisher, &control, consumer.get(), &s, &status),
-        [&](std::exception_ptr) { ioc.stop(); });
+        asio::bind_cancellation_slot(stopping.slot(), [&](std::exception_ptr) { ioc.stop(); }));
+    // SIGTERM cancels the serving (its handlers are cancelled and awaited)
+    // rather than stopping the loop under them: nothing is left suspended
+    // that refers to the subscriber or the client once they go.
     asio::co_spawn(
         ioc,
-        [](asio::io_context* io) -> asio::awaitable<void> {
+        [](asio::cancellation_signal* stop) -> asio::awaitable<void> {
             co_await coro::async_wait_termination();
-            io->stop();
-        }(&ioc),
+            stop->emit(asio::cancellation_type::terminal);
+        }(&stopping),
         asio::detached);
     ioc.run();
     consumer->close();

@@ -148,7 +148,7 @@ for profile in seed ai-sdk; do
   measured "$gateway_pid" "$out/profile-$profile.json" ssebridge --scenario throughput --sessions 1000 \
     --events $((events_total / 1000 / 2)) --profile $profile
 done
-echo "== durable sessions: the cost of recording (1000 sessions: plain PUBLISH, XADD + PUBLISH pipelined, the workers' script)"
+echo "== durable sessions: the cost of recording (1000 sessions: plain PUBLISH, XADD + PUBLISH pipelined, the workers' MULTI/EXEC)"
 for mode in plain pair record; do
   measured "$gateway_pid" "$out/record-$mode.json" ssebridge --scenario throughput --sessions 1000 \
     --events $((events_total / 1000 / 2)) --publish "$mode"

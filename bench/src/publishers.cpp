@@ -21,6 +21,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <deque>
 #include <iostream>
 #include <map>
 #include <stdexcept>
@@ -43,7 +44,7 @@ public:
     }
 
     coro::awaitable<void> publish(std::string_view channel, std::string_view message) override {
-        while (outstanding_ >= window) {
+        while (replies_.size() >= window) { // events in flight, whatever each sends
             co_await room_.async_wait();
         }
         if (record) {
@@ -56,12 +57,12 @@ public:
                                                    "10000", "*", wire::log_message_field, message});
             redis::append_command(conn_.outbox(),
                                   {sharded ? "SPUBLISH" : "PUBLISH", channel, message});
-            ++outstanding_; // two replies
+            replies_.push_back(2);
         } else {
             redis::append_command(conn_.outbox(),
                                   {sharded ? "SPUBLISH" : "PUBLISH", channel, message});
+            replies_.push_back(1);
         }
-        ++outstanding_;
         conn_.flush();
     }
 
@@ -88,7 +89,7 @@ private:
             at->second.append(out, message, terminal ? wire::sealing_id : worker::next_event_id(),
                               std::chrono::steady_clock::now());
         redis::append_command(out, {"EXEC"});
-        outstanding_ += t.commands + 1; // (one more below): MULTI's, QUEUED each, EXEC's
+        replies_.push_back(t.commands + 2); // MULTI's, QUEUED each, EXEC's
         if (terminal)
             writers_.erase(at);
     }
@@ -99,7 +100,9 @@ private:
             if (std::any_of(reply.begin(), reply.end(),
                             [](const redis::node& n) { return n.type == redis::resp_type::error; }))
                 ++failures;
-            --outstanding_;
+            if (--replies_.front() > 0)
+                return;
+            replies_.pop_front();
             room_.notify();
         });
     }
@@ -107,7 +110,7 @@ private:
     coro::executor ex_;
     redis::detail::connection conn_;
     coro::notifier room_;
-    std::size_t outstanding_ = 0;
+    std::deque<std::size_t> replies_; ///< each event in flight: the replies it awaits
     std::map<std::string, worker::recorder, std::less<>> writers_; ///< record: by session
 };
 
