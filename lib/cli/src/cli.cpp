@@ -184,8 +184,10 @@ std::vector<option> kafka_options(std::string& brokers, std::string& topic,
 std::vector<option> recording_options(std::size_t& max_len, double& ttl) {
     return {
         count("--log-max-len", "SSEBRIDGE_LOG_MAX_LEN", "events kept in a session's log", max_len),
-        seconds("--log-ttl", "SSEBRIDGE_LOG_TTL",
-                "seconds a session's log lives after its last event", ttl)};
+        seconds(
+            "--log-ttl", "SSEBRIDGE_LOG_TTL",
+            "seconds a session's log lives after its last event (at least; up to an eighth more)",
+            ttl)};
 }
 
 std::vector<option> log_options(std::string& level, std::string& format) {
