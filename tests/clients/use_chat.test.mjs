@@ -49,7 +49,14 @@ function Chat({ chatId, base, credentials }) {
 // \`base\`: the gateway's origin when it is not the page's (then \`credentials:
 // 'include'\`, so that the browser sends the chat's cookie across origins).
 window.startChat = (chatId, base = '') => {
-  window.chat = { stopped: null };
+  window.chat = { stopped: null, fetching: 0 };
+  // Requests whose answer has not begun: the resume useChat sends on mount
+  // must be answered before a test sends (its 204 would end the new stream).
+  const fetchAnswer = window.fetch.bind(window);
+  window.fetch = async (...args) => {
+    window.chat.fetching++;
+    try { return await fetchAnswer(...args); } finally { window.chat.fetching--; }
+  };
   document.body.innerHTML = '<div id="root"></div>';
   const credentials = base ? 'include' : 'same-origin';
   createRoot(document.getElementById('root')).render(h(Chat, { chatId, base, credentials }));
@@ -80,7 +87,8 @@ async function openChat(page, origin, chatId, base = '') {
   await page.goto(origin + '/');
   await page.addScriptTag({ content: appBundle });
   await page.evaluate(([id, b]) => window.startChat(id, b), [chatId, base]);
-  await page.waitForFunction(() => window.chat.sendMessage, null, { timeout: 10000, polling: 50 });
+  await page.waitForFunction(() => window.chat.sendMessage && window.chat.fetching === 0, null,
+    { timeout: 10000, polling: 50 });
 }
 
 // Waits until the answer shown has `n` characters or more (a text shown twice
