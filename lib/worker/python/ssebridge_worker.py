@@ -266,10 +266,13 @@ class _ControlListener:
         self._heard = False
 
     def heard(self):
-        while not self._heard and self._conn.can_read(timeout=0):
-            reply = self._conn.read_response()
-            if reply and reply[0] in (b"message", b"smessage"):
-                self._heard = True
+        try:
+            while not self._heard and self._conn.can_read(timeout=0):
+                reply = self._conn.read_response()
+                if reply and reply[0] in (b"message", b"smessage"):
+                    self._heard = True
+        except redis.RedisError:  # its connection lost: the gateway's end still stops it
+            pass
         return self._heard
 
     def close(self):
