@@ -81,16 +81,13 @@ private:
         auto at = writers_.find(id);
         if (at == writers_.end())
             at = writers_.emplace(std::string(id), worker::recorder(id, {}, sharded)).first;
-        auto info = wire::inspect_event(message);
-        bool terminal = info && wire::ends_session(wire::event_info{info->kind, wire::entry_id{}});
         std::string& out = conn_.outbox();
         redis::append_command(out, {"MULTI"});
-        auto t =
-            at->second.append(out, message, terminal ? wire::sealing_id : worker::next_event_id(),
-                              std::chrono::steady_clock::now());
+        auto t = at->second.append(out, message, worker::id_for(message),
+                                   std::chrono::steady_clock::now());
         redis::append_command(out, {"EXEC"});
         replies_.push_back(t.commands + 2); // MULTI's, QUEUED each, EXEC's
-        if (terminal)
+        if (t.id == wire::sealing_id)
             writers_.erase(at);
     }
 

@@ -40,15 +40,6 @@ bool can_wait_for(const system_error& e) {
     return e.code() == asio::error::not_connected || e.code() == asio::error::connection_reset;
 }
 
-/// An `event_*` error for a message that is not an event; else whether it ends the session.
-bool ends_the_session(std::string_view message) {
-    auto info = wire::inspect_event(message);
-    if (!info)
-        throw system_error(info.error());
-    // Recorded, any `error` ends it (wire::ends_session).
-    return wire::is_terminal(info->kind) || info->kind == wire::event_kind::error;
-}
-
 coro::awaitable<published> record_once(redis::client& redis, std::string session_id,
                                        std::string message, recording log) {
     session_writer writer(redis, std::move(session_id), log);
@@ -70,23 +61,23 @@ coro::awaitable<published> session_writer::publish(std::string_view event_type,
 }
 
 coro::awaitable<published> session_writer::record(std::string message) {
-    bool terminal = ends_the_session(message);
+    wire::entry_id id = id_for(message);
     if (cancelled_)
         throw system_error(wire::error::session_cancelled);
-    co_return co_await write(std::move(message), terminal);
+    co_return co_await write(std::move(message), id);
 }
 
 coro::awaitable<published> session_writer::record_cancelled() {
-    return write(wire::event_message(wire::event_type::cancelled).value(), true);
+    return write(wire::event_message(wire::event_type::cancelled).value(), wire::sealing_id);
 }
 
-coro::awaitable<published> session_writer::write(std::string message, bool terminal) {
+coro::awaitable<published> session_writer::write(std::string message, wire::entry_id id) {
     if (ended_)
         throw system_error(wire::error::session_ended);
     asio::steady_timer backoff(co_await asio::this_coro::executor);
     const auto give_up = std::chrono::steady_clock::now() + keep_.reconnect_wait;
     auto pause = std::chrono::steady_clock::duration(std::chrono::milliseconds(50));
-    wire::entry_id id = terminal ? wire::sealing_id : next_event_id();
+    const bool terminal = id == wire::sealing_id;
     std::string commands;
     recorder::transaction t =
         recorder_.append(commands, message, id, std::chrono::steady_clock::now());

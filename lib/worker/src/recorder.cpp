@@ -4,6 +4,8 @@
 #include <ssebridge/wire/names.hpp>
 #include <ssebridge/wire/record.hpp>
 
+#include <boost/system/system_error.hpp>
+
 #include <algorithm>
 #include <mutex>
 
@@ -22,6 +24,14 @@ wire::entry_id next_event_id(wire::entry_id after) {
     else
         ++last.seq; // (the same millisecond, or a clock that went back)
     return last;
+}
+
+wire::entry_id id_for(std::string_view message) {
+    auto info = wire::inspect_event(message);
+    if (!info)
+        throw boost::system::system_error(info.error());
+    bool ends = wire::is_terminal(info->kind) || info->kind == wire::event_kind::error;
+    return ends ? wire::sealing_id : next_event_id();
 }
 
 recorder::recorder(std::string_view session_id, recording log, bool sharded)

@@ -34,7 +34,9 @@ struct cancel_sink final : redis::subscriber::sink {
         events.cancel();
         cancelled.set();
     }
-    void on_lost() override {} // (the subscriber subscribes again)
+    // The subscription is gone (Redis restarted or failed over): a cancel
+    // from now on does not reach this handler, which runs to its end.
+    void on_lost() override {}
     coro::event cancelled;
     session_writer& events;
 };

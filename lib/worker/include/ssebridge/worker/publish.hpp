@@ -53,7 +53,7 @@ public:
     [[nodiscard]] const std::string& session_id() const noexcept { return id_; }
 
 private:
-    coro::awaitable<published> write(std::string message, bool terminal);
+    coro::awaitable<published> write(std::string message, wire::entry_id id);
     coro::awaitable<wire::entry_id> newest_id();
     coro::awaitable<bool> holds(const wire::entry_id& id, const std::string& message);
 

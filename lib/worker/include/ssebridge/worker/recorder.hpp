@@ -30,6 +30,12 @@ struct recording {
 /// process take turns on it.
 wire::entry_id next_event_id(wire::entry_id after = {});
 
+/// The id a new event `message` gets: `wire::sealing_id` for one that ends
+/// the session (`FinalAnswerStreamEnd`, `cancelled`, an `error`: recorded,
+/// any ends it), else `next_event_id()`. Throws `system_error` (`event_*`)
+/// for a message that is not an event.
+wire::entry_id id_for(std::string_view message);
+
 /// One session's log and channel, as a single writer records into them:
 /// one transaction per event, `XADD <log> MAXLEN ~ <max_len> <id> m
 /// <message>` then `PUBLISH <channel> <recorded_message(id, message)>`
