@@ -303,19 +303,37 @@ std::vector<std::string> logged_types(redis_fixture& f, const std::string& id) {
 }
 } // namespace
 
+namespace {
+/// The requests topic on a mock Kafka cluster: a producer as the gateway's,
+/// and a worker's consumer.
+struct request_queue {
+    kafka::mock_cluster cluster;
+    bool created = (cluster.create_topic("react_requests"), true);
+    kafka::producer producer;
+    kafka::consumer consumer;
+
+    explicit request_queue(asio::io_context& ioc)
+        : producer(ioc.get_executor(), {{"bootstrap.servers", cluster.bootstrap_servers()}})
+        , consumer(ioc.get_executor(), kafka::group_settings(cluster.bootstrap_servers(), "w"),
+                   {"react_requests"}) {
+        asio::co_spawn(ioc, producer.async_run(), asio::detached);
+    }
+    bool request(asio::io_context& ioc, const std::string& id) {
+        return run(ioc,
+                   producer.async_produce("react_requests", id,
+                                          wire::kafka_record(id, R"({"user_query":"q"})")),
+                   20s)
+            .ok;
+    }
+};
+} // namespace
+
 // A handler that takes its time between events, and one in a burst (an
 // event as fast as Redis answers): the cancel races it.
 BOOST_DATA_TEST_CASE_F(redis_fixture,
                        a_cancel_stops_the_running_handler_or_the_request_before_it_runs,
                        boost::unit_test::data::make({5, 0}), pause_ms) {
-    kafka::mock_cluster cluster;
-    cluster.create_topic("react_requests");
-    kafka::producer producer(ioc.get_executor(),
-                             {{"bootstrap.servers", cluster.bootstrap_servers()}});
-    asio::co_spawn(ioc, producer.async_run(), asio::detached);
-    kafka::consumer consumer(ioc.get_executor(),
-                             kafka::group_settings(cluster.bootstrap_servers(), "w"),
-                             {"react_requests"});
+    request_queue requests(ioc);
     // "early" is cancelled before any worker picks it up.
     cancel(*this, "early");
     std::vector<std::string> started;
@@ -338,13 +356,9 @@ BOOST_DATA_TEST_CASE_F(redis_fixture,
     recording_sink live;
     auto listening = run(ioc, subscribe(sub, wire::session_channel("running"), live));
     coro::task_group serving(ioc.get_executor());
-    serving.spawn(worker::serve_requests(consumer, client, sub, handler, {8, {}}));
+    serving.spawn(worker::serve_requests(requests.consumer, client, sub, handler, {8, {}}));
     for (std::string id : {"early", "running"})
-        BOOST_TEST(run(ioc,
-                       producer.async_produce("react_requests", id,
-                                              wire::kafka_record(id, R"({"user_query":"q"})")),
-                       20s)
-                       .ok);
+        BOOST_TEST(requests.request(ioc, id));
     run_until(
         ioc, [&] { return logged_types(*this, "running").size() >= 5; }, 30s);
     BOOST_TEST(cancel(*this, "running") == 1); // the worker listens on the control channel
@@ -364,7 +378,81 @@ BOOST_DATA_TEST_CASE_F(redis_fixture,
                boost::test_tools::per_element());
     serving.cancel();
     run(ioc, serving.async_wait());
-    consumer.close();
+    requests.consumer.close();
+}
+
+// The worker's control subscription lost while its handler runs: Redis
+// restarted (the cancel comes once the worker listens again), or the
+// connection dropped while a cancel's word went unheard (its tombstone
+// set): either way the worker subscribes again, reads the tombstone, and
+// the cancel stops the handler.
+BOOST_DATA_TEST_CASE(a_cancel_reaches_a_handler_after_its_control_channel_was_lost,
+                     boost::unit_test::data::make({"restart", "dropped"}), fault) {
+    redis_server redis;
+    asio::io_context ioc;
+    auto cfg = redis::config::from_url(redis.url()).value();
+    redis::client client(ioc.get_executor(), cfg);
+    redis::subscriber sub(ioc.get_executor(), cfg);
+    coro::task_group background(ioc.get_executor());
+    background.spawn(client.async_keep_connected());
+    background.spawn(sub.async_run());
+    run(ioc, sub.async_wait_connected());
+    run_until(
+        ioc, [&] { return client.connected(); }, 5s);
+    auto exec = [&](std::vector<std::string> args) {
+        std::string command;
+        redis::append_command(command, std::vector<std::string_view>(args.begin(), args.end()));
+        return run(ioc, client.async_exec(std::move(command)));
+    };
+    const std::string control = wire::control_channel("deaf");
+    auto listeners = [&]() -> std::int64_t {
+        try {
+            return exec({"PUBSUB", "NUMSUB", control}).elements.at(1).integer;
+        } catch (const boost::system::system_error&) { // the client has yet to see the restart
+            return -1;
+        }
+    };
+
+    request_queue requests(ioc);
+    int events_sent = 0;
+    bool unwound = false;
+    auto handler = [&](worker::request, worker::session_writer& events) -> coro::awaitable<void> {
+        struct guard {
+            bool& out;
+            ~guard() { out = true; }
+        } unwinding{unwound};
+        for (;;) {
+            co_await events.publish("T");
+            ++events_sent;
+            co_await sleep_for(5ms);
+        }
+    };
+    background.spawn(worker::serve_requests(requests.consumer, client, sub, handler, {8, {}}));
+    BOOST_TEST(requests.request(ioc, "deaf"));
+    run_until(
+        ioc, [&] { return events_sent >= 5 && listeners() == 1; }, 30s);
+    if (std::string_view(fault) == "restart") {
+        redis.stop();
+        redis.start();
+        run_until(
+            ioc, [&] { return client.connected() && listeners() == 1; }, 10s);
+        exec({"SET", wire::cancel_key("deaf"), "1"});
+        BOOST_TEST(exec({"PUBLISH", control, "cancel"}).integer == 1);
+    } else {
+        exec({"SET", wire::cancel_key("deaf"), "1"}); // and the word is never published
+        BOOST_TEST(exec({"CLIENT", "KILL", "TYPE", "pubsub"}).integer == 1);
+    }
+    run_until(
+        ioc, [&] { return unwound; }, 10s);
+    redis::reply last = exec({"XREVRANGE", wire::log_key("deaf"), "+", "-", "COUNT", "1"});
+    BOOST_TEST_REQUIRE(last.elements.size() == 1u);
+    BOOST_TEST(last.elements[0].elements[0].value == wire::sealing_id.to_string());
+    auto confirmation = wire::inspect_event(last.elements[0].elements[1].elements[1].value);
+    BOOST_TEST((confirmation->kind == wire::event_kind::cancelled));
+    background.cancel();
+    client.close();
+    run(ioc, background.async_wait());
+    requests.consumer.close();
 }
 
 namespace {

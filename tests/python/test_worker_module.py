@@ -135,6 +135,25 @@ def main():
             pass
         assert types(running)[-1] == "cancelled"
         assert ssebridge_worker.run_request(r, "3" * 32, lambda events: None) is True
+
+        # The control connection lost (Redis dropped it, as a restart does)
+        # while a cancel came with nobody listening: the listener subscribes
+        # again at the next event, reads the tombstone, and stops.
+        unheard = "7" * 32
+        ran.clear()
+
+        def deaf_handler(events):
+            events.publish("worker_ack")
+            for i in range(100):
+                if i == 3:
+                    r.set(ssebridge_worker.cancel_key(unheard), "1")  # the word is lost
+                    r.client_kill_filter(_type="pubsub")
+                    time.sleep(0.2)
+                events.publish("T", {"i": i})
+                ran.append(i)
+        assert ssebridge_worker.run_request(r, unheard, deaf_handler) is False
+        assert len(ran) <= 5, ran  # stopped within two events of the loss
+        assert types(unheard)[-1] == "cancelled", types(unheard)
         two_writers(r, port)
         on_a_cluster()
         print("ok")

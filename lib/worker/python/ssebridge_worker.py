@@ -28,7 +28,8 @@ the event goes to the master of the session's slot, published with SPUBLISH
 Cancellation (a user's Stop, or nobody watching any more): run_request never
 starts a handler for a session cancelled before pickup; while it runs, it
 listens on the session's control channel (one connection per running
-session), and the writer's next publish after a cancel raises
+session, subscribed again when Redis comes back from a restart or a
+failover), and the writer's next publish after a cancel raises
 SessionCancelled without sending anything; run_request then records the
 terminal `cancelled` event that confirms the cancel to the gateway.
 
@@ -129,6 +130,19 @@ def _node_client(redis_client, key):
 
 
 _MAX_OVERTAKEN = 64  # refusals in a row: another writer can win each round, not for ever
+
+
+def _overtaking(newest, round_):
+    """What the id after `round_` refusals in a row must pass, the log's
+    newest being `newest`: newest + 2**round_ (as C++'s overtaking). A writer
+    that lost a round to another as fast leaves room for the other's writes
+    made while it asked, so it wins within a few rounds instead of trailing
+    one behind for ever."""
+    ms, seq = newest
+    skip = 1 << min(round_, 32)
+    if seq > 2**64 - 1 - skip:
+        return ms + 1, 0
+    return ms, seq + skip - 1  # next_event_id adds the last one
 
 
 def _refused_unrun(error):
@@ -234,7 +248,7 @@ class SessionWriter:
             overtaken += 1
             if overtaken > _MAX_OVERTAKEN:
                 raise added
-            event_id = "%d-%d" % next_event_id(_parse_id(newest))
+            event_id = "%d-%d" % next_event_id(_overtaking(_parse_id(newest), overtaken))
             sent_before = False
 
 
@@ -252,31 +266,55 @@ def is_cancelled(redis_client, session_id):
 
 class _ControlListener:
     """The session's control channel on a connection of its own: any message
-    there is a cancel. Read without blocking, before each event."""
+    there is a cancel. Read without blocking, before each event. A
+    connection lost (Redis restarted, failed over) is made again at the next
+    read, and the tombstone read then, for a cancel published meanwhile."""
 
     def __init__(self, redis_client, session_id):
-        channel = control_channel(session_id)
-        client = _node_client(redis_client, channel)
-        self._pool = client.connection_pool
-        self._conn = self._pool.make_connection()
+        self._redis = redis_client
+        self._session_id = session_id
+        self._conn = None
+        self._heard = False
+        try:
+            self._listen()
+        except redis.RedisError:
+            self._lost()  # (Redis failing over: listened to again at the next read)
+
+    def _listen(self):
+        channel = control_channel(self._session_id)
+        client = _node_client(self._redis, channel)
+        self._conn = client.connection_pool.make_connection()
         self._conn.connect()
-        self._conn.send_command("SSUBSCRIBE" if _cluster_of(redis_client) else "SUBSCRIBE",
+        self._conn.send_command("SSUBSCRIBE" if _cluster_of(self._redis) else "SUBSCRIBE",
                                 channel)
         self._conn.read_response()  # the subscription's confirmation
-        self._heard = False
+
+    def _lost(self):
+        self.close()
+        self._conn = None
+        cluster = _cluster_of(self._redis)
+        if cluster is not None:
+            try:
+                cluster.nodes_manager.initialize()  # the channel's slot may have a new master
+            except redis.RedisError:
+                pass
 
     def heard(self):
         try:
+            if not self._heard and self._conn is None:
+                self._listen()
+                self._heard = is_cancelled(self._redis, self._session_id)
             while not self._heard and self._conn.can_read(timeout=0):
                 reply = self._conn.read_response()
                 if reply and reply[0] in (b"message", b"smessage"):
                     self._heard = True
-        except redis.RedisError:  # its connection lost: the gateway's end still stops it
-            pass
+        except redis.RedisError:
+            self._lost()
         return self._heard
 
     def close(self):
-        self._conn.disconnect()
+        if self._conn is not None:
+            self._conn.disconnect()
 
 
 def run_request(redis_client, session_id, handler, max_len=DEFAULT_MAX_LEN, ttl=DEFAULT_TTL):
@@ -285,10 +323,7 @@ def run_request(redis_client, session_id, handler, max_len=DEFAULT_MAX_LEN, ttl=
     pickup or during the handler (seen at its next publish) records
     `cancelled` instead; an end the gateway recorded stops it quietly."""
     writer = SessionWriter(redis_client, session_id, max_len, ttl)
-    try:
-        writer.control = _ControlListener(redis_client, session_id)
-    except redis.RedisError:
-        writer.control = None  # (Redis failing over: the gateway's end stops it)
+    writer.control = _ControlListener(redis_client, session_id)
     try:
         if is_cancelled(redis_client, session_id):
             _confirm(writer)
@@ -302,8 +337,7 @@ def run_request(redis_client, session_id, handler, max_len=DEFAULT_MAX_LEN, ttl=
             return False
         return True
     finally:
-        if writer.control is not None:
-            writer.control.close()
+        writer.control.close()
 
 
 def _confirm(writer):

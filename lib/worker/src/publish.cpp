@@ -10,6 +10,8 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdint>
+#include <limits>
 #include <optional>
 #include <stdexcept>
 
@@ -35,6 +37,17 @@ bool refused_unrun(const redis::reply& r) {
 /// Refusals in a row before a write gives up: another writer recording as
 /// fast can win each round, but not for ever.
 constexpr int max_overtaken = 64;
+
+/// What the id after `round` refusals in a row must pass, the log's newest
+/// being `newest`: newest + 2^round. A writer that lost a round to another
+/// as fast leaves room for the other's writes made while it asked, so it
+/// wins within a few rounds instead of trailing one behind for ever.
+wire::entry_id overtaking(wire::entry_id newest, int round) {
+    const std::uint64_t skip = std::uint64_t{1} << std::min(round, 32);
+    if (newest.seq > std::numeric_limits<std::uint64_t>::max() - skip)
+        return {newest.ms + 1, 0};
+    return {newest.ms, newest.seq + skip - 1}; // next_event_id adds the last one
+}
 
 bool can_wait_for(const system_error& e) {
     return e.code() == asio::error::not_connected || e.code() == asio::error::connection_reset;
@@ -133,7 +146,7 @@ coro::awaitable<published> session_writer::write(std::string message, wire::entr
         }
         if (++overtaken > max_overtaken)
             throw std::runtime_error("recording the event failed: " + added.value);
-        id = next_event_id(newest);
+        id = next_event_id(overtaking(newest, overtaken));
         commands.clear();
         t = recorder_.append(commands, message, id, std::chrono::steady_clock::now());
         sent_before = false;

@@ -9,8 +9,12 @@
 #include <boost/asio/deferred.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/experimental/parallel_group.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/system/system_error.hpp>
+
+#include <algorithm>
+#include <chrono>
 
 namespace ssebridge::worker {
 
@@ -27,22 +31,93 @@ struct context {
 
 /// Hears the session's control channel: any message there is a cancel.
 struct cancel_sink final : redis::subscriber::sink {
-    cancel_sink(coro::executor ex, session_writer& events)
-        : cancelled(std::move(ex))
+    cancel_sink(const coro::executor& ex, session_writer& events)
+        : cancelled(ex)
+        , lost(ex)
         , events(events) {}
     void on_message(std::string_view) override {
         events.cancel();
         cancelled.set();
     }
-    // The subscription is gone (Redis restarted or failed over): a cancel
-    // from now on does not reach this handler, which runs to its end.
-    void on_lost() override {}
+    // The subscription is gone (Redis restarted or failed over): it is made again.
+    void on_lost() override { lost.set(); }
     coro::event cancelled;
+    coro::event lost;
     session_writer& events;
 };
 
 std::string exists_command(const std::string& key) {
     return redis::make_command({"EXISTS", key});
+}
+
+/// Subscribes the session's control channel; an empty subscription when
+/// Redis does not answer (restarting, failing over).
+coro::awaitable<redis::subscriber::subscription> listen(context& ctx, const std::string& id,
+                                                        cancel_sink& sink) {
+    redis::subscriber::subscription listening;
+    try {
+        listening = co_await ctx.control.async_subscribe(wire::control_channel(id), sink);
+    } catch (const boost::system::system_error& e) {
+        log::session_event(log::level::debug, id, "control channel not subscribed (",
+                           e.code().message(), ")");
+    }
+    co_return listening;
+}
+
+/// The session's tombstone is set: it was cancelled. Unanswered (Redis
+/// failing over): as if not; the control channel, once back, says.
+coro::awaitable<bool> tombstone_set(context& ctx, const std::string& id) {
+    bool set = false;
+    try {
+        redis::reply tombstone =
+            co_await ctx.redis.async_exec(exists_command(wire::cancel_key(id)));
+        set = tombstone.integer == 1;
+    } catch (const boost::system::system_error& e) {
+        log::session_event(log::level::warn, id, "tombstone unread (", e.code().message(), ")");
+    }
+    co_return set;
+}
+
+coro::awaitable<void> wait_lost_or_cancelled(cancel_sink& sink) {
+    using namespace asio::experimental::awaitable_operators;
+    co_await (sink.cancelled.async_wait() || sink.lost.async_wait());
+}
+
+/// Completes when the session is cancelled. Keeps its control channel
+/// subscribed while the handler runs: a subscription lost (Redis restarted,
+/// failed over) is made again as soon as Redis answers, and the tombstone
+/// read again then, for a cancel published while nobody listened.
+coro::awaitable<void> watch_for_cancel(context& ctx, const std::string& id, cancel_sink& sink,
+                                       redis::subscriber::subscription listening) {
+    asio::steady_timer backoff(co_await asio::this_coro::executor);
+    auto pause = std::chrono::steady_clock::duration(std::chrono::milliseconds(50));
+    bool subscribed = !listening.channel().empty();
+    for (;;) {
+        if (subscribed) {
+            co_await wait_lost_or_cancelled(sink);
+            if (sink.cancelled.is_set())
+                co_return;
+            sink.lost.reset();
+            listening.reset();
+            log::session_event(log::level::info, id, "control channel lost; subscribing again");
+        }
+        co_await ctx.control.async_wait_connected();
+        listening = co_await listen(ctx, id, sink);
+        subscribed = !listening.channel().empty();
+        if (!subscribed) { // connected, then lost again before the confirmation
+            backoff.expires_after(pause);
+            co_await backoff.async_wait(asio::use_awaitable);
+            pause =
+                std::min<std::chrono::steady_clock::duration>(pause * 2, std::chrono::seconds(2));
+            continue;
+        }
+        pause = std::chrono::milliseconds(50);
+        bool cancelled = co_await tombstone_set(ctx, id);
+        if (cancelled) {
+            sink.on_message({});
+            co_return;
+        }
+    }
 }
 
 bool has_code(const std::exception_ptr& e, wire::error code) {
@@ -59,10 +134,6 @@ coro::awaitable<void> run_handler(request_handler& handler, request r, session_w
     co_await handler(std::move(r), events);
 }
 
-coro::awaitable<void> wait_cancelled(cancel_sink& sink) {
-    co_await sink.cancelled.async_wait();
-}
-
 /// One request: listen for a cancel, check the tombstone, then race the
 /// handler against a cancel.
 coro::awaitable<void> run_one(context& ctx, request r) {
@@ -70,29 +141,15 @@ coro::awaitable<void> run_one(context& ctx, request r) {
     auto ex = co_await asio::this_coro::executor;
     session_writer events(ctx.redis, id, ctx.options.log);
     cancel_sink sink(ex, events);
-    redis::subscriber::subscription listening;
-    try {
-        listening = co_await ctx.control.async_subscribe(wire::control_channel(id), sink);
-    } catch (const boost::system::system_error& e) {
-        log::session_event(log::level::warn, id, "no control channel (", e.code().message(),
-                           "); a cancel stops it at its next event");
-    }
-    // Unanswered (Redis failing over): go on; the control channel stops it.
-    bool cancelled = false;
-    try {
-        redis::reply tombstone =
-            co_await ctx.redis.async_exec(exists_command(wire::cancel_key(id)));
-        cancelled = tombstone.integer == 1;
-    } catch (const boost::system::system_error& e) {
-        log::session_event(log::level::warn, id, "tombstone unread (", e.code().message(),
-                           "); run as if not cancelled");
-    }
+    redis::subscriber::subscription listening = co_await listen(ctx, id, sink);
+    bool cancelled = co_await tombstone_set(ctx, id);
     std::exception_ptr failure;
     if (!cancelled) {
         auto [order, handler_error, wait_error] =
             co_await asio::experimental::make_parallel_group(
                 asio::co_spawn(ex, run_handler(ctx.handler, std::move(r), events), asio::deferred),
-                asio::co_spawn(ex, wait_cancelled(sink), asio::deferred))
+                asio::co_spawn(ex, watch_for_cancel(ctx, id, sink, std::move(listening)),
+                               asio::deferred))
                 .async_wait(asio::experimental::wait_for_one(), asio::use_awaitable);
         co_await coro::throw_if_cancelled(); // the whole loop stops: no record
         cancelled = order[0] == 1 ||

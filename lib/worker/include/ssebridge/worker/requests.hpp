@@ -38,10 +38,10 @@ struct serve_options {
 /// the library records the terminal `cancelled` event — the confirmation
 /// the gateway's cancel waits for. Events recorded between the cancel and
 /// its confirmation stay (the gateway's stream shows them before the end);
-/// nothing follows the confirmation. Without the control channel (Redis
-/// failing over at pickup) a cancel reaches the handler as
-/// `wire::error::session_ended` once the gateway has given up on the
-/// session and ended its log.
+/// nothing follows the confirmation. A control subscription lost (Redis
+/// restarted or failed over) is made again as soon as `control` is back,
+/// and the tombstone read then: a cancel published while nobody listened
+/// still stops the handler.
 ///
 /// Malformed records are logged and skipped; a handler's exception is
 /// logged and ends only that request. Runs until cancelled; cancelling it
