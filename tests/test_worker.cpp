@@ -33,6 +33,13 @@ using namespace ssebridge::test;
 
 namespace {
 // A connected client with its reader running, and the same server's subscriber.
+redis::reply exec_on(asio::io_context& ioc, redis::client& client,
+                     const std::vector<std::string>& args) {
+    std::string cmd;
+    redis::append_command(cmd, std::vector<std::string_view>(args.begin(), args.end()));
+    return run(ioc, client.async_exec(std::move(cmd)));
+}
+
 struct redis_fixture {
     redis_server redis;
     asio::io_context ioc;
@@ -55,12 +62,7 @@ struct redis_fixture {
             ioc, [this] { return client_done; }, 5s);
     }
     redis::config config() const { return redis::config::from_url(redis.url()).value(); }
-    redis::reply exec(std::vector<std::string> args) {
-        std::string cmd;
-        std::vector<std::string_view> views(args.begin(), args.end());
-        redis::append_command(cmd, views);
-        return run(ioc, client.async_exec(std::move(cmd)));
-    }
+    redis::reply exec(std::vector<std::string> args) { return exec_on(ioc, client, args); }
 };
 
 coro::awaitable<worker::published> publish(redis::client& c, std::string id, std::string type,
@@ -399,10 +401,8 @@ BOOST_DATA_TEST_CASE(a_cancel_reaches_a_handler_after_its_control_channel_was_lo
     run(ioc, sub.async_wait_connected());
     run_until(
         ioc, [&] { return client.connected(); }, 5s);
-    auto exec = [&](std::vector<std::string> args) {
-        std::string command;
-        redis::append_command(command, std::vector<std::string_view>(args.begin(), args.end()));
-        return run(ioc, client.async_exec(std::move(command)));
+    auto exec = [&](const std::vector<std::string>& args) {
+        return exec_on(ioc, client, args);
     };
     const std::string control = wire::control_channel("deaf");
     auto listeners = [&]() -> std::int64_t {
