@@ -7,6 +7,7 @@
 #define BOOST_TEST_MODULE sessions
 #include <boost/test/unit_test.hpp>
 
+#include "support/burst.hpp"
 #include "support/gateway_harness.hpp"
 #include "support/shared_redis.hpp"
 
@@ -23,6 +24,7 @@
 #include <boost/system/system_error.hpp>
 
 #include <boost/json/parse.hpp>
+#include <boost/test/data/test_case.hpp>
 
 using namespace ssebridge;
 using namespace ssebridge::test;
@@ -55,7 +57,9 @@ std::vector<sse::message> events_only(std::vector<sse::message> all) {
 
 struct fixture {
     explicit fixture(const std::function<void(gateway::config&)>& more = {})
-        : h(shared_server(), [&](gateway::config& c) {
+        : fixture(shared_server(), more) {}
+    fixture(const redis_server& redis, const std::function<void(gateway::config&)>& more)
+        : h(redis, [&](gateway::config& c) {
             tweak(c);
             if (more)
                 more(c);
@@ -448,6 +452,137 @@ BOOST_FIXTURE_TEST_CASE(a_cursor_the_log_lost_gives_a_reset_then_what_it_kept, f
             BOOST_TEST(json_id(h.next_event(*c)) == ids[i]);
     }
     BOOST_TEST(h.gw->stats().resets == 4u);
+}
+
+namespace {
+struct own_redis {
+    redis_server redis;
+};
+/// A gateway on a Redis of its own, to restart or hang, that notices a
+/// hung Redis within 0.3 s.
+struct breakable_redis : own_redis, fixture {
+    breakable_redis()
+        : fixture(redis, [](gateway::config& c) { c.redis_timeout = 0.3; }) {}
+};
+} // namespace
+
+// Redis restarted (the log lost with it: no persistence here) or hung
+// (SIGSTOP) in the middle of a burst a client reads through the gateway.
+// Its stream ends as backend_lost; the client comes back with the last id
+// it saw, as fetch-event-source and EventSource do, until the stream ends.
+// Hung: it gets exactly the rest. Restarted: a `reset`, then exactly what
+// the log kept (or, when the event it saw last was recorded again after
+// the restart, the rest). A client that was away as Redis restarted comes
+// back to a `reset` and the log. Nothing twice, nothing after the end.
+BOOST_DATA_TEST_CASE_F(breakable_redis, a_client_resumes_through_the_gateway_whatever_redis_does,
+                       boost::unit_test::data::make({"restart", "hang", "restart while away"}),
+                       fault) {
+    const std::string_view what = fault;
+    const bool away = what == "restart while away"; // the client hung up before it
+    open_stream s = h.open_ok();
+    std::string token = token_of(s);
+    auto cfg = redis::config::from_url(redis.url()).value();
+    cfg.reply_timeout = 300ms;
+    bursting_writer worker(h.ioc, cfg, s.id, 400);
+    const std::vector<std::string>& sent = worker.sent;
+
+    std::vector<std::string> seen;   // every event's id, across the client's streams
+    std::vector<std::size_t> resets; // where in `seen` each reset came
+    int cuts = 0;
+    // Takes one stream's events; true once the session's end came.
+    auto take = [&](const std::vector<sse::message>& stream) {
+        for (const sse::message& m : stream) {
+            std::string type = type_of(m);
+            if (type == "reset") {
+                resets.push_back(seen.size());
+                continue;
+            }
+            if (type == "error") {
+                auto code = boost::json::parse(m.data).at("payload").at("code").as_string();
+                BOOST_TEST(code == "backend_lost");
+                BOOST_TEST(json_id(m).empty()); // not recorded: not the session's end
+                ++cuts;
+                return false;
+            }
+            seen.push_back(json_id(m));
+            if (type == wire::event_type::final_answer_end)
+                return true;
+        }
+        return false;
+    };
+    auto first = events(s.id, token);
+    while (seen.size() < 100)
+        seen.push_back(json_id(h.next_event(*first)));
+    if (away) {
+        first->close();
+        run_until(
+            h.ioc, [&] { return sent.size() >= 150; }, 10s); // its cursor is long recorded
+    }
+    if (what != "hang") {
+        redis.stop();
+        redis.start();
+    } else {
+        redis.pause();
+        run(h.ioc, sleep_for(1s));
+        redis.resume();
+    }
+    bool ended = !away && take(events_only(h.read_all(*first)));
+    int refusals = 0;
+    for (auto until = std::chrono::steady_clock::now() + 30s;
+         !ended && std::chrono::steady_clock::now() < until;) {
+        run(h.ioc, sleep_for(250ms)); // the least of the retry hint
+        http_head head;
+        auto again = get_events(
+            "/v1/react/sessions/" + s.id + "/events",
+            "Authorization: Bearer " + token + "\r\nLast-Event-ID: " + seen.back() + "\r\n", head);
+        if (head.status != 200) {
+            ++refusals; // Redis not back yet
+            continue;
+        }
+        ended = take(events_only(h.read_all(*again)));
+    }
+    BOOST_TEST_REQUIRE(ended);
+    run_until(
+        h.ioc, [&] { return worker.finished; }, 10s);
+    BOOST_TEST_REQUIRE(sent.size() == 402u);
+    BOOST_TEST((away || cuts >= 1)); // the fault reached the client
+    BOOST_TEST(seen.back() == wire::sealing_id.to_string());
+    // Nothing twice (ids only increase), nothing the writer did not record.
+    std::vector<wire::entry_id> order;
+    for (const std::string& id : seen)
+        order.push_back(wire::entry_id::parse(id).value());
+    bool increasing =
+        std::adjacent_find(order.begin(), order.end(), std::greater_equal<>()) == order.end();
+    BOOST_TEST(increasing);
+    redis::reply log = run(h.ioc, worker.client.async_exec(redis::make_command(
+                                      {"XRANGE", wire::log_key(s.id), "-", "+"})));
+    std::vector<std::string> logged;
+    for (const redis::reply& entry : log.elements)
+        logged.push_back(entry.elements[0].value);
+    if (what == "hang")
+        BOOST_TEST(logged == sent, boost::test_tools::per_element());
+    else // the log lost what came before the restart
+        BOOST_TEST(logged.size() < sent.size());
+    BOOST_TEST((!away || !resets.empty()));
+    if (resets.empty()) {
+        // The client's cursor was in the log (after a hang, or an event
+        // recorded again after the restart): it got all of it.
+        BOOST_TEST(seen == sent, boost::test_tools::per_element());
+    } else {
+        // Its cursor was lost with the log: before the reset, what the
+        // writer sent first; after it, the log.
+        BOOST_TEST(what != "hang");
+        BOOST_TEST(std::count(resets.begin(), resets.end(), resets.front()) ==
+                   static_cast<long>(resets.size()));
+        std::size_t at = resets.front();
+        BOOST_TEST(std::equal(seen.begin(), seen.begin() + static_cast<long>(at), sent.begin()));
+        BOOST_TEST(std::vector<std::string>(seen.begin() + static_cast<long>(at), seen.end()) ==
+                       logged,
+                   boost::test_tools::per_element());
+    }
+    BOOST_TEST_MESSAGE(fault << ": " << seen.size() << " of " << sent.size() << " events seen, "
+                             << cuts << " cuts, " << refusals << " refusals, " << resets.size()
+                             << " resets");
 }
 
 namespace {

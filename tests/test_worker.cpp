@@ -5,6 +5,7 @@
 #define BOOST_TEST_MODULE worker
 #include <boost/test/unit_test.hpp>
 
+#include "support/burst.hpp"
 #include "support/process.hpp"
 #include "support/redis_sink.hpp"
 #include "support/run.hpp"
@@ -456,20 +457,6 @@ BOOST_DATA_TEST_CASE(a_cancel_reaches_a_handler_after_its_control_channel_was_lo
 }
 
 namespace {
-/// `n` events `{"i":k}` a millisecond apart, then the end; `sent` holds each
-/// id the writer returned.
-coro::awaitable<void> burst(worker::session_writer& events, int n, std::vector<std::string>& sent,
-                            bool& finished) {
-    for (int k = 0; k < n; ++k) {
-        worker::published p = co_await events.publish("T", "{\"i\":" + std::to_string(k) + "}");
-        sent.push_back(p.id);
-        co_await sleep_for(1ms);
-    }
-    worker::published end = co_await events.publish(wire::event_type::final_answer_end);
-    sent.push_back(end.id);
-    finished = true;
-}
-
 /// One number of `INFO commandstats`: `field` (calls, failed_calls…) of
 /// `command`; -1 when absent.
 long command_stat(const std::string& info, const std::string& command, const std::string& field) {
